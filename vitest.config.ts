@@ -1,0 +1,18 @@
+import { defineConfig } from "vitest/config";
+
+// Three kinds of test, each its own project:
+// - unit: pure code, no I/O beyond temp files;
+// - integration: a real kube-apiserver + etcd started once per run (see test/support);
+// - agent: the node agent in real network namespaces (needs root and iproute2).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+    ],
+  },
+});
