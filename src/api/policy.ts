@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { API_GROUP_VERSION, POLICY_KIND } from "./group.js";
+import { conditionSchema, labelSelectorSchema, objectMetaSchema } from "./meta.js";
+
+/**
+ * TcpTuningPolicy (tcptuning.io/v1alpha1), exactly as docs/contract says.
+ *
+ * Sysctl names are deliberately only length-bounded here: whether a name is well-formed,
+ * in scope and known is the rule engine's judgement (with a rule id, a message and a fix),
+ * and the CRD adds the same grammar as a CEL rule so the apiserver refuses the worst on its own.
+ */
+export const SYSCTL_NAME_MAX = 128;
+export const SYSCTL_VALUE_MAX = 256;
+export const SYSCTLS_MAX = 64;
+
+/** The grammar the CRD enforces with CEL: dotted lowercase words, no '/', '..', whitespace or globs. */
+export const SYSCTL_NAME_PATTERN = "^[a-z0-9_]+(\\.[a-z0-9_-]+)+$";
+
+export const sysctlEntrySchema = z.object({
+  name: z.string().min(1).max(SYSCTL_NAME_MAX).describe("Sysctl name with dots, as `sysctl -a` prints it, e.g. net.ipv4.tcp_tw_reuse."),
+  value: z.string().max(SYSCTL_VALUE_MAX).describe('Value as written in sysctl.conf, e.g. "1" or "10240 65000".'),
+});
+export type SysctlEntry = z.infer<typeof sysctlEntrySchema>;
+
+export const intOrPercentSchema = z.union([z.number().int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/)]);
+
+export const rolloutSchema = z.object({
+  maxUnavailable: intOrPercentSchema.optional().describe("Nodes changing at once: a count or a percentage of matched nodes."),
+  canary: z
+    .object({
+      nodes: z.number().int().min(0).optional().describe("Size of the first wave."),
+      soakSeconds: z.number().int().min(0).max(86400).optional().describe("Wait after the canary wave before going on."),
+    })
+    .optional(),
+  pauseOnFailure: z.boolean().optional().describe("Stop the rollout when a node fails to apply."),
+});
+export type Rollout = z.infer<typeof rolloutSchema>;
+
+export const POLICY_MODES = ["Enforce", "DryRun"] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+export const policySpecSchema = z.object({
+  nodeSelector: labelSelectorSchema.optional().describe("Which nodes; absent or {} selects every Linux node."),
+  sysctls: z.array(sysctlEntrySchema).min(1).max(SYSCTLS_MAX),
+  priority: z.number().int().min(-1000000).max(1000000).optional().describe("On the same key the higher priority wins; equal priority and different values conflict."),
+  mode: z.enum(POLICY_MODES).optional().describe("Enforce changes nodes; DryRun validates, plans and reports only."),
+  rollout: rolloutSchema.optional(),
+});
+export type PolicySpec = z.infer<typeof policySpecSchema>;
+
+export const nodeCountsSchema = z.object({
+  matched: z.number().int().min(0),
+  applied: z.number().int().min(0),
+  pending: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  rejected: z.number().int().min(0),
+});
+export type NodeCounts = z.infer<typeof nodeCountsSchema>;
+
+export const POLICY_CONDITION_TYPES = ["Accepted", "Progressing", "Ready", "Degraded"] as const;
+
+export const policyStatusSchema = z.object({
+  observedGeneration: z.number().int().min(0).optional(),
+  conditions: z.array(conditionSchema).optional(),
+  nodes: nodeCountsSchema.optional(),
+});
+export type PolicyStatus = z.infer<typeof policyStatusSchema>;
+
+export const policySchema = z.object({
+  apiVersion: z.literal(API_GROUP_VERSION),
+  kind: z.literal(POLICY_KIND),
+  metadata: objectMetaSchema,
+  spec: policySpecSchema,
+  status: policyStatusSchema.optional(),
+});
+export type Policy = z.infer<typeof policySchema>;
+
+export const DEFAULT_PRIORITY = 0;
+export const DEFAULT_MODE: PolicyMode = "Enforce";

@@ -1,0 +1,67 @@
+import type { VersionSpec } from "./kernel-version.js";
+
+/** How a sysctl's value is written, and what the catalog accepts. */
+export type ValueGrammar =
+  /** A single integer within [min, max]. */
+  | { readonly kind: "int"; readonly min: number; readonly max: number; readonly unit?: string }
+  /** One of a few documented integers; some appeared only in later kernels. */
+  | { readonly kind: "enum"; readonly values: readonly EnumValue[] }
+  /** Two integers "low high" within [min, max], low <= high (ip_local_port_range). */
+  | { readonly kind: "range"; readonly min: number; readonly max: number }
+  /** Three integers "min default max", each >= min, non-decreasing (tcp_rmem, tcp_wmem). */
+  | { readonly kind: "triple"; readonly min: number; readonly max: number; readonly unit?: string }
+  /** A comma list of ports and port ranges within [min, max], or empty (ip_local_reserved_ports). */
+  | { readonly kind: "portList"; readonly min: number; readonly max: number };
+
+export interface EnumValue {
+  readonly value: number;
+  readonly meaning: string;
+  /** The first kernel that accepts this value, when later than the key itself. */
+  readonly since?: VersionSpec;
+  readonly sinceRef?: string;
+  /** What kernels before `since` do with this value instead (they may accept it and do something else). */
+  readonly olderKernels?: string;
+}
+
+export interface Reference {
+  readonly title: string;
+  readonly url?: string;
+}
+
+/** Which network namespaces see a value written in the host's namespace. */
+export type NetnsScope =
+  /** Per network namespace; a new namespace starts from the kernel's built-in default. */
+  | "per-netns-default"
+  /** Per network namespace; a new namespace copies the host's values once, at creation. */
+  | "per-netns-copied"
+  /** One value for the whole host. */
+  | "global";
+
+export interface SysctlSpec {
+  /** With dots, exactly as `sysctl -a` prints it. */
+  readonly name: string;
+  readonly summary: string;
+  readonly grammar: ValueGrammar;
+  /** The kernel default, as text (it may depend on version or memory). */
+  readonly defaultValue: string;
+  /** First kernel with the key, when it is not "always" (older than anything we support). */
+  readonly since?: VersionSpec;
+  readonly sinceRef?: string;
+  /** First kernel without the key. */
+  readonly removedIn?: VersionSpec;
+  readonly removedRef?: string;
+  /**
+   * The value whose behaviour a kernel without the key already has (tcp_tw_recycle: "0").
+   * Asking for it where the key is absent is harmless: warned about, and skipped by the agent.
+   */
+  readonly absentEquivalent?: string;
+  /** Since when a network namespace has its own value. */
+  readonly perNetnsSince?: VersionSpec;
+  readonly netns: NetnsScope;
+  /** The key exists only with this kernel module loaded. */
+  readonly requiresModule?: string;
+  /** Pods may set it themselves via securityContext.sysctls (kubelet safe list) from this Kubernetes version. */
+  readonly kubeletSafeSince?: string;
+  readonly hazards: readonly string[];
+  readonly references: readonly Reference[];
+}

@@ -1,0 +1,106 @@
+import { z } from "zod";
+import { OS_LABEL } from "../api/labels.js";
+import { nodeProbeSchema, type NodeProbe } from "../api/node-state.js";
+import { parseKernelVersion, type KernelVersion } from "./kernel-version.js";
+import { placementFromLabels, type DefaultPlacement, type Placement } from "./placement.js";
+import { normalizeSysctlValue } from "./value-grammar.js";
+
+/**
+ * The subset of a core/v1 Node the engine reads, as `kubectl get nodes -o yaml` prints it.
+ * Loose: every other field passes through.
+ */
+export const nodeObjectSchema = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.literal("Node"),
+  metadata: z.looseObject({
+    name: z.string().min(1),
+    labels: z.record(z.string(), z.string()).nullish(),
+  }),
+  status: z
+    .looseObject({
+      nodeInfo: z
+        .looseObject({
+          kernelVersion: z.string().nullish(),
+          operatingSystem: z.string().nullish(),
+        })
+        .nullish(),
+    })
+    .nullish(),
+});
+export type NodeObject = z.infer<typeof nodeObjectSchema>;
+
+/** Everything the engine knows about one node. Plain data: the same from a file, an informer or a test. */
+export interface NodeInput {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly operatingSystem?: string | undefined;
+  readonly kernelVersion?: string | undefined;
+  /** What the node agent probed (TcpTuningNodeState status.probe); beats the version string. */
+  readonly probe?: NodeProbe | undefined;
+}
+
+export const nodeInputSchema = z.object({
+  name: z.string().min(1),
+  labels: z.record(z.string(), z.string()),
+  operatingSystem: z.string().optional(),
+  kernelVersion: z.string().optional(),
+  probe: nodeProbeSchema.optional(),
+});
+
+export function nodeInputFromObject(node: NodeObject, probe?: NodeProbe): NodeInput {
+  const labels = node.metadata.labels ?? {};
+  return {
+    name: node.metadata.name,
+    labels,
+    operatingSystem: node.status?.nodeInfo?.operatingSystem ?? labels[OS_LABEL] ?? undefined,
+    kernelVersion: node.status?.nodeInfo?.kernelVersion ?? undefined,
+    probe,
+  };
+}
+
+/** A node digested once, so a policy can be judged against thousands of nodes cheaply. */
+export interface PreparedNode {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly linux: boolean;
+  readonly os: string;
+  /** From the probe's kernel release when there is one, else from nodeInfo.kernelVersion. */
+  readonly kernel: KernelVersion | undefined;
+  readonly kernelText: string;
+  readonly placement: Placement;
+  /** Probed keys: name -> normalised value, or null when the key does not exist on the node. */
+  readonly probed: ReadonlyMap<string, string | null> | undefined;
+}
+
+export function prepareNode(input: NodeInput, defaults: DefaultPlacement = {}): PreparedNode {
+  const os = (input.operatingSystem ?? input.labels[OS_LABEL] ?? "linux").toLowerCase();
+  const kernelText = input.probe?.kernelRelease ?? input.kernelVersion ?? "";
+  let probed: Map<string, string | null> | undefined;
+  if (input.probe) {
+    probed = new Map();
+    for (const k of input.probe.keys) probed.set(k.name, k.present ? normalizeSysctlValue(k.value ?? "") : null);
+  }
+  return {
+    name: input.name,
+    labels: input.labels,
+    linux: os === "linux",
+    os,
+    kernel: parseKernelVersion(kernelText),
+    kernelText,
+    placement: placementFromLabels(input.labels, defaults),
+    probed,
+  };
+}
+
+/**
+ * Whether a key exists on the node: the probe's answer when it probed that key,
+ * else undefined (the caller falls back to the catalog's kernel versions).
+ */
+export function probedPresence(node: PreparedNode, name: string): boolean | undefined {
+  if (!node.probed || !node.probed.has(name)) return undefined;
+  return node.probed.get(name) !== null;
+}
+
+export function probedValue(node: PreparedNode, name: string): string | undefined {
+  return node.probed?.get(name) ?? undefined;
+}
