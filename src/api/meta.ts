@@ -25,6 +25,9 @@ export const conditionSchema = z.object({
 });
 export type Condition = z.infer<typeof conditionSchema>;
 
+/** Conditions are a list map keyed by type, as the API conventions ask. */
+export const CONDITIONS_LIST_MAP = { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] } as const;
+
 /** The parts of ObjectMeta this project reads. Everything else passes through untouched. */
 export const objectMetaSchema = z.looseObject({
   name: z.string().min(1).max(253),

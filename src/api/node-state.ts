@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { API_GROUP_VERSION, NODE_STATE_KIND } from "./group.js";
-import { conditionSchema, objectMetaSchema } from "./meta.js";
-import { SYSCTL_NAME_MAX, SYSCTL_VALUE_MAX } from "./policy.js";
+import { CONDITIONS_LIST_MAP, conditionSchema, objectMetaSchema } from "./meta.js";
+import { SYSCTL_ENTRY_VALIDATIONS, SYSCTL_LIST_MAP, SYSCTL_NAME_MAX, SYSCTL_VALUE_MAX } from "./policy.js";
 
 /**
  * TcpTuningNodeState (tcptuning.io/v1alpha1, cluster-scoped, named after its Node): one per node,
@@ -22,12 +22,12 @@ export const desiredSysctlSchema = z.object({
   value: z.string().max(SYSCTL_VALUE_MAX),
   policy: z.string().max(253).describe("The TcpTuningPolicy that won this key on this node."),
   policyGeneration: z.number().int().min(0).optional().describe("That policy's metadata.generation."),
-});
+}).meta({ "x-kubernetes-validations": SYSCTL_ENTRY_VALIDATIONS });
 export type DesiredSysctl = z.infer<typeof desiredSysctlSchema>;
 
 export const nodeStateSpecSchema = z.object({
   nodeName: z.string().min(1).max(253),
-  sysctls: z.array(desiredSysctlSchema).max(256).optional().describe("Desired values; keys absent here are restored to their originals."),
+  sysctls: z.array(desiredSysctlSchema).max(256).optional().meta(SYSCTL_LIST_MAP).describe("Desired values; keys absent here are restored to their originals."),
 });
 export type NodeStateSpec = z.infer<typeof nodeStateSpecSchema>;
 
@@ -42,7 +42,7 @@ export type ProbedKey = z.infer<typeof probedKeySchema>;
 export const nodeProbeSchema = z.object({
   kernelRelease: z.string().max(256).describe("uname -r as the agent read it (/proc/sys/kernel/osrelease)."),
   probedAt: z.string(),
-  keys: z.array(probedKeySchema).max(256),
+  keys: z.array(probedKeySchema).max(256).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
 });
 export type NodeProbe = z.infer<typeof nodeProbeSchema>;
 
@@ -89,11 +89,11 @@ export const NODE_STATE_CONDITION_TYPES = ["Applied", "Drifted", "Degraded"] as 
 export const nodeStateStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
   probe: nodeProbeSchema.optional(),
-  keys: z.array(keyResultSchema).max(256).optional().describe("The result for each key the agent handled at observedGeneration."),
-  originals: z.array(originalValueSchema).max(256).optional().describe("Values found before this operator first changed each key; restored when the key is no longer desired."),
+  keys: z.array(keyResultSchema).max(256).optional().meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).describe("The result for each key the agent handled at observedGeneration."),
+  originals: z.array(originalValueSchema).max(256).optional().meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).describe("Values found before this operator first changed each key; restored when the key is no longer desired."),
   drift: driftSchema.optional(),
   counters: tcpCountersSchema.optional(),
-  conditions: z.array(conditionSchema).optional(),
+  conditions: z.array(conditionSchema).optional().meta(CONDITIONS_LIST_MAP),
 });
 export type NodeStateStatus = z.infer<typeof nodeStateStatusSchema>;
 

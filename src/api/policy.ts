@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { API_GROUP_VERSION, POLICY_KIND } from "./group.js";
-import { conditionSchema, labelSelectorSchema, objectMetaSchema } from "./meta.js";
+import { CONDITIONS_LIST_MAP, conditionSchema, labelSelectorSchema, objectMetaSchema } from "./meta.js";
 
 /**
  * TcpTuningPolicy (tcptuning.io/v1alpha1), exactly as docs/contract says.
@@ -14,12 +14,37 @@ export const SYSCTL_VALUE_MAX = 256;
 export const SYSCTLS_MAX = 64;
 
 /** The grammar the CRD enforces with CEL: dotted lowercase words, no '/', '..', whitespace or globs. */
-export const SYSCTL_NAME_PATTERN = "^[a-z0-9_]+(\\.[a-z0-9_-]+)+$";
+export const SYSCTL_NAME_PATTERN = "^[a-z0-9_]+([.][a-z0-9_-]+)+$";
+
+/** The trees this operator may write; the CRD refuses anything else on its own, webhook or not. */
+export const SYSCTL_SCOPE_PREFIXES = ["net.ipv4.", "net.core.", "net.netfilter."] as const;
+
+/**
+ * CEL rules on one sysctl entry: what needs no node facts, so the apiserver refuses it even if the
+ * webhook is down or deleted. The webhook then explains the rest (unknown keys, values, kernels).
+ */
+export const SYSCTL_ENTRY_VALIDATIONS = [
+  {
+    rule: `self.name.matches('${SYSCTL_NAME_PATTERN}')`,
+    message: "sysctl names are dotted lowercase words exactly as `sysctl -a` prints them: no '/', '..', whitespace or globs",
+    reason: "FieldValueInvalid",
+    fieldPath: ".name",
+  },
+  {
+    rule: SYSCTL_SCOPE_PREFIXES.map((p) => `self.name.startsWith('${p}')`).join(" || "),
+    message: `only TCP/IP networking sysctls (${SYSCTL_SCOPE_PREFIXES.map((p) => `${p}*`).join(", ")}) are in scope; kernel.*, vm.* and fs.* are never written`,
+    reason: "FieldValueForbidden",
+    fieldPath: ".name",
+  },
+] as const;
+
+/** sysctls is a list map keyed by name: the apiserver refuses duplicate keys, and SSA merges by key. */
+export const SYSCTL_LIST_MAP = { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] } as const;
 
 export const sysctlEntrySchema = z.object({
   name: z.string().min(1).max(SYSCTL_NAME_MAX).describe("Sysctl name with dots, as `sysctl -a` prints it, e.g. net.ipv4.tcp_tw_reuse."),
   value: z.string().max(SYSCTL_VALUE_MAX).describe('Value as written in sysctl.conf, e.g. "1" or "10240 65000".'),
-});
+}).meta({ "x-kubernetes-validations": SYSCTL_ENTRY_VALIDATIONS });
 export type SysctlEntry = z.infer<typeof sysctlEntrySchema>;
 
 export const intOrPercentSchema = z.union([z.number().int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/)]);
@@ -41,9 +66,9 @@ export type PolicyMode = (typeof POLICY_MODES)[number];
 
 export const policySpecSchema = z.object({
   nodeSelector: labelSelectorSchema.optional().describe("Which nodes; absent or {} selects every Linux node."),
-  sysctls: z.array(sysctlEntrySchema).min(1).max(SYSCTLS_MAX),
-  priority: z.number().int().min(-1000000).max(1000000).optional().describe("On the same key the higher priority wins; equal priority and different values conflict."),
-  mode: z.enum(POLICY_MODES).optional().describe("Enforce changes nodes; DryRun validates, plans and reports only."),
+  sysctls: z.array(sysctlEntrySchema).min(1).max(SYSCTLS_MAX).meta(SYSCTL_LIST_MAP),
+  priority: z.number().int().min(-1000000).max(1000000).optional().describe("On the same key the higher priority wins; equal priority and different values conflict.").meta({ default: 0 }),
+  mode: z.enum(POLICY_MODES).optional().describe("Enforce changes nodes; DryRun validates, plans and reports only.").meta({ default: "Enforce" }),
   rollout: rolloutSchema.optional(),
 });
 export type PolicySpec = z.infer<typeof policySpecSchema>;
@@ -61,7 +86,7 @@ export const POLICY_CONDITION_TYPES = ["Accepted", "Progressing", "Ready", "Degr
 
 export const policyStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
-  conditions: z.array(conditionSchema).optional(),
+  conditions: z.array(conditionSchema).optional().meta(CONDITIONS_LIST_MAP),
   nodes: nodeCountsSchema.optional(),
 });
 export type PolicyStatus = z.infer<typeof policyStatusSchema>;
