@@ -84,10 +84,25 @@ export type NodeCounts = z.infer<typeof nodeCountsSchema>;
 
 export const POLICY_CONDITION_TYPES = ["Accepted", "Progressing", "Ready", "Degraded"] as const;
 
+export const FINDING_NODES_MAX = 10;
+export const FINDINGS_MAX = 50;
+
+/** One kind of finding (rule + sysctl) of the last evaluation, with the nodes it concerns (bounded). */
+export const findingSummarySchema = z.object({
+  rule: z.string().max(16),
+  severity: z.enum(["deny", "warn"]),
+  sysctl: z.string().max(SYSCTL_NAME_MAX).optional(),
+  message: z.string().max(2048).describe("The first finding's message."),
+  nodes: z.array(z.string().max(253)).max(FINDING_NODES_MAX).optional().describe("Some of the nodes concerned."),
+  nodeCount: z.number().int().min(0).optional().describe("How many nodes are concerned in all."),
+});
+export type FindingSummary = z.infer<typeof findingSummarySchema>;
+
 export const policyStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
   conditions: z.array(conditionSchema).optional().meta(CONDITIONS_LIST_MAP),
   nodes: nodeCountsSchema.optional(),
+  findings: z.array(findingSummarySchema).max(FINDINGS_MAX).optional().describe("What the rule engine found at observedGeneration (DryRun policies are audited here)."),
 });
 export type PolicyStatus = z.infer<typeof policyStatusSchema>;
 
