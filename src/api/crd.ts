@@ -44,13 +44,15 @@ function structural(node: JsonSchema): JsonSchema {
     } else if (k === "anyOf" && Array.isArray(v)) {
       const types = new Set((v as JsonSchema[]).map((s) => s["type"]));
       if (types.size === 2 && types.has("integer") && types.has("string")) {
-        // IntOrString: the one anyOf of types Kubernetes allows, marked as such.
+        // IntOrString: the one anyOf of types Kubernetes allows. The apiserver wants the branches
+        // bare (`anyOf: [{type: integer}, {type: string}]`); their bounds move into one CEL rule.
+        const branches = v as JsonSchema[];
+        const intBranch = branches.find((s) => s["type"] === "integer") ?? {};
+        const strBranch = branches.find((s) => s["type"] === "string") ?? {};
         out["x-kubernetes-int-or-string"] = true;
-        out["anyOf"] = (v as JsonSchema[]).map((s) => {
-          const branch = { ...s };
-          if (branch["maximum"] === MAX_SAFE) delete branch["maximum"];
-          return branch;
-        });
+        out["anyOf"] = [{ type: "integer" }, { type: "string" }];
+        const rule = intOrStringRule(intBranch, strBranch);
+        if (rule) out["x-kubernetes-validations"] = [rule];
       } else {
         throw new Error(`schema uses anyOf over ${[...types].join(", ")}: not representable as a structural schema`);
       }
@@ -61,6 +63,27 @@ function structural(node: JsonSchema): JsonSchema {
     }
   }
   return out;
+}
+
+/** The CEL rule that carries an IntOrString's bounds: integer minimum/maximum, string pattern. */
+function intOrStringRule(intBranch: JsonSchema, strBranch: JsonSchema): JsonSchema | undefined {
+  const intConds: string[] = [];
+  const min = intBranch["minimum"];
+  const max = intBranch["maximum"];
+  if (typeof min === "number" && min !== -MAX_SAFE) intConds.push(`self >= ${min}`);
+  if (typeof max === "number" && max !== MAX_SAFE) intConds.push(`self <= ${max}`);
+  const pattern = strBranch["pattern"];
+  const strCond = typeof pattern === "string" ? `self.matches('${pattern.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}')` : undefined;
+  if (intConds.length === 0 && !strCond) return undefined;
+  const intPart = intConds.length ? intConds.join(" && ") : "true";
+  const described = [
+    intConds.length ? `an integer ${intConds.map((c) => c.replace("self ", "")).join(" and ")}` : "an integer",
+    typeof pattern === "string" ? `a string matching ${pattern}` : "a string",
+  ].join(" or ");
+  return {
+    rule: `type(self) == int ? (${intPart}) : (${strCond ?? "true"})`,
+    message: `must be ${described}`,
+  };
 }
 
 interface CrdInput {

@@ -33,6 +33,7 @@ export const SYSCTL_ENTRY_VALIDATIONS = [
   {
     rule: SYSCTL_SCOPE_PREFIXES.map((p) => `self.name.startsWith('${p}')`).join(" || "),
     message: `only TCP/IP networking sysctls (${SYSCTL_SCOPE_PREFIXES.map((p) => `${p}*`).join(", ")}) are in scope; kernel.*, vm.* and fs.* are never written`,
+    messageExpression: `"sysctl " + self.name + " is out of scope: only TCP/IP networking sysctls (${SYSCTL_SCOPE_PREFIXES.map((p) => `${p}*`).join(", ")}) are written; kernel.*, vm.* and fs.* never are"`,
     reason: "FieldValueForbidden",
     fieldPath: ".name",
   },

@@ -68,6 +68,16 @@ describe("toStructural", () => {
     expect(toStructural(z.object({ a: z.union([z.number().int(), z.string()]) }))).toMatchObject({ properties: { a: { "x-kubernetes-int-or-string": true } } });
   });
 
+  it("keeps int-or-string branches bare, as the apiserver requires, and moves their bounds into a CEL rule", () => {
+    const schema = toStructural(z.object({ a: z.union([z.number().int().min(0), z.string().regex(/^[0-9]+%$/)]) })) as {
+      properties: { a: Record<string, unknown> };
+    };
+    expect(schema.properties.a["anyOf"]).toEqual([{ type: "integer" }, { type: "string" }]);
+    expect(schema.properties.a["x-kubernetes-validations"]).toEqual([
+      expect.objectContaining({ rule: "type(self) == int ? (self >= 0) : (self.matches('^[0-9]+%$'))" }),
+    ]);
+  });
+
   it("refuses unions Kubernetes cannot represent instead of emitting a non-structural schema", () => {
     expect(() => toStructural(z.object({ a: z.union([z.boolean(), z.string()]) }))).toThrow(/not representable/);
   });
