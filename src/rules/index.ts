@@ -6,7 +6,7 @@ export { referenceText } from "./finding.js";
 export { prepareNode, nodeInputFromObject, nodeObjectSchema, nodeInputSchema } from "./node-facts.js";
 export type { NodeInput, NodeObject, PreparedNode } from "./node-facts.js";
 export { preparePolicy } from "./prepared-policy.js";
-export type { PreparedPolicy, PreparedEntry } from "./prepared-policy.js";
+export type { PreparedPolicy, PreparedEntry, SchemaIssue } from "./prepared-policy.js";
 export { parseDefaultPlacement, placementFromLabels } from "./placement.js";
 export type { DefaultPlacement, Placement } from "./placement.js";
 export { CATALOG, lookupSysctl, catalogNames } from "./catalog.js";

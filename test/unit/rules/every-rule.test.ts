@@ -54,6 +54,7 @@ const CASES: readonly Case[] = [
   { rule: "TT001", says: "denies a spec without sysctls", doc: { metadata: { name: "empty" }, spec: { sysctls: [] } }, fires: { severity: "deny" } },
   { rule: "TT001", says: "denies a priority written as a string", doc: policyDocWith({ priority: "high" }), fires: { severity: "deny", message: /priority/ } },
   { rule: "TT001", says: "denies a document with no spec at all", doc: { kind: "TcpTuningPolicy", metadata: { name: "nospec" } }, fires: { severity: "deny" } },
+  { rule: "TT001", says: "denies a value written as a number and names its sysctl", doc: policyDocWith({ sysctls: [{ name: TW_REUSE, value: 1 }] }), fires: { severity: "deny", sysctl: TW_REUSE, message: /spec\.sysctls\[0\]\.value/ } },
   { rule: "TT001", says: "stays silent on a valid policy", sysctls: [[TW_REUSE, "1"]] },
 
   // TT002 sysctl-name-invalid
