@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { catalogNames, CATALOG, evaluatePolicy, parseValue, prepareNode, RULES, type NodeInput, type PolicyReport } from "../../../src/rules/index.js";
+import { nodeRulesFor } from "../../../src/rules/engine.js";
+import { catalogNames, CATALOG, checkOnNode, evaluatePolicy, parseValue, preparePolicy, prepareNode, RULES, selects, type NodeInput, type PolicyReport, type Rule } from "../../../src/rules/index.js";
 import { allFindings } from "./support.js";
 
 const RULE_IDS = new Set(RULES.map((r) => r.id));
@@ -156,6 +157,29 @@ describe("the engine on arbitrary input", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("per-policy node-rule selection", () => {
+  /** The same rules without their pre-selection: every checkNode runs on every node. */
+  const unselected: readonly Rule[] = RULES.map(({ nodeCheckApplies: _skip, ...rule }) => rule);
+
+  it("never changes a finding: skipping a rule for a policy only skips rules that would stay silent", () => {
+    fc.assert(
+      fc.property(policyArb, nodesArb, (doc, inputs) => {
+        const policy = preparePolicy(doc);
+        for (const n of inputs.map((i) => prepareNode(i))) {
+          if (!selects(policy, n)) continue;
+          expect(checkOnNode(policy, n)).toEqual(checkOnNode(policy, n, unselected));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("runs only the node rules a keepalive policy can trigger", () => {
+    const policy = preparePolicy({ metadata: { name: "k" }, spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } });
+    expect(nodeRulesFor(policy).map((r) => r.id)).toEqual(["TT011", "TT014", "TT041"]);
   });
 });
 
