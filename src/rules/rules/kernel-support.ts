@@ -36,8 +36,12 @@ export const keyAbsentRule: Rule = {
       else if (spec.since && presence.by === "version") why = `it exists from ${spec.since} (${spec.sinceRef ?? "kernel history"})`;
       else if (spec.requiresModule) why = `it exists only while ${spec.requiresModule} is loaded`;
       else why = "the kernel does not offer it";
+      const fix =
+        spec.absentEquivalent !== undefined
+          ? `Remove it from the policy, or set it to ${spec.absentEquivalent}, which is how this kernel behaves anyway.`
+          : "Remove it from the policy or narrow nodeSelector to nodes whose kernel has it.";
       emit(
-        entryReport(e, `${e.name} does not exist on node ${node.name} (${by}): ${why}. Remove it from the policy or narrow nodeSelector to nodes whose kernel has it.`, {
+        entryReport(e, `${e.name} does not exist on node ${node.name} (${by}): ${why}. ${fix}`, {
           reference: { title: spec.removedRef ?? spec.sinceRef ?? IP_SYSCTL.title },
         }),
       );

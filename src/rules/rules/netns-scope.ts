@@ -1,6 +1,11 @@
 import { KUBERNETES_REFERENCE } from "../catalog.js";
+import { version } from "../kernel-support.js";
+import { atLeast, parseVersionSpec } from "../kernel-version.js";
 import type { PreparedEntry } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";
+
+/** The oldest kernel in scope (RHEL 7): keys that became per-namespace later were global on some supported nodes. */
+const OLDEST_KERNEL = parseVersionSpec("3.10");
 
 /** Denied everywhere by TT010/TT011/TT012: saying where its value reaches would only add noise. */
 const NOT_WORTH_SCOPING = new Set(["net.ipv4.tcp_tw_recycle"]);
@@ -28,13 +33,19 @@ export const hostNamespaceOnlyRule: Rule = {
     const copied = entries.filter((e) => e.spec?.netns === "per-netns-copied");
     const safe = entries.filter((e) => e.spec?.kubeletSafeSince !== undefined);
     const unsafe = entries.filter((e) => e.spec?.kubeletSafeSince === undefined);
+    const one = entries.length === 1;
+    // Before a key became per-namespace it was one global value: there the host value does reach every pod.
+    const lateNetns = entries.filter((e) => e.spec?.perNetnsSince !== undefined && e.spec.perNetnsSince !== e.spec.since && !atLeast(OLDEST_KERNEL, version(e.spec.perNetnsSince)));
     const parts = [
-      `${names(entries)} ${entries.length === 1 ? "is" : "are"} set in the host network namespace: the node's own processes and hostNetwork pods see ${entries.length === 1 ? "it" : "them"}, ordinary pods do not (every new network namespace starts from the kernel default${copied.length > 0 ? `; ${names(copied)} ${copied.length === 1 ? "is" : "are"} copied from the host once, when a pod's namespace is created, so running pods keep their values` : ""}).`,
-      "If ordinary pods need these values, set them per pod with securityContext.sysctls:",
+      `${names(entries)} ${one ? "is" : "are"} set in the host network namespace: the node's own processes and hostNetwork pods see ${one ? "it" : "them"}, ordinary pods do not (every new network namespace starts from the kernel default${copied.length > 0 ? `; ${names(copied)} ${copied.length === 1 ? "is" : "are"} copied from the host once, when a pod's namespace is created, so running pods keep their values` : ""}).`,
     ];
+    if (lateNetns.length > 0) {
+      parts.push(`On older kernels the host value reaches every pod instead, because the key was still global there: ${lateNetns.map((e) => `${e.name} before ${e.spec?.perNetnsSince ?? "?"}`).join(", ")}.`);
+    }
+    parts.push(`If ordinary pods need ${one ? "this value" : "these values"}, set ${one ? "it" : "them"} per pod with securityContext.sysctls:`);
     if (safe.length > 0) parts.push(`${names(safe)} ${safe.length === 1 ? "is" : "are"} on the kubelet's safe list${unsafe.length > 0 ? ";" : "."}`);
     if (unsafe.length > 0) parts.push(`${names(unsafe)} ${unsafe.length === 1 ? "needs" : "need"} the kubelet's --allowed-unsafe-sysctls.`);
-    parts.push("If only the node itself needs them, nothing to change.");
+    parts.push(`If only the node itself needs ${one ? "it" : "them"}, nothing to change.`);
     emit({ message: parts.join(" "), sysctl: first.name, value: first.value, index: first.index });
   },
 };

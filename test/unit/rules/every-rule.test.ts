@@ -117,7 +117,7 @@ const CASES: readonly Case[] = [
 
   // TT011 sysctl-absent-on-kernel
   { rule: "TT011", says: "denies tcp_tw_reuse_delay on a kernel before 6.14", sysctls: [[DELAY, "1000"]], nodes: [k5_4], fires: { severity: "deny", node: "focal", sysctl: DELAY, message: /exists from 6\.14/ } },
-  { rule: "TT011", says: "denies tcp_tw_recycle=1 on a kernel from 4.12", sysctls: [[RECYCLE, "1"]], nodes: [k4_19], fires: { severity: "deny", node: "deb10", sysctl: RECYCLE, message: /removed in 4\.12/ } },
+  { rule: "TT011", says: "denies tcp_tw_recycle=1 on a kernel from 4.12", sysctls: [[RECYCLE, "1"]], nodes: [k4_19], fires: { severity: "deny", node: "deb10", sysctl: RECYCLE, message: /removed in 4\.12.*set it to 0, which is how this kernel behaves anyway/ } },
   { rule: "TT011", says: "denies a key the node agent found absent, whatever the version says", sysctls: [[RECYCLE, "1"]], nodes: [probedNoRecycle], fires: { severity: "deny", node: "probed", sysctl: RECYCLE, message: /node agent found no/ } },
   { rule: "TT011", says: "denies ip_unprivileged_port_start before 4.11", sysctls: [[UNPRIV, "1024"]], nodes: [k4_9], fires: { severity: "deny", node: "deb9", sysctl: UNPRIV } },
   { rule: "TT011", says: "stays silent on tcp_tw_reuse_delay from 6.14", sysctls: [[DELAY, "1000"]], nodes: [k6_14] },
@@ -185,6 +185,8 @@ const CASES: readonly Case[] = [
 
   // TT040 host-namespace-only
   { rule: "TT040", says: "warns once per policy that host values do not reach ordinary pods", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_keepalive_intvl", "30"], [TW_REUSE, "1"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_keepalive_time", count: 1, message: /--allowed-unsafe-sysctls/ } },
+  { rule: "TT040", says: "says that keys which became per-namespace late reach every pod on older kernels", sysctls: [[TS, "1"]], fires: { severity: "warn", sysctl: TS, count: 1, message: /net\.ipv4\.tcp_timestamps before 4\.13/ } },
+  { rule: "TT040", says: "does not call a key global on kernels that never had it", sysctls: [[DELAY, "1000"]], fires: { severity: "warn", sysctl: DELAY, count: 1, message: /^(?![\s\S]*still global)/ } },
   { rule: "TT040", says: "stays silent on tcp_tw_recycle, which is denied anyway", sysctls: [[RECYCLE, "1"]] },
   { rule: "TT040", says: "stays silent on a key with one value per host", sysctls: [[CONNTRACK_MAX, "262144"]] },
 
