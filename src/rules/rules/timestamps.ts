@@ -28,7 +28,8 @@ export const reuseNeedsTimestampsRule: Rule = {
   severity: "deny",
   summary: "TIME_WAIT reuse is requested while TCP timestamps are off, so it silently does nothing.",
   reference: REF,
-  nodeCheckApplies: (policy) => requestedInt(policy, TS) === undefined && timeWaitShortcuts(policy).length > 0,
+  // With tcp_timestamps=0 in the policy, checkPolicy already denies; otherwise nodes may still lack timestamps.
+  nodeCheckApplies: (policy) => requestedInt(policy, TS) !== 0 && timeWaitShortcuts(policy).length > 0,
   checkPolicy(policy, emit) {
     if (requestedInt(policy, TS) !== 0) return;
     const shortcuts = timeWaitShortcuts(policy);
@@ -38,18 +39,23 @@ export const reuseNeedsTimestampsRule: Rule = {
   },
   checkNode(policy, node, emit) {
     // Cheap node facts first: most nodes have timestamps on and an unlabelled path.
+    const stripped = node.placement.timestamps === "stripped";
     const probedOff = probedValue(node, TS) === "0";
-    if (!probedOff && node.placement.timestamps !== "stripped") return;
-    if (requestedInt(policy, TS) !== undefined) return; // the policy decides timestamps itself
+    if (!probedOff && !stripped) return;
+    const requested = requestedInt(policy, TS);
+    if (requested === 0) return; // checkPolicy denies the policy itself
+    // A policy that turns timestamps on fixes a node whose sysctl is off, not a path whose middleboxes strip them.
+    const nodeOff = probedOff && requested === undefined;
+    if (!nodeOff && !stripped) return;
     const shortcuts = timeWaitShortcuts(policy);
     if (shortcuts.length === 0) return;
     const entry = policy.byName.get(shortcuts[0]?.split("=")[0] ?? REUSE);
     const sysctl = entry?.name ?? REUSE;
     const value = entry?.value;
     const index = entry?.index;
-    if (probedOff) {
+    if (nodeOff) {
       emit({ sysctl, value, index, message: `${shortcuts.join(" and ")} on node ${node.name} does nothing: the node agent reports ${TS}=0 there, and TIME_WAIT reuse needs timestamps. Add ${TS}=1 to the policy or exclude the node.` });
-    } else if (node.placement.timestamps === "stripped") {
+    } else {
       emit({
         sysctl,
         value,

@@ -100,10 +100,12 @@ const CASES: readonly Case[] = [
   { rule: "TT006", says: "stays silent on the value of a duplicate entry (TT005 judges it)", sysctls: [[TW_REUSE, "1"], [TW_REUSE, "7"]] },
 
   // TT007 tw-reuse-needs-timestamps
-  { rule: "TT007", says: "denies tcp_tw_reuse=1 with tcp_timestamps=0 in the same policy", sysctls: [[TS, "0"], [TW_REUSE, "1"]], fires: { severity: "deny", sysctl: TS, message: /does nothing/ } },
+  { rule: "TT007", says: "denies tcp_tw_reuse=1 with tcp_timestamps=0 in the same policy, once, not per node", sysctls: [[TS, "0"], [TW_REUSE, "1"]], nodes: [probedTsOff, strippedPath], fires: { severity: "deny", sysctl: TS, count: 1, message: /does nothing/ } },
   { rule: "TT007", says: "denies tcp_tw_reuse=1 on a node whose probe reports timestamps off", sysctls: [[TW_REUSE, "1"]], nodes: [probedTsOff], fires: { severity: "deny", node: "ts-off", sysctl: TW_REUSE } },
   { rule: "TT007", says: "warns about tcp_tw_reuse=1 on a node whose path strips timestamps", sysctls: [[TW_REUSE, "1"]], nodes: [strippedPath], fires: { severity: "warn", node: "stripped", sysctl: TW_REUSE } },
-  { rule: "TT007", says: "stays silent when timestamps stay on", sysctls: [[TS, "1"], [TW_REUSE, "1"]], nodes: [probedTsOff, strippedPath] },
+  { rule: "TT007", says: "still warns on a stripped path when the policy turns timestamps on (middleboxes ignore sysctls)", sysctls: [[TS, "1"], [TW_REUSE, "1"]], nodes: [strippedPath], fires: { severity: "warn", node: "stripped", sysctl: TW_REUSE, count: 1 } },
+  { rule: "TT007", says: "stays silent when the policy turns timestamps back on where the node had them off", sysctls: [[TS, "1"], [TW_REUSE, "1"]], nodes: [probedTsOff] },
+  { rule: "TT007", says: "stays silent on nodes with timestamps on and an unlabelled path", sysctls: [[TW_REUSE, "1"]], nodes: [k5_4, k4_4nat] },
   { rule: "TT007", says: "stays silent when reuse is off too", sysctls: [[TS, "0"], [TW_REUSE, "0"]], nodes: [k5_4] },
 
   // TT008 timestamps-off
