@@ -38,21 +38,25 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The node a path leads to, stopping at the deepest part that exists (a missing key points at its parent). */
+/**
+ * The node a path leads to, stopping at the deepest part that exists: a missing key points at the
+ * key of the map that lacks it (`spec:` for a missing spec.sysctls).
+ */
 export function nodeAt(root: YamlNode, path: readonly PropertyKey[]): YamlNode {
   let cur: YamlNode = root;
+  let parentKey: YamlNode | undefined;
   for (const seg of path) {
     if (isMap(cur)) {
       const pair = cur.items.find((p) => (isScalar(p.key) ? p.key.value === seg : p.key === seg));
-      if (!pair) break;
-      if (isNode(pair.value)) cur = pair.value;
-      else {
-        if (isNode(pair.key)) cur = pair.key;
-        break;
-      }
+      if (!pair) return parentKey ?? cur;
+      const key = isNode(pair.key) ? pair.key : undefined;
+      if (!isNode(pair.value)) return key ?? cur;
+      parentKey = key;
+      cur = pair.value;
     } else if (isSeq(cur) && typeof seg === "number") {
       const item = cur.items[seg];
-      if (!isNode(item)) break;
+      if (!isNode(item)) return cur;
+      parentKey = undefined;
       cur = item;
     } else break;
   }
