@@ -2,6 +2,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CHECK_USAGE, runCheck } from "./check.js";
 import { runExplain } from "./explain.js";
+import { delegate } from "./delegate.js";
 import { CliError, EXIT_INPUT, readStream, type CliIo } from "./io.js";
 import { packageVersion } from "./version.js";
 
@@ -19,43 +20,6 @@ Example
   tcp-tuning check --nodes nodes.yaml policies/
   kustomize build deploy/ | tcp-tuning check --output github -
 `;
-
-/** A subcommand that lives in another part of the project, loaded only when asked for. */
-interface DelegateModule {
-  readonly main?: (argv: readonly string[]) => unknown;
-  readonly run?: (argv: readonly string[]) => unknown;
-  readonly default?: (argv: readonly string[]) => unknown;
-}
-
-function isMissingModule(err: unknown, specifier: string): boolean {
-  const code = err && typeof err === "object" ? (err as { code?: unknown }).code : undefined;
-  const message = err instanceof Error ? err.message : "";
-  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && message.includes(specifier.replace(/^\.\.\//, "").replace(/\.js$/, ""));
-}
-
-/**
- * Runs `agent` or `webhook` from their own modules (`main`, `run` or default export taking argv and
- * returning an exit code or nothing), imported lazily so `check` never loads Kubernetes clients.
- */
-async function delegate(command: string, specifier: string, args: readonly string[], io: CliIo): Promise<number> {
-  let mod: DelegateModule;
-  try {
-    mod = (await import(new URL(specifier, import.meta.url).href)) as DelegateModule;
-  } catch (err) {
-    if (isMissingModule(err, specifier)) {
-      io.stderr.write(`tcp-tuning: the ${command} command is not part of this build (module ${specifier} is missing)\n`);
-      return EXIT_INPUT;
-    }
-    throw err;
-  }
-  const entry = mod.main ?? mod.run ?? mod.default;
-  if (typeof entry !== "function") {
-    io.stderr.write(`tcp-tuning: module ${specifier} exports no main(argv) function\n`);
-    return EXIT_INPUT;
-  }
-  const code = await entry(args);
-  return typeof code === "number" ? code : 0;
-}
 
 /** The whole CLI: parses argv (without node and script), writes through io, returns the exit code. */
 export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<number> {
