@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { evaluatePrepared, parseDefaultPlacement, preparePolicy, prepareNode, type DefaultPlacement, type PreparedNode } from "../rules/index.js";
+import { evaluatePolicy, parseDefaultPlacement, prepareNode, type DefaultPlacement, type PreparedNode } from "../rules/index.js";
 import { readNodes, readPolicies } from "./input.js";
 import { CliError, type CliIo } from "./io.js";
 import { renderGithub } from "./output/github.js";
@@ -87,8 +87,12 @@ export async function buildCheckReport(options: CheckOptions, io: CliIo): Promis
   if (options.nodesFile !== undefined) {
     const read = await readNodes(options.nodesFile, io);
     errors.push(...read.errors);
-    nodes = read.nodes.map((n) => prepareNode(n, options.defaultPlacement));
-    if (read.errors.length === 0 && nodes.length === 0) notes.push(`${options.nodesFile} holds no Node objects: no node matched any policy.`);
+    if (read.errors.length > 0 && read.nodes.length === 0) {
+      notes.push(`node checks were not run: ${options.nodesFile} could not be read.`);
+    } else {
+      nodes = read.nodes.map((n) => prepareNode(n, options.defaultPlacement));
+      if (nodes.length === 0) notes.push(`${options.nodesFile} holds no Node objects: no node matched any policy.`);
+    }
   } else {
     notes.push("node checks were not run (kernels, placement): pass --nodes FILE with `kubectl get nodes -o yaml` output.");
   }
@@ -98,7 +102,7 @@ export async function buildCheckReport(options: CheckOptions, io: CliIo): Promis
     notes.push(`no TcpTuningPolicy found in ${read.files} ${read.files === 1 ? "file" : "files"}${read.ignored > 0 ? ` (${read.ignored} other documents ignored)` : ""}.`);
   }
   const nodesByName = new Map((nodes ?? []).map((n) => [n.name, n]));
-  const policies = read.policies.map((input) => policyResult(input, evaluatePrepared(preparePolicy(input.policy), nodes), nodesByName));
+  const policies = read.policies.map((input) => policyResult(input, evaluatePolicy(input.policy, nodes), nodesByName));
   return { policies, summary: summarize(policies, nodes), notes, errors };
 }
 

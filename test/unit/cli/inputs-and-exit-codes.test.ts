@@ -19,6 +19,7 @@ describe("check exit codes", () => {
     { name: "a denied policy among allowed ones", files: { "a.yaml": GOOD, "b.yaml": BAD }, args: ["a.yaml", "b.yaml"], code: 1 },
     { name: "no TcpTuningPolicy at all", files: { "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n" }, args: ["cm.yaml"], code: 0 },
     { name: "a file that does not exist", files: {}, args: ["missing.yaml"], code: 2 },
+    { name: "a --nodes file that does not exist", files: { "a.yaml": GOOD }, args: ["--nodes", "nodes.yaml", "a.yaml"], code: 2 },
     { name: "an unknown flag", files: { "a.yaml": GOOD }, args: ["--frobnicate", "a.yaml"], code: 2 },
     { name: "an unknown output format", files: { "a.yaml": GOOD }, args: ["--output", "xml", "a.yaml"], code: 2 },
     { name: "no input at all", files: {}, args: [], code: 2 },
