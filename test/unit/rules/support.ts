@@ -76,7 +76,9 @@ export function expectWellFormed(f: Finding, expected: { readonly node?: string;
     expect(f.sysctl).toBe(expected.sysctl);
     expect(f.message).toContain(expected.sysctl);
   }
+  if (f.node !== undefined) expect(f.message, "a node finding names its node").toContain(f.node);
   if (f.sysctl !== undefined) {
+    expect(f.message, "a finding about a sysctl names it").toContain(f.sysctl);
     expect(f.value, "a finding about a sysctl carries its value").toBeTypeOf("string");
     expect(f.index, "a finding about a sysctl points at its entry").toBeTypeOf("number");
   }
