@@ -22,8 +22,8 @@ export function parseKernelVersion(raw: string | undefined | null): KernelVersio
   const m = RELEASE.exec(raw);
   if (!m) return undefined;
   const flavour = m[4] ?? "";
-  // "4.9.0-19-amd64" is a flavour; "6.12.0-rc3" is a pre-release of 6.12.
-  const prerelease = /^-rc\d+/i.test(flavour);
+  // "4.9.0-19-amd64" is a flavour; "6.12.0-rc3" (upstream) and "6.12.0-0.rc3.31.fc42" (Fedora) are pre-releases of 6.12.
+  const prerelease = /(?:^|[-.])rc\d+/i.test(flavour);
   return {
     major: Number(m[1]),
     minor: Number(m[2]),

@@ -17,6 +17,8 @@ const REAL: readonly (readonly [raw: string, major: number, minor: number, patch
   ["6.6.54-flatcar", 6, 6, 54, "-flatcar", false],
   ["6.12.0-rc3", 6, 12, 0, "-rc3", true],
   ["6.12-rc7", 6, 12, 0, "-rc7", true],
+  ["6.12.0-0.rc3.31.fc42.x86_64", 6, 12, 0, "-0.rc3.31.fc42.x86_64", true],
+  ["5.15.0-1057-src", 5, 15, 0, "-1057-src", false],
   ["4.11.12-200.fc25.x86_64", 4, 11, 12, "-200.fc25.x86_64", false],
   ["4.4", 4, 4, 0, "", false],
   ["  6.18.44\n", 6, 18, 44, "", false],
