@@ -9,6 +9,7 @@ import { entryReport } from "../rule.js";
 const RANGE = "net.ipv4.ip_local_port_range";
 const RESERVED = "net.ipv4.ip_local_reserved_ports";
 const UNPRIV = "net.ipv4.ip_unprivileged_port_start";
+const UNPRIV_SPEC = lookupSysctl(UNPRIV);
 const DEFAULT_UNPRIVILEGED_START = 1024;
 /** ip_local_port_range's default low port on every kernel in scope ("32768 60999", "32768 61000" up to 4.1). */
 const DEFAULT_RANGE_LOW = 32768;
@@ -61,9 +62,8 @@ export const portRangeUnprivilegedRule: Rule = {
   checkNode(policy, node, emit) {
     const range = requestedRange(policy);
     const rangeEntry = policy.byName.get(RANGE);
-    const unprivSpec = lookupSysctl(UNPRIV);
     // Kernels without ip_unprivileged_port_start (before 4.11) have no such constraint; TT011 denies the key itself there.
-    const hasStart = unprivSpec !== undefined && keyPresence(node, unprivSpec).state !== "absent";
+    const hasStart = UNPRIV_SPEC !== undefined && keyPresence(node, UNPRIV_SPEC).state !== "absent";
     const requestedStart = hasStart ? requestedInt(policy, UNPRIV) : undefined;
     if (range && rangeEntry) {
       const probed = probedValue(node, UNPRIV);
