@@ -50,7 +50,7 @@ function sysctlSection(s: SysctlSpec): string[] {
     `- Values: ${grammarText(s.grammar)}`,
     `- Default: ${s.defaultValue}`,
     `- Exists: ${exists}${s.requiresModule ? ` (with ${s.requiresModule} loaded)` : ""}`,
-    `- Namespaces: ${NETNS[s.netns]}${s.perNetnsSince ? `; per-netns since ${s.perNetnsSince}` : ""}`,
+    `- Namespaces: ${NETNS[s.netns]}${s.perNetnsSince ? `; per-netns since ${s.perNetnsSince}${s.perNetnsSince !== s.since ? " (before that one value for the whole host, which every pod sees)" : ""}` : ""}`,
   ];
   if (s.absentEquivalent !== undefined) lines.push(`- Where the key is absent, the kernel behaves as \`${s.absentEquivalent}\`.`);
   for (const l of s.limits ?? []) lines.push(`- Before ${l.before}: at most ${l.max} (${l.why}).`);
