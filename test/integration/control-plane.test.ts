@@ -1,4 +1,4 @@
-import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
+import { ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION, POLICY_KIND, POLICY_PLURAL } from "../../src/api/group.js";
 import type { PolicySpec, PolicyStatus } from "../../src/api/policy.js";
@@ -172,6 +172,62 @@ describe("the controller-manager and scheduler of the integration control plane"
     } finally {
       await core.deleteNode({ name: nodeName }).catch(() => undefined);
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    }
+  });
+});
+
+describe("the watch helper", () => {
+  it("opened on a CRD created a moment ago, retries until the API is served and then sees the first object", async () => {
+    const kc = kubeConfig();
+    const crdApi = kc.makeApiClient(ApiextensionsV1Api);
+    const objects = kc.makeApiClient(CustomObjectsApi);
+    const group = "test.tcptuning.io";
+    const plural = `${uniqueName("widgets").replace(/-/g, "")}`;
+    await crdApi.createCustomResourceDefinition({
+      body: {
+        metadata: { name: `${plural}.${group}` },
+        spec: {
+          group,
+          scope: "Cluster",
+          names: { plural, singular: `${plural}x`, kind: `W${plural.slice(1)}` },
+          versions: [
+            {
+              name: "v1",
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", x_kubernetes_preserve_unknown_fields: true } } } },
+            },
+          ],
+        },
+      },
+    });
+    try {
+      // Not waiting for Established on purpose: the watch helper must ride out 404/429 itself.
+      const watch = await ResourceWatch.open(kc, `/apis/${group}/v1/${plural}`);
+      try {
+        const deadline = performance.now() + 30_000;
+        for (;;) {
+          try {
+            await objects.createClusterCustomObject({
+              group,
+              version: "v1",
+              plural,
+              body: { apiVersion: `${group}/v1`, kind: `W${plural.slice(1)}`, metadata: { name: "first" }, spec: { n: 1 } },
+            });
+            break;
+          } catch (err) {
+            if (performance.now() > deadline) throw err;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        const added = await watch.next((e) => e.type === "ADDED");
+        expect(added.object.metadata?.name).toBe("first");
+        expect(watch.errors().every((e) => /^HTTP (404|429|503)/.test(e))).toBe(true);
+      } finally {
+        watch.stop();
+      }
+    } finally {
+      await crdApi.deleteCustomResourceDefinition({ name: `${plural}.${group}` });
     }
   });
 });
