@@ -19,12 +19,12 @@ say() { echo "k8s-bins: $*"; }
 show_version() { # name path
   local out
   case "$1" in
-    kubectl) out="$("$2" version --client 2>&1 | head -n1)" ;;
-    etcd) out="$("$2" --version 2>&1 | head -n1)" ;;
-    helm) out="$("$2" version --short 2>&1 | head -n1)" ;;
-    *) out="$("$2" --version 2>&1 | head -n1)" ;;
+    kubectl) out="$("$2" version --client 2>&1)" ;;
+    etcd) out="$("$2" --version 2>&1)" ;;
+    helm) out="$("$2" version --short 2>&1)" ;;
+    *) out="$("$2" --version 2>&1)" ;;
   esac || fail "$1 at $2 does not run: $out"
-  say "$1: $out"
+  say "$1: ${out%%$'\n'*}"
 }
 
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then

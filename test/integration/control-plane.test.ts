@@ -1,4 +1,4 @@
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION, POLICY_KIND, POLICY_PLURAL } from "../../src/api/group.js";
 import type { PolicySpec, PolicyStatus } from "../../src/api/policy.js";
@@ -121,5 +121,113 @@ describe("the real control plane started by the integration global setup", () =>
     const refused = await refusal(objects.createClusterCustomObject({ ...ref, body, dryRun: "All" }));
     expect(refused).toMatch(/^422 /);
     expect(refused).toContain("vm.swappiness is out of scope");
+  });
+});
+
+describe("the controller-manager and scheduler of the integration control plane", () => {
+  it("give a DaemonSet a pod bound to each matching node, as the agent's DaemonSet will need", async () => {
+    const kc = kubeConfig();
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const nodeName = uniqueName("cp-node");
+    const namespace = uniqueName("cp-ds");
+    const labels = { "tcp-tuning-test/node": nodeName };
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNode({ body: { metadata: { name: nodeName, labels: { ...labels, "kubernetes.io/os": "linux" } } } });
+    try {
+      // No kubelet here: the test reports the node Ready with room for pods, as a kubelet would.
+      await core.patchNodeStatus(
+        {
+          name: nodeName,
+          body: {
+            status: {
+              conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "test", lastHeartbeatTime: new Date(), lastTransitionTime: new Date() }],
+              capacity: { cpu: "2", memory: "4Gi", pods: "10" },
+              allocatable: { cpu: "2", memory: "4Gi", pods: "10" },
+            },
+          },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      const pods = await ResourceWatch.open<V1Pod>(kc, `/api/v1/namespaces/${namespace}/pods`);
+      try {
+        await apps.createNamespacedDaemonSet({
+          namespace,
+          body: {
+            metadata: { name: "agent" },
+            spec: {
+              selector: { matchLabels: { app: "agent" } },
+              template: {
+                metadata: { labels: { app: "agent" } },
+                spec: { nodeSelector: labels, containers: [{ name: "agent", image: "registry.invalid/agent:test" }] },
+              },
+            },
+          },
+        });
+        const bound = await pods.next((e) => e.object.spec?.nodeName === nodeName);
+        expect(bound.object.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "DaemonSet", name: "agent" });
+      } finally {
+        pods.stop();
+      }
+    } finally {
+      await core.deleteNode({ name: nodeName }).catch(() => undefined);
+      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    }
+  });
+});
+
+describe("the watch helper", () => {
+  it("opened on a CRD created a moment ago, retries until the API is served and then sees the first object", async () => {
+    const kc = kubeConfig();
+    const crdApi = kc.makeApiClient(ApiextensionsV1Api);
+    const objects = kc.makeApiClient(CustomObjectsApi);
+    const group = "test.tcptuning.io";
+    const plural = `${uniqueName("widgets").replace(/-/g, "")}`;
+    await crdApi.createCustomResourceDefinition({
+      body: {
+        metadata: { name: `${plural}.${group}` },
+        spec: {
+          group,
+          scope: "Cluster",
+          names: { plural, singular: `${plural}x`, kind: `W${plural.slice(1)}` },
+          versions: [
+            {
+              name: "v1",
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", x_kubernetes_preserve_unknown_fields: true } } } },
+            },
+          ],
+        },
+      },
+    });
+    try {
+      // Not waiting for Established on purpose: the watch helper must ride out 404/429 itself.
+      const watch = await ResourceWatch.open(kc, `/apis/${group}/v1/${plural}`);
+      try {
+        const deadline = performance.now() + 30_000;
+        for (;;) {
+          try {
+            await objects.createClusterCustomObject({
+              group,
+              version: "v1",
+              plural,
+              body: { apiVersion: `${group}/v1`, kind: `W${plural.slice(1)}`, metadata: { name: "first" }, spec: { n: 1 } },
+            });
+            break;
+          } catch (err) {
+            if (performance.now() > deadline) throw err;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        const added = await watch.next((e) => e.type === "ADDED");
+        expect(added.object.metadata?.name).toBe("first");
+        expect(watch.errors().every((e) => /^HTTP (404|429|503)/.test(e))).toBe(true);
+      } finally {
+        watch.stop();
+      }
+    } finally {
+      await crdApi.deleteCustomResourceDefinition({ name: `${plural}.${group}` });
+    }
   });
 });

@@ -27,7 +27,7 @@ export function binDir(required: readonly string[] = ["etcd", "kube-apiserver"])
   if (missing.length > 0) {
     throw new Error(
       `control plane binaries missing: run bash scripts/k8s-bins.sh (${missing.join(", ")} not found in ${dir}` +
-        `${assets ? " from KUBEBUILDER_ASSETS" : ""})`,
+        `${assets ? ", the KUBEBUILDER_ASSETS folder: put them there or unset KUBEBUILDER_ASSETS" : ""})`,
     );
   }
   return dir;
@@ -38,6 +38,8 @@ export interface ControlPlaneOptions {
   readonly controllers?: boolean;
   /** Folder for certificates, data and logs; a new temp folder (removed on stop) when absent. */
   readonly dir?: string;
+  /** More kube-apiserver flags, after the defaults (a later flag wins), e.g. --feature-gates=... */
+  readonly apiserverArgs?: readonly string[];
   /** Called with a line for each step, e.g. to print progress. */
   readonly onProgress?: (message: string) => void;
 }
@@ -143,6 +145,7 @@ export class ControlPlane {
           `--service-account-issuer=${server}`,
           `--service-account-key-file=${pki.serviceAccount.publicKeyFile}`,
           `--service-account-signing-key-file=${pki.serviceAccount.keyFile}`,
+          ...(options.apiserverArgs ?? []),
         ],
       });
       processes.push(apiserver);

@@ -4,7 +4,8 @@ import { ControlPlane } from "./control-plane.js";
 /**
  * vitest globalSetup of the integration project: one real control plane (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler) for the whole run; tests isolate themselves by name.
- * TCP_TUNING_CONTROLLERS=0 leaves out the controller-manager and scheduler.
+ * The controllers cost well under a second of start-up and let a DaemonSet get pods, so they
+ * always run.
  * The kubeconfig path reaches tests as inject("kubeconfig") and $TCP_TUNING_KUBECONFIG.
  */
 declare module "vitest" {
@@ -14,8 +15,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const controllers = process.env["TCP_TUNING_CONTROLLERS"] !== "0";
-  const plane = await ControlPlane.start({ controllers });
+  const plane = await ControlPlane.start({ controllers: true });
   process.env["TCP_TUNING_KUBECONFIG"] = plane.kubeconfigPath;
   project.provide("kubeconfig", plane.kubeconfigPath);
   const t = plane.timings;

@@ -32,6 +32,7 @@ export class ResourceWatch<T extends KubernetesObject = KubernetesObject> {
   private stopped = false;
   private failures = 0;
   private lastError: string | undefined;
+  private readonly errorLog: string[] = [];
   private waiters: (() => void)[] = [];
 
   private constructor(
@@ -84,6 +85,11 @@ export class ResourceWatch<T extends KubernetesObject = KubernetesObject> {
     }
   }
 
+  /** The errors that made it watch again, oldest first (e.g. "HTTP 429 Too Many Requests"). */
+  errors(): readonly string[] {
+    return this.errorLog;
+  }
+
   /** Every event received so far, taken or not. */
   all(): readonly WatchEvent<T>[] {
     return this.events;
@@ -112,6 +118,7 @@ export class ResourceWatch<T extends KubernetesObject = KubernetesObject> {
         if (err) {
           const code = (err as { statusCode?: number }).statusCode;
           this.lastError = `${code ? `HTTP ${code} ` : ""}${(err as Error).message ?? String(err)}`;
+          this.errorLog.push(this.lastError);
         }
         // A watch that was up and then ended (server close, inactivity timeout, error): again.
         if (established) this.abort = undefined;
@@ -130,6 +137,7 @@ export class ResourceWatch<T extends KubernetesObject = KubernetesObject> {
       // e.g. 410 Gone: the resourceVersion is too old; start again from the current state.
       const status = object as unknown as { code?: number; message?: string };
       this.lastError = `watch ERROR ${status.code ?? "?"}: ${status.message ?? ""}`;
+      this.errorLog.push(this.lastError);
       if (status.code === 410) this.resourceVersion = undefined;
       return;
     }
