@@ -13,6 +13,17 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts"],
         },
       },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          // One control plane for the run; files run one after another against it.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });
