@@ -44,13 +44,16 @@ describe("admission of the sample fleet's policies", () => {
 
   it("turns warn findings of an allowed policy into one short warning per rule and sysctl", () => {
     const keepalive = fleetPolicies().find((p) => p.name === "keepalive");
-    const res = judge(policyReview(keepalive?.doc)).review.response;
-    expect(res.allowed).toBe(true);
-    expect(res.warnings).toHaveLength(3);
-    for (const w of res.warnings ?? []) {
+    const res = judge(policyReview(keepalive?.doc));
+    expect(res.review.response.allowed).toBe(true);
+    const findings = [...(res.report?.findings ?? []), ...(res.report?.nodes.flatMap((n) => n.findings) ?? [])].filter((f) => f.severity === "warn");
+    const kinds = new Set(findings.map((f) => `${f.rule} ${f.sysctl ?? "(policy)"}`));
+    expect(kinds.size).toBeGreaterThan(0);
+    const warnings = res.review.response.warnings ?? [];
+    expect(warnings.map((w) => w.slice(0, w.indexOf(":")))).toEqual([...kinds].sort());
+    for (const w of warnings) {
       expect(w.length).toBeLessThanOrEqual(LIMITS.warning);
       expect(w).not.toMatch(/^Warning/);
-      expect(w).toMatch(/^TT040 net\.ipv4\.tcp_keepalive_(time|intvl|probes): /);
     }
   });
 });
