@@ -9,8 +9,8 @@ import { RULES, type Finding, type PolicyReport, type Severity } from "../rules/
 export const LIMITS = {
   /** Node names shown per group before "and N more". */
   nodesPerGroup: 5,
-  /** One group's explanation (the engine's message for the first finding of the group). */
-  groupMessage: 600,
+  /** One group's explanation (the engine's message for the first finding of the group); long enough to keep the fix, which engine messages end with. */
+  groupMessage: 900,
   /** The whole denial message. */
   denial: 3000,
   /** One warning; Kubernetes recommends short warnings (well under 256, ideally about 120 characters). */

@@ -39,7 +39,7 @@ describe("admission of the sample fleet's policies", () => {
     const message = judge(policyReview(edge?.doc)).review.response.status?.message ?? "";
     expect(message).toMatch(/TT010 net\.ipv4\.tcp_tw_recycle on 2 nodes \(edge-a and edge-b\)/);
     expect(message).toMatch(/TT011 net\.ipv4\.tcp_tw_recycle on node edge-c/);
-    expect(message).toMatch(/Remove net\.ipv4\.tcp_tw_recycle or set it to 0/);
+    expect(message).toMatch(/Remove net\.ipv4\.tcp_tw_recycle or set it to 0; to cope with TIME_WAIT, use net\.ipv4\.tcp_tw_reuse=1 on the connecting side/);
   });
 
   it("turns warn findings of an allowed policy into one short warning per rule and sysctl", () => {
