@@ -19,10 +19,13 @@ let webhook: TestWebhook;
 let nodeNames: Map<string, string>;
 let dir: string;
 const suffix = uniqueName("r").slice(2);
+/** Policies this file stored, deleted at the end so later test files see a clean cluster. */
+const stored: string[] = [];
 
 /** The fleet policy under a name unique to this run, written to a file for kubectl. */
 async function renamed(p: FleetPolicy, tag: string): Promise<{ name: string; file: string; doc: Record<string, unknown> }> {
   const name = `${p.name}-${tag}-${suffix}`;
+  stored.push(name);
   const doc = { ...p.doc, metadata: { ...p.doc.metadata, name } };
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, stringify(doc));
@@ -73,6 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await webhook?.close();
+  await Promise.all(stored.map((name) => objects.deleteClusterCustomObject({ ...POLICY_REF, name }).catch(() => undefined)));
   if (nodeNames) await deleteNodes(kc, nodeNames.values());
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -89,7 +93,7 @@ describe("the sample fleet's nodes on the real apiserver", () => {
 
 describe("kubectl apply of every fleet policy through the webhook", () => {
   it.each(policies.map((p) => [p.name, expected[p.name]?.verdict ?? "?", p] as const))("%s is %s", async (name, verdict, p) => {
-    const { name: stored, file } = await renamed(p, "k");
+    const { name: storedName, file } = await renamed(p, "k");
     let result: { stdout: string; stderr: string } | undefined;
     const refused = await refusal(async () => {
       result = await kubectl(["apply", "-f", file]);
@@ -99,23 +103,23 @@ describe("kubectl apply of every fleet policy through the webhook", () => {
       checkDenial(name, refused ?? "");
       if (schemaRefuses(p)) expect(refused).toMatch(/is invalid: spec\.sysctls\[0\]\.name: Forbidden/);
       else expect(refused).toMatch(/admission webhook "validate\.tcptuning\.io" denied the request: TcpTuningPolicy/);
-      await expect(kubectl(["get", "ttp", stored])).rejects.toThrow(/NotFound/);
+      await expect(kubectl(["get", "ttp", storedName])).rejects.toThrow(/NotFound/);
     } else {
       expect(refused).toBeUndefined();
-      expect(result?.stdout).toMatch(new RegExp(`tcptuningpolicy\\.tcptuning\\.io/${stored} created`));
+      expect(result?.stdout).toMatch(new RegExp(`tcptuningpolicy\\.tcptuning\\.io/${storedName} created`));
       // Warn findings reach the user as kubectl warnings, one short line per kind.
       const warnings = (result?.stderr ?? "").split("\n").filter((l) => l.startsWith("Warning: "));
       expect(warnings.length).toBeGreaterThan(0);
       for (const w of warnings) expect(w).toMatch(/^Warning: TT\d{3} net\.\S+: /);
-      const got = await kubectl(["get", "ttp", stored, "-o", "jsonpath={.metadata.name}"]);
-      expect(got.stdout).toBe(stored);
+      const got = await kubectl(["get", "ttp", storedName, "-o", "jsonpath={.metadata.name}"]);
+      expect(got.stdout).toBe(storedName);
     }
   });
 });
 
 describe("@kubernetes/client-node create of every fleet policy through the webhook", () => {
   it.each(policies.map((p) => [p.name, expected[p.name]?.verdict ?? "?", p] as const))("%s is %s", async (name, verdict, p) => {
-    const { name: stored, doc } = await renamed(p, "c");
+    const { name: storedName, doc } = await renamed(p, "c");
     let warning: string | undefined;
     const refused = await refusal(async () => {
       const info = await objects.createClusterCustomObjectWithHttpInfo({ ...POLICY_REF, body: doc });
@@ -124,12 +128,12 @@ describe("@kubernetes/client-node create of every fleet policy through the webho
     if (verdict === "denied") {
       expect(refused).toMatch(schemaRefuses(p) ? /^422 / : /^403 /);
       checkDenial(name, refused ?? "");
-      await expect(objects.getClusterCustomObject({ ...POLICY_REF, name: stored })).rejects.toMatchObject({ code: 404 });
+      await expect(objects.getClusterCustomObject({ ...POLICY_REF, name: storedName })).rejects.toMatchObject({ code: 404 });
     } else {
       expect(refused).toBeUndefined();
       expect(warning).toMatch(/^299 - "TT\d{3} /);
-      const got = (await objects.getClusterCustomObject({ ...POLICY_REF, name: stored })) as { metadata: { name: string } };
-      expect(got.metadata.name).toBe(stored);
+      const got = (await objects.getClusterCustomObject({ ...POLICY_REF, name: storedName })) as { metadata: { name: string } };
+      expect(got.metadata.name).toBe(storedName);
     }
   });
 
