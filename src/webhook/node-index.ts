@@ -1,5 +1,5 @@
 import { nodeProbeSchema, type NodeProbe } from "../api/node-state.js";
-import { nodeInputFromObject, nodeObjectSchema, prepareNode, type DefaultPlacement, type PreparedNode } from "../rules/index.js";
+import { nodeInputFromObject, nodeObjectSchema, prepareNode, type DefaultPlacement, type NodeInput, type PreparedNode } from "../rules/index.js";
 
 /**
  * Nodes and their probes, digested for the engine, kept up to date one event at a time.
@@ -7,7 +7,8 @@ import { nodeInputFromObject, nodeObjectSchema, prepareNode, type DefaultPlaceme
  * built at most once per change, so a request costs no preparation at all.
  */
 export class NodeIndex {
-  private readonly nodes = new Map<string, unknown>();
+  /** Only what the engine reads of each Node (name, labels, OS, kernel), not the whole object. */
+  private readonly nodes = new Map<string, NodeInput>();
   private readonly probes = new Map<string, NodeProbe>();
   private readonly prepared = new Map<string, PreparedNode>();
   private cached: readonly PreparedNode[] | undefined;
@@ -22,9 +23,9 @@ export class NodeIndex {
       this.rejected++;
       return;
     }
-    const name = parsed.data.metadata.name;
-    this.nodes.set(name, parsed.data);
-    this.prepare(name);
+    const input = nodeInputFromObject(parsed.data);
+    this.nodes.set(input.name, input);
+    this.prepare(input.name);
   }
 
   deleteNode(name: string): void {
@@ -65,8 +66,9 @@ export class NodeIndex {
   }
 
   private prepare(name: string): void {
-    const node = nodeObjectSchema.parse(this.nodes.get(name));
-    this.prepared.set(name, prepareNode(nodeInputFromObject(node, this.probes.get(name)), this.defaults));
+    const input = this.nodes.get(name);
+    if (!input) return;
+    this.prepared.set(name, prepareNode({ ...input, probe: this.probes.get(name) }, this.defaults));
     this.cached = undefined;
   }
 }
