@@ -2,7 +2,7 @@ import type { Logger } from "../log.js";
 import { describeApiError } from "../kube/api-error.js";
 import { fingerprint, type KeyPair } from "./certs.js";
 import { planRotation, type PkiState, type RotationPlan, type RotationPolicy } from "./rotation.js";
-import { ConflictError, type SecretStore } from "./secret-store.js";
+import { ConflictError, type StoredState } from "./secret-store.js";
 
 /** Where the caBundle lives: the ValidatingWebhookConfiguration (undefined when it does not exist yet). */
 export interface BundleTarget {
@@ -10,8 +10,14 @@ export interface BundleTarget {
   write(bundle: readonly string[]): Promise<void>;
 }
 
+/** Where the certificates are kept: SecretStore in a cluster. write() throws ConflictError when the state changed since read(). */
+export interface CertificateStore {
+  read(): Promise<StoredState>;
+  write(state: PkiState, resourceVersion: string | undefined): Promise<string | undefined>;
+}
+
 export interface TlsManagerOptions {
-  readonly store: SecretStore;
+  readonly store: CertificateStore;
   readonly bundle: BundleTarget;
   readonly policy: RotationPolicy;
   readonly logger: Logger;
