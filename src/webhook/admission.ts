@@ -1,0 +1,115 @@
+import { isDeepStrictEqual } from "node:util";
+import { API_GROUP, POLICY_KIND, POLICY_PLURAL } from "../api/group.js";
+import { evaluatePrepared, preparePolicy, type PolicyReport, type PreparedNode } from "../rules/index.js";
+import {
+  admissionReviewSchema,
+  describeReviewError,
+  reviewResponse,
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type AdmissionReviewResponse,
+} from "./admission-review.js";
+import { admissionWarnings, denialMessage } from "./messages.js";
+
+/** The nodes the webhook judges against, as the node cache holds them at the time of the request. */
+export interface NodeSnapshot {
+  /** False until the informers' first LIST has landed: judging against no nodes would let anything in. */
+  readonly synced: boolean;
+  readonly nodes: readonly PreparedNode[];
+}
+
+/** Why admission answered the way it did: for logs and metrics, never sent to the apiserver. */
+export type Outcome =
+  | "allowed"
+  | "allowed-with-warnings"
+  | "denied"
+  | "dry-run"
+  | "unchanged-spec"
+  | "deleting"
+  | "not-a-policy"
+  | "operation-ignored"
+  | "not-synced"
+  | "no-object";
+
+export interface Admission {
+  readonly review: AdmissionReviewResponse;
+  readonly outcome: Outcome;
+  /** The engine's report, when the policy was judged. */
+  readonly report?: PolicyReport;
+}
+
+export type ParsedReview = { readonly ok: true; readonly request: AdmissionRequest } | { readonly ok: false; readonly reason: string };
+
+/** Validates a decoded body as an AdmissionReview v1 with a request and its uid. */
+export function parseReview(body: unknown): ParsedReview {
+  const parsed = admissionReviewSchema.safeParse(body);
+  if (!parsed.success) return { ok: false, reason: `not an admission.k8s.io/v1 AdmissionReview with a request: ${describeReviewError(parsed.error)}` };
+  return { ok: true, request: parsed.data.request };
+}
+
+function isPolicyRequest(r: AdmissionRequest): boolean {
+  return r.kind.group === API_GROUP && r.kind.kind === POLICY_KIND && r.resource.resource === POLICY_PLURAL && !r.subResource;
+}
+
+function specOf(obj: unknown): unknown {
+  return obj && typeof obj === "object" ? (obj as { spec?: unknown }).spec : undefined;
+}
+
+function deletionRequested(obj: unknown): boolean {
+  if (!obj || typeof obj !== "object") return false;
+  const meta = (obj as { metadata?: unknown }).metadata;
+  return !!meta && typeof meta === "object" && typeof (meta as { deletionTimestamp?: unknown }).deletionTimestamp === "string";
+}
+
+function answer(uid: string, outcome: Outcome, fields: Omit<AdmissionResponse, "uid">, report?: PolicyReport): Admission {
+  const response: AdmissionResponse = { uid, ...fields };
+  return report ? { review: reviewResponse(response), outcome, report } : { review: reviewResponse(response), outcome };
+}
+
+/**
+ * The admission judgement, pure: an AdmissionReview request and the node snapshot in, the response out.
+ *
+ * - Only TcpTuningPolicy CREATE and UPDATE are judged. Anything else that reaches this webhook (a
+ *   misrouted kind, DELETE, a subresource) is allowed untouched: the configuration routes only our
+ *   own resource here, and refusing what we do not own could lock other objects out.
+ * - An UPDATE that leaves spec as it was (labels, finalizers) or that finishes a deletion is allowed,
+ *   so that a policy that became unsafe because the fleet changed can still be labelled and deleted.
+ * - Until the node cache has synced, requests are refused with 503 and a reason, never judged blind.
+ * - Enforce: any deny finding refuses the policy with a bounded message; warn findings become warnings.
+ * - DryRun: admitted; deny findings become "would deny" warnings (audit mode).
+ */
+export function admit(request: AdmissionRequest, snapshot: NodeSnapshot): Admission {
+  const uid = request.uid;
+  if (!isPolicyRequest(request)) return answer(uid, "not-a-policy", { allowed: true });
+  if (request.operation !== "CREATE" && request.operation !== "UPDATE") return answer(uid, "operation-ignored", { allowed: true });
+  if (request.object === undefined || request.object === null) {
+    return answer(uid, "no-object", { allowed: false, status: { code: 400, reason: "BadRequest", message: `${request.operation} of a TcpTuningPolicy without request.object` } });
+  }
+  if (request.operation === "UPDATE") {
+    if (deletionRequested(request.object)) return answer(uid, "deleting", { allowed: true });
+    if (request.oldObject !== undefined && isDeepStrictEqual(specOf(request.object), specOf(request.oldObject))) return answer(uid, "unchanged-spec", { allowed: true });
+  }
+  if (!snapshot.synced) {
+    return answer(uid, "not-synced", {
+      allowed: false,
+      status: { code: 503, reason: "ServiceUnavailable", message: "the tcp-tuning webhook has not finished reading the cluster's nodes yet; retry in a few seconds" },
+    });
+  }
+  const policy = preparePolicy(request.object);
+  const report = evaluatePrepared(policy, snapshot.nodes);
+  const dryRun = policy.spec !== undefined && policy.mode === "DryRun";
+  const warnings = admissionWarnings(report, { dryRun });
+  const withWarnings = warnings.length > 0 ? { warnings } : {};
+  if (report.verdict === "denied" && !dryRun) {
+    return answer(uid, "denied", { allowed: false, status: { code: 403, reason: "Forbidden", message: denialMessage(report) }, ...withWarnings }, report);
+  }
+  const outcome: Outcome = report.verdict === "denied" ? "dry-run" : warnings.length > 0 ? "allowed-with-warnings" : "allowed";
+  return answer(uid, outcome, { allowed: true, ...withWarnings }, report);
+}
+
+/** Body in, response out: the parse and the judgement together, for callers that hold a decoded body. */
+export function review(body: unknown, snapshot: NodeSnapshot): Admission | { readonly error: string } {
+  const parsed = parseReview(body);
+  if (!parsed.ok) return { error: parsed.reason };
+  return admit(parsed.request, snapshot);
+}

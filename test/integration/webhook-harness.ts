@@ -1,0 +1,108 @@
+import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../../src/api/group.js";
+import { mergePatch } from "../../src/kube/patch.js";
+import { createLogger } from "../../src/log.js";
+import { parseWebhookArgs, startWebhook, type RunningWebhook, type WebhookSettings } from "../../src/webhook/main.js";
+import { uniqueName } from "../support/cluster.js";
+import { freePort } from "../support/ports.js";
+import { fleetNodes } from "../unit/webhook/support/fleet.js";
+
+export const POLICY_REF = { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL };
+
+export interface TestWebhook {
+  readonly hook: RunningWebhook;
+  readonly namespace: string;
+  readonly configName: string;
+  readonly settings: WebhookSettings;
+  close(): Promise<void>;
+}
+
+/**
+ * The real webhook, in this process, registered with the real apiserver by URL
+ * (https://127.0.0.1:PORT/validate with its own CA in caBundle), its Secret in a fresh namespace.
+ */
+export async function startTestWebhook(kc: KubeConfig, tune: (s: WebhookSettings) => WebhookSettings = (s) => s): Promise<TestWebhook> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const namespace = uniqueName("tt-webhook");
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const port = await freePort();
+  const configName = uniqueName("tcp-tuning-webhook");
+  const parsed = parseWebhookArgs(["--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName], {});
+  if (parsed === "help") throw new Error("unexpected help");
+  const settings = tune({ ...parsed, syncTimeoutMs: 30_000 });
+  const logger = createLogger("webhook-test", { level: process.env["WEBHOOK_TEST_LOG_LEVEL"] ?? "warn", pretty: false });
+  const hook = await startWebhook(settings, { kubeConfig: kc, logger });
+  await waitUntilEnforced(kc);
+  return {
+    hook,
+    namespace,
+    configName,
+    settings,
+    close: async () => {
+      await hook.config.delete();
+      await hook.close();
+      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    },
+  };
+}
+
+/** A policy every node and every kernel refuses: the CRD admits it, only the webhook refuses it. */
+export function alwaysDenied(name: string): Record<string, unknown> {
+  return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: "net.ipv4.tcp_syn_retries", value: "128" }] } };
+}
+
+/** Waits until the apiserver really calls the webhook (it picks up a new configuration asynchronously). */
+export async function waitUntilEnforced(kc: KubeConfig, timeoutMs = 20_000): Promise<void> {
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      await objects.createClusterCustomObject({ ...POLICY_REF, body: alwaysDenied(uniqueName("probe")), dryRun: "All" });
+    } catch (err) {
+      if (err instanceof ApiException && String(err.body).includes("is refused")) return;
+    }
+    if (performance.now() > deadline) throw new Error(`the apiserver did not call the webhook within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The sample fleet's nodes as Node objects, names prefixed so runs sharing a control plane do not
+ * collide: created with labels, then status.nodeInfo written through the status subresource
+ * (a Node's status is ignored on create, as for every object with a status subresource).
+ */
+export async function createFleetNodes(kc: KubeConfig, prefix: string): Promise<Map<string, string>> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const names = new Map<string, string>();
+  for (const node of fleetNodes()) {
+    const meta = node["metadata"] as { name: string; labels: Record<string, string> };
+    const status = node["status"] as Record<string, unknown>;
+    const name = `${prefix}-${meta.name}`;
+    names.set(meta.name, name);
+    await core.createNode({ body: { apiVersion: "v1", kind: "Node", metadata: { name, labels: { ...meta.labels, "kubernetes.io/hostname": name } } } });
+    await core.patchNodeStatus({ name, body: { status } }, mergePatch());
+  }
+  return names;
+}
+
+export async function deleteNodes(kc: KubeConfig, names: Iterable<string>): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await Promise.all([...names].map((name) => core.deleteNode({ name }).catch(() => undefined)));
+}
+
+/** Waits until the webhook's node cache holds every one of these nodes with a kernel version. */
+export async function waitForNodes(hook: RunningWebhook, names: Iterable<string>, timeoutMs = 10_000): Promise<void> {
+  const wanted = [...names];
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const have = new Map(hook.cache.snapshot().nodes.map((n) => [n.name, n]));
+    if (wanted.every((n) => have.get(n)?.kernelText)) return;
+    if (performance.now() > deadline) throw new Error(`node cache is missing ${wanted.filter((n) => !have.get(n)?.kernelText).join(", ")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? NaN;
+}

@@ -1,0 +1,156 @@
+import { X509Certificate } from "node:crypto";
+import { connect } from "node:tls";
+import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kubeConfig, uniqueName } from "../support/cluster.js";
+import { installCrds } from "../support/crds.js";
+import { caBundleOf } from "../../src/webhook/config.js";
+import { createCa, fingerprint, issueServingCert, issuedBy } from "../../src/webhook/certs.js";
+import { POLICY_REF, alwaysDenied, percentile, startTestWebhook, type TestWebhook } from "./webhook-harness.js";
+
+let kc: KubeConfig;
+let objects: CustomObjectsApi;
+let webhook: TestWebhook;
+
+const allowed = (name: string) => ({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } });
+
+/** The certificate the webhook serves to a new TLS connection right now. */
+function servedCertificate(port: number): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerX509Certificate();
+      socket.end();
+      if (raw) resolve(raw);
+      else reject(new Error("no peer certificate"));
+    });
+    socket.on("error", reject);
+  });
+}
+
+beforeAll(async () => {
+  kc = kubeConfig();
+  objects = kc.makeApiClient(CustomObjectsApi);
+  await installCrds(kc);
+  webhook = await startTestWebhook(kc, (s) => ({
+    ...s,
+    rotation: {
+      caLife: { validityMs: 3600_000, backdateMs: 60_000 },
+      // A 15 s serving certificate renews itself (at 10 s) during the test, on top of the forced CA rotation.
+      servingLife: { validityMs: 15_000, backdateMs: 0 },
+      renewFraction: 2 / 3,
+      propagationMs: 3_000,
+      retireAfterMs: 3_000,
+    },
+    resyncMs: 250,
+  }));
+});
+
+afterAll(async () => {
+  await webhook?.close();
+});
+
+describe("certificate rotation under load", () => {
+  it("rotates the CA and renews the serving certificate while no admission request fails", async () => {
+    const firstCa = webhook.hook.tls.state?.ca.certPem ?? "";
+    expect(firstCa).not.toBe("");
+    const served0 = await servedCertificate(webhook.hook.port);
+    const seenBefore = webhook.hook.server.latency.count;
+
+    let stop = false;
+    const failures: string[] = [];
+    const latencies: number[] = [];
+    let requests = 0;
+    const worker = async (w: number): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const deny = i % 2 === 0;
+        const name = uniqueName(`rot-${w}`);
+        const t = performance.now();
+        try {
+          await objects.createClusterCustomObject({ ...POLICY_REF, body: deny ? alwaysDenied(name) : allowed(name), dryRun: "All" });
+          if (deny) failures.push(`${name}: admitted although the webhook refuses it`);
+        } catch (err) {
+          const refusedByWebhook = err instanceof ApiException && err.code === 403 && String(err.body).includes("is refused");
+          if (!deny || !refusedByWebhook) failures.push(`${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : String(err)}`);
+        }
+        latencies.push(performance.now() - t);
+        requests++;
+      }
+    };
+    const started = performance.now();
+    const workers = [0, 1, 2, 3].map((w) => worker(w));
+
+    await new Promise((r) => setTimeout(r, 1500));
+    await webhook.hook.tls.rotateCaNow();
+    const deadline = performance.now() + 40_000;
+    const steps = () => webhook.hook.tls.history.map((h) => h.step);
+    while (!(steps().includes("ca-retired") && steps().includes("serving-renewed") && performance.now() - started > 16_000)) {
+      if (performance.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Keep going a little after the old CA left the bundle: the apiserver now trusts the new CA only.
+    await new Promise((r) => setTimeout(r, 2000));
+    stop = true;
+    await Promise.all(workers);
+    const seconds = (performance.now() - started) / 1000;
+
+    const history = webhook.hook.tls.history.map((h) => `${h.step}@${h.at.toISOString().slice(17, 23)}`);
+    const report = {
+      requests,
+      failures: failures.length,
+      seconds: Math.round(seconds * 10) / 10,
+      perSecond: Math.round(requests / seconds),
+      viaApiserverMs: { p50: Math.round(percentile(latencies, 50) * 10) / 10, p99: Math.round(percentile(latencies, 99) * 10) / 10 },
+      webhookServerMs: webhook.hook.server.latency.summary(),
+      history,
+    };
+    process.stderr.write(`webhook rotation: ${JSON.stringify(report)}\n`);
+
+    expect(failures.slice(0, 5)).toEqual([]);
+    expect(requests).toBeGreaterThan(100);
+    // Every request went through the webhook (nothing bypassed it while the configuration changed).
+    expect(webhook.hook.server.latency.count - seenBefore).toBeGreaterThanOrEqual(requests);
+    const order = steps().filter((s) => s.startsWith("ca-"));
+    expect(order.slice(0, 3)).toEqual(["ca-added", "ca-switched", "ca-retired"]);
+    expect(steps()).toContain("serving-renewed");
+
+    const config = await webhook.hook.config.read();
+    const bundle = config ? caBundleOf(config) : [];
+    const newCa = webhook.hook.tls.state?.ca.certPem ?? "";
+    expect(bundle.map(fingerprint)).toEqual([fingerprint(newCa)]);
+    expect(fingerprint(newCa)).not.toBe(fingerprint(firstCa));
+    const served1 = await servedCertificate(webhook.hook.port);
+    expect(served1.fingerprint256).not.toBe(served0.fingerprint256);
+    expect(issuedBy(served1.toString(), newCa)).toBe(true);
+    expect(issuedBy(served1.toString(), firstCa)).toBe(false);
+  }, 90_000);
+
+  it("fails admission when the webhook serves a certificate the apiserver does not trust (the check above can fail)", async () => {
+    const life = { validityMs: 600_000, backdateMs: 60_000 };
+    const stranger = createCa(new Date(), life);
+    const state = webhook.hook.tls.state;
+    if (!state) throw new Error("no certificates");
+    await webhook.hook.tls.stop();
+    webhook.hook.server.setTls(issueServingCert(stranger, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life));
+    // A caBundle change makes the apiserver build a new client, hence new TLS connections and a real handshake.
+    await webhook.hook.config.setCaBundle([...state.bundle, createCa(new Date(), life).certPem]);
+    const attempt = () =>
+      objects.createClusterCustomObject({ ...POLICY_REF, body: allowed(uniqueName("stranger")), dryRun: "All" }).then(
+        () => "admitted",
+        (err: unknown) => (err instanceof ApiException ? `${err.code} ${String(err.body)}` : String(err)),
+      );
+    let outcome = await attempt();
+    for (let i = 0; i < 100 && outcome === "admitted"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      outcome = await attempt();
+    }
+    expect(outcome).toMatch(/failed calling webhook.*(x509|certificate)/);
+    webhook.hook.server.setTls(state.serving);
+    await webhook.hook.config.setCaBundle(state.bundle);
+    let back = await attempt();
+    for (let i = 0; i < 100 && back !== "admitted"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      back = await attempt();
+    }
+    expect(back).toBe("admitted");
+  });
+});

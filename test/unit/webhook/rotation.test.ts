@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { fingerprint, issuedBy, validityOf } from "../../../src/webhook/certs.js";
+import { planRotation, type PkiState, type RotationPolicy, type RotationStep } from "../../../src/webhook/rotation.js";
+
+const S = 1000;
+const policy: RotationPolicy = {
+  names: { dnsNames: ["wh.ns.svc"], ipAddresses: ["127.0.0.1"] },
+  caLife: { validityMs: 600 * S, backdateMs: 0 },
+  servingLife: { validityMs: 120 * S, backdateMs: 0 },
+  renewFraction: 2 / 3,
+  propagationMs: 10 * S,
+  retireAfterMs: 20 * S,
+};
+const t0 = new Date("2026-12-01T00:00:00Z");
+const at = (s: number) => new Date(t0.getTime() + s * S);
+
+/**
+ * Simulates an apiserver whose view of the caBundle lags the configuration by `lagS` seconds, ticks
+ * once a second, and checks at each tick that the certificate being served verifies against a CA the
+ * apiserver trusts at that moment.
+ */
+function simulate(seconds: number, lagS: number, force: (s: number) => boolean = () => false) {
+  let state: PkiState | undefined;
+  const installs: { at: number; bundle: readonly string[] }[] = [];
+  const steps: { s: number; step: RotationStep }[] = [];
+  let failures = 0;
+  for (let s = 0; s <= seconds; s++) {
+    const trusted = (() => {
+      const visible = installs.filter((i) => i.at + lagS <= s);
+      return visible.at(-1)?.bundle ?? [];
+    })();
+    const configured = installs.at(-1)?.bundle ?? [];
+    const bundleInstalled = state !== undefined && state.bundle.every((b) => configured.includes(b));
+    const plan = planRotation(state, at(s), policy, { bundleInstalled, forceCaRotation: force(s) });
+    if (plan.step !== "none") steps.push({ s, step: plan.step });
+    state = plan.state;
+    if (configured.join() !== state.bundle.join()) installs.push({ at: s, bundle: state.bundle });
+    if (s > lagS + 1) {
+      const ok = trusted.some((ca) => issuedBy(state?.serving.certPem ?? "", ca)) && validityOf(state.serving.certPem).notAfter > at(s);
+      if (!ok) failures++;
+    }
+  }
+  return { steps, failures, state };
+}
+
+describe("planRotation", () => {
+  it("bootstraps a CA and a serving certificate signed by it, with the CA alone in the bundle", () => {
+    const plan = planRotation(undefined, t0, policy, { bundleInstalled: false });
+    expect(plan.step).toBe("bootstrap");
+    expect(plan.state.bundle).toEqual([plan.state.ca.certPem]);
+    expect(issuedBy(plan.state.serving.certPem, plan.state.ca.certPem)).toBe(true);
+  });
+
+  it("renews the serving certificate at two thirds of its life, from the same CA", () => {
+    const first = planRotation(undefined, t0, policy, { bundleInstalled: true }).state;
+    expect(planRotation(first, at(79), policy, { bundleInstalled: true }).step).toBe("none");
+    const renewed = planRotation(first, at(80), policy, { bundleInstalled: true });
+    expect(renewed.step).toBe("serving-renewed");
+    expect(renewed.state.ca).toBe(first.ca);
+    expect(renewed.state.serving.certPem).not.toBe(first.serving.certPem);
+  });
+
+  it("rotates the CA in three steps: add to the bundle, switch after propagation, retire the old one", () => {
+    const first = planRotation(undefined, t0, policy, { bundleInstalled: true }).state;
+    const added = planRotation(first, at(1), policy, { bundleInstalled: true, forceCaRotation: true });
+    expect(added.step).toBe("ca-added");
+    expect(added.state.bundle).toHaveLength(2);
+    expect(added.state.serving).toBe(first.serving);
+    expect(planRotation(added.state, at(5), policy, { bundleInstalled: true }).step).toBe("none");
+    expect(planRotation(added.state, at(12), policy, { bundleInstalled: false }).why).toMatch(/installed/);
+    const switched = planRotation(added.state, at(12), policy, { bundleInstalled: true });
+    expect(switched.step).toBe("ca-switched");
+    expect(switched.state.bundle).toHaveLength(2);
+    expect(issuedBy(switched.state.serving.certPem, added.state.nextCa?.certPem ?? "")).toBe(true);
+    expect(planRotation(switched.state, at(20), policy, { bundleInstalled: true }).step).toBe("none");
+    const retired = planRotation(switched.state, at(33), policy, { bundleInstalled: true });
+    expect(retired.step).toBe("ca-retired");
+    expect(retired.state.bundle.map(fingerprint)).toEqual([fingerprint(switched.state.ca.certPem)]);
+  });
+
+  it("starts over from a stored state that does not hold together", () => {
+    const a = planRotation(undefined, t0, policy, { bundleInstalled: true }).state;
+    const b = planRotation(undefined, t0, policy, { bundleInstalled: true }).state;
+    const broken: PkiState = { ...a, serving: b.serving };
+    const plan = planRotation(broken, at(1), policy, { bundleInstalled: true });
+    expect(plan.step).toBe("bootstrap");
+    expect(plan.why).toMatch(/signed by no CA/);
+  });
+
+  it("over three CA lifetimes, with an apiserver that sees bundle changes 8 s late, never serves a certificate it does not trust", () => {
+    const run = simulate(1800, 8);
+    expect(run.failures).toBe(0);
+    const kinds = run.steps.map((x) => x.step);
+    expect(kinds.filter((k) => k === "ca-added").length).toBeGreaterThanOrEqual(4);
+    expect(kinds.filter((k) => k === "ca-switched").length).toBe(kinds.filter((k) => k === "ca-added").length);
+    expect(kinds).toContain("serving-renewed");
+  });
+
+  it("shows that switching without waiting for propagation would fail requests (the check is not vacuous)", () => {
+    const hasty = { ...policy, propagationMs: 0 };
+    let state = planRotation(undefined, t0, hasty, { bundleInstalled: true }).state;
+    state = planRotation(state, at(1), hasty, { bundleInstalled: true, forceCaRotation: true }).state;
+    state = planRotation(state, at(1), hasty, { bundleInstalled: true }).state;
+    // An apiserver still on the old bundle [old CA] cannot verify the new serving certificate.
+    const oldBundle = state.bundle.slice(0, 1);
+    expect(oldBundle.some((ca) => issuedBy(state.serving.certPem, ca))).toBe(false);
+  });
+});
