@@ -13,6 +13,16 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts"],
         },
       },
+      {
+        test: {
+          name: "agent",
+          include: ["test/agent/**/*.test.ts"],
+          globalSetup: ["test/agent/support/host-sysctls.global.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
