@@ -107,7 +107,7 @@ export class AgentProcess {
 
   static start(opts: StartOptions): AgentProcess {
     const node = [process.execPath, "--import", "tsx", BIN, ...opts.args];
-    const argv = opts.straceOutput ? ["strace", "-f", "-qq", "-e", "trace=openat,open,openat2,creat", "-o", opts.straceOutput, ...node] : node;
+    const argv = opts.straceOutput ? ["strace", "-ff", "-qq", "-e", "trace=openat,open,openat2,creat", "-o", opts.straceOutput, ...node] : node;
     const child = spawn("ip", ["netns", "exec", opts.ns, ...argv], {
       cwd: REPO,
       env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "debug", ...opts.env },
