@@ -15,6 +15,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          // One control plane for the run; files run one after another against it.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: "agent",
           include: ["test/agent/**/*.test.ts"],
           globalSetup: ["test/agent/support/host-sysctls.global.ts"],
