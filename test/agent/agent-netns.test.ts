@@ -219,6 +219,31 @@ describe("the node agent in a network namespace", () => {
     expect(await stateOriginals(r)).toEqual({});
   });
 
+  it.each([
+    ["tcp_tw_recycle=0 on a kernel without the key is skipped (the kernel already behaves so)", "0", "Skipped", "True"],
+    ["tcp_tw_recycle=1 on a kernel without the key fails (nothing is ever created)", "1", "Failed", "False"],
+  ])("%s", async (_title, value, result, applied) => {
+    const r = await rig();
+    await writeDesired(r.files, NODE, 1, [{ name: "net.ipv4.tcp_tw_recycle", value }]);
+    startAgent(r);
+    const s = await statusAt(r, 1);
+    expect(results(s)).toEqual({ "net.ipv4.tcp_tw_recycle": result });
+    expect(condition(s, "Applied")).toBe(applied);
+  });
+
+  it("refuses to work from a state file it cannot parse, rather than overwrite the originals in it", async () => {
+    const r = await rig();
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(r.files.state, "{ half a file");
+    await writeDesired(r.files, NODE, 1, [{ name: REUSE, value: "1" }]);
+    const a = startAgent(r);
+    const line = await a.waitForLog((l) => l.msg === "agent pass failed");
+    expect(JSON.stringify(line)).toContain("refusing to overwrite it");
+    expect(await nsSysctl(r.ns, REUSE)).toBe("2");
+    expect(await readFile(r.files.state, "utf8")).toBe("{ half a file");
+    expect((await readEvents(r.files)).map((e) => e.reason)).toContain("AgentError");
+  });
+
   it("left the host's own sysctls untouched", () => {
     expectHostSysctlsUntouched();
   });
