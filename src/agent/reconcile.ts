@@ -47,7 +47,13 @@ async function planKey(entry: DesiredSysctl, fs: SysctlFs): Promise<Planned> {
   const parsed = parseValue(allowed.spec.grammar, entry.value);
   if (!parsed.ok) return { kind: "done", result: { name: entry.name, desired: entry.value, result: "Refused", message: `value refused: ${parsed.reason}` } };
   const desired = parsed.normalized;
-  if (!(await fs.exists(entry.name))) {
+  let present: boolean;
+  try {
+    present = await fs.exists(entry.name);
+  } catch (err) {
+    return { kind: "done", result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message } };
+  }
+  if (!present) {
     if (allowed.spec.absentEquivalent !== undefined && allowed.spec.absentEquivalent === desired) {
       return { kind: "done", result: { name: entry.name, desired, result: "Skipped", message: `this kernel has no ${entry.name}; it behaves as ${desired} already` } };
     }

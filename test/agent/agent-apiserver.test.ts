@@ -5,6 +5,7 @@ import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../../src/api/group.j
 import { nodeStateSchema, type NodeState } from "../../src/api/node-state.js";
 import { ControlPlane } from "../support/control-plane.js";
 import { installCrds } from "../support/crds.js";
+import { PAUSE_AFTER_WRITES_ENV } from "../../src/agent/cli.js";
 import { AgentProcess, agentFiles, eventually, removeAgentFiles, type AgentFiles } from "./support/agent-process.js";
 import { bridgeApiserver, type ApiserverBridge } from "./support/apiserver-bridge.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
@@ -20,6 +21,8 @@ import { createNamespace, destroyAllNamespaces, nsSysctl, nsSysctlWrite } from "
 
 const REUSE = "net.ipv4.tcp_tw_reuse";
 const RANGE = "net.ipv4.ip_local_port_range";
+const FIN = "net.ipv4.tcp_fin_timeout";
+const KEEPALIVE = "net.ipv4.tcp_keepalive_time";
 
 let plane: ControlPlane;
 let kc: KubeConfig;
@@ -34,6 +37,23 @@ const OTHER = `${NODE}-other`;
 
 function nodeState(name: string, sysctls: { name: string; value: string }[]): object {
   return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningNodeState", metadata: { name }, spec: { nodeName: name, sysctls: sysctls.map((s) => ({ ...s, policy: "reuse-policy", policyGeneration: 1 })) } };
+}
+
+function startAgent(env: Record<string, string> = {}): AgentProcess {
+  agent = AgentProcess.start({ ns, args: ["--kubeconfig", plane.kubeconfigPath, "--state-file", files.state, "--drift-interval", "500ms"], env: { NODE_NAME: NODE, ...env } });
+  return agent;
+}
+
+async function setSpec(sysctls: { name: string; value: string }[]): Promise<void> {
+  await custom.patchClusterCustomObject(
+    { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: NODE, body: { spec: { sysctls: sysctls.map((x) => ({ ...x, policy: "reuse-policy", policyGeneration: 1 })) } } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
+}
+
+async function stateOriginals(): Promise<Record<string, string>> {
+  const state = JSON.parse(await readFile(files.state, "utf8")) as { originals: { name: string; value: string }[] };
+  return Object.fromEntries(state.originals.map((o) => [o.name, o.value]));
 }
 
 async function getState(name: string): Promise<NodeState> {
@@ -75,7 +95,7 @@ describe("the node agent against a real API server", () => {
   it("applies its own node state, reports it through the status subresource and emits an Event", async () => {
     await custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, body: nodeState(OTHER, [{ name: REUSE, value: "0" }]) });
     await custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, body: nodeState(NODE, [{ name: REUSE, value: "1" }, { name: RANGE, value: "40000 40007" }]) });
-    agent = AgentProcess.start({ ns, args: ["--kubeconfig", plane.kubeconfigPath, "--state-file", files.state, "--drift-interval", "500ms"], env: { NODE_NAME: NODE } });
+    startAgent();
 
     const s = await eventually("status at generation 1", async () => {
       const o = await getState(NODE);
@@ -122,20 +142,50 @@ describe("the node agent against a real API server", () => {
     expect(ev.message).toContain(REUSE);
   });
 
-  it("restores a key that leaves spec, at the new generation", async () => {
-    await custom.patchClusterCustomObject(
-      { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: NODE, body: { spec: { sysctls: [{ name: REUSE, value: "1", policy: "reuse-policy", policyGeneration: 1 }] } } },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    );
-    const s = await eventually("status at generation 2", async () => {
+  it("survives kill -9 in the middle of a generation: after a restart the originals are intact and the desired state is reached", async () => {
+    // An agent upgrade first: SIGTERM leaves the values in place.
+    expect((await agent?.stop("SIGTERM"))?.code).toBe(0);
+    expect({ reuse: await nsSysctl(ns, REUSE), range: await nsSysctl(ns, RANGE) }).toEqual({ reuse: "1", range: "40000 40007" });
+
+    const paused = startAgent({ [PAUSE_AFTER_WRITES_ENV]: "1" });
+    await eventually("the restarted agent's status", async () => ((await getState(NODE)).status?.observedGeneration === 1 ? true : undefined));
+    await setSpec([
+      { name: REUSE, value: "1" },
+      { name: RANGE, value: "40000 40007" },
+      { name: FIN, value: "30" },
+      { name: KEEPALIVE, value: "600" },
+    ]);
+    await paused.waitForLog((l) => l.msg === "test hook: paused after a sysctl write");
+    expect({ fin: await nsSysctl(ns, FIN), keepalive: await nsSysctl(ns, KEEPALIVE) }).toEqual({ fin: "30", keepalive: "7200" });
+    const originals = { [REUSE]: "2", [RANGE]: "32768 60999", [FIN]: "60", [KEEPALIVE]: "7200" };
+    expect(await stateOriginals()).toEqual(originals);
+    expect((await paused.stop("SIGKILL")).signal).toBe("SIGKILL");
+
+    startAgent();
+    const s = await eventually("status at generation 2, applied", async () => {
       const o = await getState(NODE);
-      return o.status?.observedGeneration === 2 ? o : undefined;
+      return o.status?.observedGeneration === 2 && o.status.conditions?.some((c) => c.type === "Applied" && c.status === "True") ? o : undefined;
+    });
+    expect({ fin: await nsSysctl(ns, FIN), keepalive: await nsSysctl(ns, KEEPALIVE) }).toEqual({ fin: "30", keepalive: "600" });
+    expect(Object.fromEntries((s.status?.originals ?? []).map((o) => [o.name, o.value]))).toEqual(originals);
+    expect(await stateOriginals()).toEqual(originals);
+    // The drift count survived the restarts: it is read back from status.
+    expect(s.status?.drift?.count).toBeGreaterThanOrEqual(1);
+  });
+
+  it("restores keys that leave spec, at the new generation", async () => {
+    await setSpec([{ name: REUSE, value: "1" }]);
+    const s = await eventually("status at generation 3", async () => {
+      const o = await getState(NODE);
+      return o.status?.observedGeneration === 3 ? o : undefined;
     });
     expect(s.status?.keys?.map((k) => [k.name, k.result])).toEqual([
       [REUSE, "Applied"],
       [RANGE, "Restored"],
+      [FIN, "Restored"],
+      [KEEPALIVE, "Restored"],
     ]);
-    expect(await nsSysctl(ns, RANGE)).toBe("32768 60999");
+    expect({ range: await nsSysctl(ns, RANGE), fin: await nsSysctl(ns, FIN), keepalive: await nsSysctl(ns, KEEPALIVE) }).toEqual({ range: "32768 60999", fin: "60", keepalive: "7200" });
     expect(s.status?.originals?.map((o) => o.name)).toEqual([REUSE]);
   });
 
