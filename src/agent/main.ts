@@ -140,7 +140,8 @@ export class Agent {
       return;
     }
     const found = await checkDrift(this.appliedGeneration.desired, this.ctx());
-    this.lastDrifted = found.drifted;
+    // Drifted stays True for the rest of this generation: someone is fighting the desired values.
+    this.lastDrifted = [...new Set([...this.lastDrifted, ...found.drifted])];
     if (found.drifted.length > 0) {
       this.drift = { count: this.drift.count + found.drifted.length, lastDetectedTime: new Date().toISOString(), lastKeys: found.drifted };
       const byName = new Map(found.keys.map((k) => [k.name, k]));

@@ -12,7 +12,7 @@ export interface AgentView {
   readonly probe?: NodeProbe;
   readonly counters?: TcpCounters;
   readonly drift: Drift;
-  /** Keys the latest drift check found changed (empty: no drift at the latest check). */
+  /** Keys found changed by someone else since this generation was applied (empty: none). */
   readonly lastDrifted: readonly string[];
 }
 
@@ -47,8 +47,8 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
   list = setCondition(
     list,
     view.lastDrifted.length > 0
-      ? { type: "Drifted", status: "True", reason: "DriftCorrected", message: `changed by someone else and re-applied: ${view.lastDrifted.join(", ")}`, ...base }
-      : { type: "Drifted", status: "False", reason: "NoDrift", message: "every desired key read back as desired at the latest check", ...base },
+      ? { type: "Drifted", status: "True", reason: "DriftCorrected", message: `changed by someone else since this generation was applied, and re-applied: ${view.lastDrifted.join(", ")}`, ...base }
+      : { type: "Drifted", status: "False", reason: "NoDrift", message: "no desired key has been changed by someone else since this generation was applied", ...base },
     now,
   );
   return list;
