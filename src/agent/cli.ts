@@ -94,6 +94,10 @@ async function kubeBackend(o: AgentCliOptions, log: ReturnType<typeof createLogg
 }
 
 export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(AGENT_USAGE);
+    return 0;
+  }
   let o: AgentCliOptions;
   try {
     o = parseAgentArgs(argv, env);

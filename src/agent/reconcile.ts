@@ -98,24 +98,19 @@ export async function reconcile(desiredList: readonly DesiredSysctl[], ctx: Reco
   const changed: string[] = [];
   let state = await loadStateFile(ctx.stateFile);
 
+  // A name listed twice is ambiguous: refuse it (one result per name, as the status list map wants).
   const seen = new Set<string>();
-  const desired: DesiredSysctl[] = [];
-  const results: KeyResult[] = [];
-  for (const entry of desiredList) {
-    if (seen.has(entry.name)) {
-      results.push({ name: entry.name, desired: entry.value, result: "Refused", message: "the name appears twice in the desired list" });
-      continue;
-    }
-    seen.add(entry.name);
-    desired.push(entry);
-  }
+  const twice = new Set<string>();
+  for (const entry of desiredList) (seen.has(entry.name) ? twice : seen).add(entry.name);
+  const desired = desiredList.filter((e) => !twice.has(e.name));
+  const results: KeyResult[] = [...twice].map((name) => ({ name, result: "Refused", message: "the name appears more than once in the desired list" }));
 
   const restored = await restoreUndesired(state, seen, ctx, changed);
   state = restored.state;
 
   const planned: Planned[] = [];
   for (const entry of desired) planned.push(await planKey(entry, ctx.fs));
-  const blocking = planned.flatMap((p) => (p.kind === "done" && isBlocking(p.result) ? [p.result.name] : []));
+  const blocking = [...results.map((r) => r.name), ...planned.flatMap((p) => (p.kind === "done" && isBlocking(p.result) ? [p.result.name] : []))];
 
   // Record originals (durably) before the first write of any key.
   const toRecord: OriginalValue[] = [];

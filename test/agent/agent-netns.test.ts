@@ -231,6 +231,19 @@ describe("the node agent in a network namespace", () => {
     expect(condition(s, "Applied")).toBe(applied);
   });
 
+  it("refuses a name listed twice (with different values) and applies nothing of that generation", async () => {
+    const r = await rig();
+    await writeDesired(r.files, NODE, 1, [
+      { name: REUSE, value: "1" },
+      { name: REUSE, value: "0" },
+      { name: FIN, value: "30" },
+    ]);
+    startAgent(r);
+    const s = await statusAt(r, 1);
+    expect(results(s)).toEqual({ [REUSE]: "Refused", [FIN]: "Pending" });
+    expect({ reuse: await nsSysctl(r.ns, REUSE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "2", fin: "60" });
+  });
+
   it("refuses to work from a state file it cannot parse, rather than overwrite the originals in it", async () => {
     const r = await rig();
     const { writeFile } = await import("node:fs/promises");
