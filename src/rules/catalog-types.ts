@@ -21,6 +21,20 @@ export interface EnumValue {
   readonly sinceRef?: string;
   /** What kernels before `since` do with this value instead (they may accept it and do something else). */
   readonly olderKernels?: string;
+  /**
+   * How TT013 judges the value on kernels before `since`: "deny" (the default) when they do something
+   * else than asked, "warn" when they end up doing what was asked anyway (say why in olderKernels).
+   */
+  readonly onOlderKernels?: "deny" | "warn";
+}
+
+/** A bound that older kernels enforce more tightly than the grammar does (somaxconn: 65535 before 4.1). */
+export interface KernelLimit {
+  /** The first kernel without this limit. */
+  readonly before: VersionSpec;
+  readonly max: number;
+  /** Why older kernels refuse more: what the kernel-facts doc says, with a source. */
+  readonly why: string;
 }
 
 export interface Reference {
@@ -55,6 +69,8 @@ export interface SysctlSpec {
    * Asking for it where the key is absent is harmless: warned about, and skipped by the agent.
    */
   readonly absentEquivalent?: string;
+  /** Tighter bounds on older kernels. */
+  readonly limits?: readonly KernelLimit[];
   /** Since when a network namespace has its own value. */
   readonly perNetnsSince?: VersionSpec;
   readonly netns: NetnsScope;

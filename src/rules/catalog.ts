@@ -1,6 +1,6 @@
 import type { Reference, SysctlSpec } from "./catalog-types.js";
 
-export type { EnumValue, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
+export type { EnumValue, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 
 /**
  * The sysctl catalog: everything the project knows about the TCP/IP keys in scope, as data.
@@ -110,7 +110,13 @@ export const CATALOG: readonly SysctlSpec[] = [
           meaning: "on, without a random offset",
           since: "4.10",
           sinceRef: "commit 25429d7b7dca",
-          olderKernels: "older kernels have no value 2",
+          // Warn, not deny: before 4.10 the sysctl is a plain int read as a boolean, so 2 means "on",
+          // and those kernels add no random offset to timestamps at all (per-connection offsets came
+          // with 95a22caee396 in 4.10). The node ends up with timestamps on and no offset: what 2 asks.
+          // Contrast tcp_tw_reuse=2 before 4.18, which reuses for ALL connections, not loopback only: deny.
+          olderKernels:
+            "older kernels have no value 2 but accept it as 'on'; they add no random offset to timestamps anyway (offsets arrived in 4.10 with 95a22caee396), so the effect is the same",
+          onOlderKernels: "warn",
         },
       ],
     },
@@ -168,8 +174,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     summary: "Ports and ranges never chosen automatically as ephemeral ports.",
     grammar: { kind: "portList", min: 1, max: 65535 },
     defaultValue: "(empty)",
-    since: "3.0",
-    sinceRef: "present since 2.6.35",
+    since: "2.6.35",
+    sinceRef: "ip-sysctl.rst; present from 2.6.35 (kernel-facts.md)",
     perNetnsSince: "3.16",
     netns: "per-netns-default",
     kubeletSafeSince: "1.27",
@@ -248,7 +254,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     grammar: { kind: "int", min: 0, max: INT_MAX },
     defaultValue: "4096 from 5.4 (19f92a030ca6); 128 before",
     netns: "per-netns-default",
-    perNetnsSince: "3.0",
+    perNetnsSince: "2.6.32",
+    limits: [{ before: "4.1", max: 65535, why: "the listen backlog (sk_max_ack_backlog) was a u16 before 4.1, so the kernel capped somaxconn at 65535 and refused larger values" }],
     hazards: ["Up to 4.0 the kernel caps it at 65535 and refuses larger values."],
     references: [{ title: "Documentation/networking/net-sysctl or sysctl/net.rst (somaxconn)", url: "https://docs.kernel.org/admin-guide/sysctl/net.html" }, { title: "commit 19f92a030ca6 (default 4096, 5.4)" }],
   },

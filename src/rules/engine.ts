@@ -1,8 +1,8 @@
-import type { Finding, Severity } from "./finding.js";
+import type { Finding } from "./finding.js";
 import { referenceText } from "./finding.js";
 import type { PreparedNode } from "./node-facts.js";
 import { preparePolicy, type PreparedPolicy } from "./prepared-policy.js";
-import type { Emit, Rule } from "./rule.js";
+import type { Report, Rule } from "./rule.js";
 import { RULES } from "./rules/index.js";
 
 export type NodeVerdict = "allowed" | "denied" | "skipped";
@@ -29,29 +29,51 @@ export interface PolicyReport {
 
 const EMPTY: readonly Finding[] = Object.freeze([]);
 
-function emitter(rule: Rule, out: Finding[], node: string | undefined): Emit {
-  return (r) => {
+/**
+ * The one emitter: rules are synchronous and never call the engine back, so a single collector
+ * serves every (rule, node) pair. Nothing is allocated until a rule actually reports something.
+ */
+const collector = {
+  rule: undefined as Rule | undefined,
+  node: undefined as string | undefined,
+  out: undefined as Finding[] | undefined,
+  denied: false,
+  emit(r: Report): void {
+    const rule = collector.rule;
+    if (!rule) return;
+    const severity = r.severity ?? rule.severity;
     const f: { -readonly [K in keyof Finding]: Finding[K] } = {
       rule: rule.id,
-      severity: r.severity ?? rule.severity,
+      severity,
       message: r.message,
       reference: referenceText(r.reference ?? rule.reference),
     };
     if (r.sysctl !== undefined) f.sysctl = r.sysctl;
     if (r.value !== undefined) f.value = r.value;
-    if (node !== undefined) f.node = node;
-    out.push(f);
-  };
-}
+    if (r.index !== undefined) f.index = r.index;
+    if (collector.node !== undefined) f.node = collector.node;
+    (collector.out ??= []).push(f);
+    if (severity === "deny") collector.denied = true;
+  },
+};
+const emit = collector.emit;
 
-function hasDeny(findings: readonly Finding[]): boolean {
-  return findings.some((f) => f.severity === ("deny" satisfies Severity));
+function begin(node: string | undefined): void {
+  collector.node = node;
+  collector.out = undefined;
+  collector.denied = false;
 }
 
 /** Policy-level findings. Pure; never throws for any input shape. */
 export function checkPolicyAlone(policy: PreparedPolicy, rules: readonly Rule[] = RULES): Finding[] {
-  const out: Finding[] = [];
-  for (const rule of rules) rule.checkPolicy?.(policy, emitter(rule, out, undefined));
+  begin(undefined);
+  for (const rule of rules) {
+    if (!rule.checkPolicy) continue;
+    collector.rule = rule;
+    rule.checkPolicy(policy, emit);
+  }
+  const out = collector.out ?? [];
+  collector.out = undefined;
   return out;
 }
 
@@ -60,17 +82,35 @@ export function selects(policy: PreparedPolicy, node: PreparedNode): boolean {
   return policy.spec !== undefined && policy.matches(node.labels);
 }
 
+const selectedForDefaultRules = new WeakMap<PreparedPolicy, readonly Rule[]>();
+
+/** The node rules that can fire for this policy on some node: chosen once per policy. */
+export function nodeRulesFor(policy: PreparedPolicy, rules: readonly Rule[] = RULES): readonly Rule[] {
+  if (rules === RULES) {
+    const cached = selectedForDefaultRules.get(policy);
+    if (cached) return cached;
+  }
+  const selected = policy.spec === undefined ? [] : rules.filter((r) => r.checkNode !== undefined && (r.nodeCheckApplies?.(policy) ?? true));
+  if (rules === RULES) selectedForDefaultRules.set(policy, selected);
+  return selected;
+}
+
+function judgeOnNode(policy: PreparedPolicy, node: PreparedNode, nodeRules: readonly Rule[]): NodeReport {
+  if (!node.linux) return { node: node.name, verdict: "skipped", reason: `not a Linux node (${node.os})`, findings: EMPTY };
+  begin(node.name);
+  for (const rule of nodeRules) {
+    collector.rule = rule;
+    (rule.checkNode as NonNullable<Rule["checkNode"]>)(policy, node, emit);
+  }
+  const findings = collector.out ?? EMPTY;
+  const verdict = collector.denied ? "denied" : "allowed";
+  collector.out = undefined;
+  return { node: node.name, verdict, findings };
+}
+
 /** Judges one policy on one node it selects. */
 export function checkOnNode(policy: PreparedPolicy, node: PreparedNode, rules: readonly Rule[] = RULES): NodeReport {
-  if (!node.linux) return { node: node.name, verdict: "skipped", reason: `not a Linux node (${node.os})`, findings: EMPTY };
-  let out: Finding[] | undefined;
-  for (const rule of rules) {
-    if (!rule.checkNode) continue;
-    out ??= [];
-    rule.checkNode(policy, node, emitter(rule, out, node.name));
-  }
-  const findings = out && out.length > 0 ? out : EMPTY;
-  return { node: node.name, verdict: hasDeny(findings) ? "denied" : "allowed", findings };
+  return judgeOnNode(policy, node, nodeRulesFor(policy, rules));
 }
 
 /**
@@ -83,10 +123,17 @@ export function evaluatePolicy(doc: unknown, nodes?: readonly PreparedNode[]): P
 
 export function evaluatePrepared(policy: PreparedPolicy, nodes?: readonly PreparedNode[]): PolicyReport {
   const findings = checkPolicyAlone(policy);
+  let denied = findings.some((f) => f.severity === "deny");
   const reports: NodeReport[] = [];
-  if (nodes) {
-    for (const node of nodes) if (selects(policy, node)) reports.push(checkOnNode(policy, node));
+  if (nodes && policy.spec !== undefined) {
+    const nodeRules = nodeRulesFor(policy);
+    const matches = policy.matches;
+    for (const node of nodes) {
+      if (!matches(node.labels)) continue;
+      const r = judgeOnNode(policy, node, nodeRules);
+      if (r.verdict === "denied") denied = true;
+      reports.push(r);
+    }
   }
-  const denied = hasDeny(findings) || reports.some((r) => r.verdict === "denied");
   return { name: policy.name, verdict: denied ? "denied" : "allowed", findings, nodes: reports, nodeChecks: nodes !== undefined };
 }

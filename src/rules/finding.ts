@@ -9,6 +9,8 @@ export interface Finding {
   readonly sysctl?: string;
   readonly value?: string;
   readonly node?: string;
+  /** Position of the entry in spec.sysctls (0-based), when the finding is about one entry: lets a tool point at its line. */
+  readonly index?: number;
   /** Says what is wrong, on which node and sysctl, and what to do instead. */
   readonly message: string;
   /** Where the fact comes from: a kernel commit, a kernel doc, an RFC. */

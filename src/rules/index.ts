@@ -2,13 +2,20 @@
 export { evaluatePolicy, evaluatePrepared, checkOnNode, checkPolicyAlone, selects } from "./engine.js";
 export type { NodeReport, NodeVerdict, PolicyReport, PolicyVerdict } from "./engine.js";
 export type { Finding, RuleInfo, Severity } from "./finding.js";
+export { referenceText } from "./finding.js";
 export { prepareNode, nodeInputFromObject, nodeObjectSchema, nodeInputSchema } from "./node-facts.js";
 export type { NodeInput, NodeObject, PreparedNode } from "./node-facts.js";
 export { preparePolicy } from "./prepared-policy.js";
-export type { PreparedPolicy, PreparedEntry } from "./prepared-policy.js";
+export type { PreparedPolicy, PreparedEntry, SchemaIssue } from "./prepared-policy.js";
 export { parseDefaultPlacement, placementFromLabels } from "./placement.js";
 export type { DefaultPlacement, Placement } from "./placement.js";
 export { CATALOG, lookupSysctl, catalogNames } from "./catalog.js";
+export type { EnumValue, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 export { RULES } from "./rules/index.js";
+export type { Rule } from "./rule.js";
 export { parseKernelVersion } from "./kernel-version.js";
+export type { KernelVersion } from "./kernel-version.js";
 export { normalizeSysctlValue, parseValue } from "./value-grammar.js";
+export type { ParsedValue, ParseResult } from "./value-grammar.js";
+/** The did-you-mean helper: the closest candidate to a misspelled word, if any is close enough. */
+export { closest } from "./suggest.js";

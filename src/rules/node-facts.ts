@@ -2,6 +2,7 @@ import { z } from "zod";
 import { OS_LABEL } from "../api/labels.js";
 import { nodeProbeSchema, type NodeProbe } from "../api/node-state.js";
 import { parseKernelVersion, type KernelVersion } from "./kernel-version.js";
+import { labelValue } from "./label-selector.js";
 import { placementFromLabels, type DefaultPlacement, type Placement } from "./placement.js";
 import { normalizeSysctlValue } from "./value-grammar.js";
 
@@ -52,7 +53,7 @@ export function nodeInputFromObject(node: NodeObject, probe?: NodeProbe): NodeIn
   return {
     name: node.metadata.name,
     labels,
-    operatingSystem: node.status?.nodeInfo?.operatingSystem ?? labels[OS_LABEL] ?? undefined,
+    operatingSystem: node.status?.nodeInfo?.operatingSystem || labelValue(labels, OS_LABEL) || undefined,
     kernelVersion: node.status?.nodeInfo?.kernelVersion ?? undefined,
     probe,
   };
@@ -73,22 +74,27 @@ export interface PreparedNode {
 }
 
 export function prepareNode(input: NodeInput, defaults: DefaultPlacement = {}): PreparedNode {
-  const os = (input.operatingSystem ?? input.labels[OS_LABEL] ?? "linux").toLowerCase();
-  const kernelText = input.probe?.kernelRelease ?? input.kernelVersion ?? "";
-  let probed: Map<string, string | null> | undefined;
+  const os = (input.operatingSystem || labelValue(input.labels, OS_LABEL) || "linux").toLowerCase();
+  // An empty or unreadable probe release must not hide a good nodeInfo.kernelVersion.
+  const probed = input.probe?.kernelRelease?.trim() ?? "";
+  const reported = input.kernelVersion?.trim() ?? "";
+  const fromProbe = probed !== "" ? parseKernelVersion(probed) : undefined;
+  const kernelText = fromProbe ? probed : reported !== "" ? reported : probed;
+  const kernel = fromProbe ?? parseKernelVersion(reported);
+  let keys: Map<string, string | null> | undefined;
   if (input.probe) {
-    probed = new Map();
-    for (const k of input.probe.keys) probed.set(k.name, k.present ? normalizeSysctlValue(k.value ?? "") : null);
+    keys = new Map();
+    for (const k of input.probe.keys) keys.set(k.name, k.present ? normalizeSysctlValue(k.value ?? "") : null);
   }
   return {
     name: input.name,
     labels: input.labels,
     linux: os === "linux",
     os,
-    kernel: parseKernelVersion(kernelText),
+    kernel,
     kernelText,
     placement: placementFromLabels(input.labels, defaults),
-    probed,
+    probed: keys,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type NatPlacement,
   type TimestampsPath,
 } from "../api/labels.js";
+import { labelValue } from "./label-selector.js";
 
 /** A node's network placement as its labels declare it; "unknown" when undeclared or unreadable. */
 export interface Placement {
@@ -33,7 +34,7 @@ function pick<T extends string>(
   fallback: T | undefined,
   invalid: [string, string][],
 ): T | "unknown" {
-  const v = labels[label];
+  const v = labelValue(labels, label);
   if (v === undefined) return fallback ?? "unknown";
   if ((allowed as readonly string[]).includes(v)) return v as T;
   invalid.push([label, v]);

@@ -19,11 +19,25 @@ export interface PreparedEntry {
   readonly duplicate: boolean;
 }
 
+/** One reason the document is not a valid TcpTuningPolicy. */
+export interface SchemaIssue {
+  /** "spec.sysctls[0].value: Invalid input: expected string, received number" */
+  readonly text: string;
+  /** The spec.sysctls entry the issue is in, when it is in one. */
+  readonly index?: number;
+  /** That entry's name, when it has a string one. */
+  readonly sysctl?: string;
+  /** That entry's value, when it has a string one. */
+  readonly value?: string;
+}
+
 /** A policy digested once: its spec, its selector compiled and each value parsed. */
 export interface PreparedPolicy {
   readonly name: string;
   /** The schema errors, when the document is not a valid TcpTuningPolicy. */
   readonly schemaErrors: readonly string[];
+  /** The same errors, with the sysctl entry each is about. */
+  readonly schemaIssues: readonly SchemaIssue[];
   readonly spec: PolicySpec | undefined;
   readonly mode: PolicyMode;
   readonly priority: number;
@@ -48,14 +62,27 @@ function nameOf(doc: unknown): string {
   return "(unnamed)";
 }
 
+function issueOf(path: readonly PropertyKey[], message: string, spec: unknown): SchemaIssue {
+  const text = `spec${path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${message}`;
+  const [field, index] = path;
+  if (field !== "sysctls" || typeof index !== "number") return { text };
+  const sysctls = spec && typeof spec === "object" ? (spec as { sysctls?: unknown }).sysctls : undefined;
+  const entry: unknown = Array.isArray(sysctls) ? sysctls[index] : undefined;
+  const name = entry && typeof entry === "object" ? (entry as { name?: unknown }).name : undefined;
+  const value = entry && typeof entry === "object" ? (entry as { value?: unknown }).value : undefined;
+  if (typeof name !== "string") return { text, index };
+  return typeof value === "string" ? { text, index, sysctl: name, value } : { text, index, sysctl: name, value: JSON.stringify(value) ?? "" };
+}
+
 /** Digests a policy document of any shape. Never throws. */
 export function preparePolicy(doc: unknown): PreparedPolicy {
   const name = nameOf(doc);
   const specInput = doc && typeof doc === "object" ? (doc as { spec?: unknown }).spec : undefined;
   const parsed = policySpecSchema.safeParse(specInput);
   if (!parsed.success) {
-    const schemaErrors = parsed.error.issues.map((i) => `spec${i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${i.message}`);
-    return { name, schemaErrors, spec: undefined, mode: DEFAULT_MODE, priority: DEFAULT_PRIORITY, matches: MATCH_NOTHING, entries: [], byName: new Map(), judgeable: [] };
+    const schemaIssues = parsed.error.issues.map((i) => issueOf(i.path, i.message, specInput));
+    const schemaErrors = schemaIssues.map((i) => i.text);
+    return { name, schemaErrors, schemaIssues, spec: undefined, mode: DEFAULT_MODE, priority: DEFAULT_PRIORITY, matches: MATCH_NOTHING, entries: [], byName: new Map(), judgeable: [] };
   }
   const spec = parsed.data;
   const byName = new Map<string, PreparedEntry>();
@@ -84,6 +111,7 @@ export function preparePolicy(doc: unknown): PreparedPolicy {
   return {
     name,
     schemaErrors: [],
+    schemaIssues: [],
     spec,
     mode: spec.mode ?? DEFAULT_MODE,
     priority: spec.priority ?? DEFAULT_PRIORITY,

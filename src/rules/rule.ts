@@ -8,6 +8,8 @@ export interface Report {
   readonly message: string;
   readonly sysctl?: string;
   readonly value?: string;
+  /** Position of the entry in spec.sysctls. */
+  readonly index?: number;
   /** Overrides the rule's severity (a rule may warn where it usually denies). */
   readonly severity?: Severity;
   /** Overrides the rule's reference with a more specific one (a catalog entry's commit). */
@@ -24,10 +26,15 @@ export type Emit = (report: Report) => void;
 export interface Rule extends RuleInfo {
   readonly checkPolicy?: (policy: PreparedPolicy, emit: Emit) => void;
   readonly checkNode?: (policy: PreparedPolicy, node: PreparedNode, emit: Emit) => void;
+  /**
+   * Whether checkNode can fire at all for this policy, whatever the node. The engine asks once per
+   * policy and skips the rule on every node when it says no. Absent = always run checkNode.
+   */
+  readonly nodeCheckApplies?: (policy: PreparedPolicy) => boolean;
 }
 
-export function entryReport(entry: PreparedEntry, message: string, extra: Omit<Report, "message" | "sysctl" | "value"> = {}): Report {
-  return { message, sysctl: entry.name, value: entry.value, ...extra };
+export function entryReport(entry: PreparedEntry, message: string, extra: Omit<Report, "message" | "sysctl" | "value" | "index"> = {}): Report {
+  return { message, sysctl: entry.name, value: entry.value, index: entry.index, ...extra };
 }
 
 export type { Finding };

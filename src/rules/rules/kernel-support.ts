@@ -1,8 +1,19 @@
 import { describeKernel, keyPresence, valueTooNew } from "../kernel-support.js";
+import type { PreparedEntry } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";
 import { entryReport } from "../rule.js";
 
 const IP_SYSCTL = { title: "Documentation/networking/ip-sysctl.rst", url: "https://docs.kernel.org/networking/ip-sysctl.html" };
+
+function isAbsentEquivalent(e: PreparedEntry): boolean {
+  return e.spec?.absentEquivalent !== undefined && e.normalized === e.spec.absentEquivalent;
+}
+
+function hasVersionedValue(e: PreparedEntry): boolean {
+  const g = e.spec?.grammar;
+  const p = e.parsed;
+  return g?.kind === "enum" && p?.kind === "enum" && g.values.some((v) => v.value === p.value && v.since !== undefined);
+}
 
 /** TT011: the key does not exist on this node's kernel (too old, removed, or the probe found no file). */
 export const keyAbsentRule: Rule = {
@@ -11,6 +22,7 @@ export const keyAbsentRule: Rule = {
   severity: "deny",
   summary: "The key does not exist on the node's kernel.",
   reference: IP_SYSCTL,
+  nodeCheckApplies: (policy) => policy.judgeable.length > 0,
   checkNode(policy, node, emit) {
     for (const e of policy.judgeable) {
       const spec = e.spec;
@@ -40,12 +52,19 @@ export const absentEquivalentRule: Rule = {
   severity: "warn",
   summary: "The key is absent on the node, but its requested value is already how that kernel behaves.",
   reference: IP_SYSCTL,
+  nodeCheckApplies: (policy) => policy.judgeable.some(isAbsentEquivalent),
   checkNode(policy, node, emit) {
     for (const e of policy.judgeable) {
       const spec = e.spec;
-      if (!spec || spec.absentEquivalent === undefined || e.normalized !== spec.absentEquivalent) continue;
+      if (!spec || !isAbsentEquivalent(e)) continue;
       if (keyPresence(node, spec).state !== "absent") continue;
-      emit(entryReport(e, `${e.name}=${e.normalized} on node ${node.name}: ${describeKernel(node)} has no such key, and its behaviour is already that of ${e.normalized}; the agent skips it there.`, { reference: { title: spec.removedRef ?? IP_SYSCTL.title } }));
+      emit(
+        entryReport(
+          e,
+          `${e.name}=${e.normalized} on node ${node.name}: ${describeKernel(node)} has no such key, and its behaviour is already that of ${e.normalized}; the agent skips it there. Nothing to do on this node; keep the entry while older kernels in the fleet still have the key, and drop it once none does.`,
+          { reference: { title: spec.removedRef ?? IP_SYSCTL.title } },
+        ),
+      );
     }
   },
 };
@@ -57,6 +76,7 @@ export const valueTooNewRule: Rule = {
   severity: "deny",
   summary: "The value is not valid on the node's kernel version.",
   reference: IP_SYSCTL,
+  nodeCheckApplies: (policy) => policy.judgeable.some(hasVersionedValue),
   checkNode(policy, node, emit) {
     for (const e of policy.judgeable) {
       const spec = e.spec;
@@ -66,9 +86,14 @@ export const valueTooNewRule: Rule = {
       const v = valueTooNew(node, spec, parsed.value);
       if (!v) continue;
       const older = v.olderKernels ? ` (${v.olderKernels})` : "";
+      const warnOnly = v.onOlderKernels === "warn";
+      const fix = warnOnly
+        ? `Nothing to change for this node; to silence this warning, narrow nodeSelector to kernels ${v.since}+.`
+        : `Use a value that kernel supports or exclude the node with nodeSelector.`;
       emit(
-        entryReport(e, `${e.name}=${v.value} (${v.meaning}) needs kernel ${v.since}+ (${v.sinceRef ?? "kernel history"}); node ${node.name} runs ${describeKernel(node)}${older}. Use a value that kernel supports or exclude the node with nodeSelector.`, {
+        entryReport(e, `${e.name}=${v.value} (${v.meaning}) needs kernel ${v.since}+ (${v.sinceRef ?? "kernel history"}); node ${node.name} runs ${describeKernel(node)}${older}. ${fix}`, {
           reference: { title: v.sinceRef ?? IP_SYSCTL.title },
+          ...(warnOnly ? { severity: "warn" as const } : {}),
         }),
       );
     }
@@ -82,6 +107,7 @@ export const kernelUnknownRule: Rule = {
   severity: "warn",
   summary: "The node's kernel version cannot be read, and the agent has not probed it.",
   reference: { title: "docs/contract.md section 2 (node facts)" },
+  nodeCheckApplies: (policy) => policy.judgeable.length > 0,
   checkNode(policy, node, emit) {
     if (node.kernel || node.probed || policy.judgeable.length === 0) return;
     emit({ message: `Node ${node.name} reports no readable kernel version (${JSON.stringify(node.kernelText)}) and no agent probe yet: kernel-dependent checks were not run there. Wait for the node agent to report, or fix status.nodeInfo.kernelVersion.` });
@@ -95,6 +121,7 @@ export const moduleRequiredRule: Rule = {
   severity: "warn",
   summary: "The key exists only with a kernel module loaded, and the node has not been probed.",
   reference: { title: "Documentation/networking/nf_conntrack-sysctl.rst", url: "https://docs.kernel.org/networking/nf_conntrack-sysctl.html" },
+  nodeCheckApplies: (policy) => policy.judgeable.some((e) => e.spec?.requiresModule !== undefined),
   checkNode(policy, node, emit) {
     for (const e of policy.judgeable) {
       const spec = e.spec;

@@ -50,10 +50,12 @@ export const outOfScopeRule: Rule = {
   checkPolicy(policy, emit) {
     for (const e of policy.entries) {
       if (wellFormed(e) && !inScope(e.name)) {
+        const suggestion = closest(e.name, catalogNames());
+        const hint = suggestion ? ` If you meant ${suggestion}, use that name.` : "";
         emit(
           entryReport(
             e,
-            `${e.name} is outside the TCP/IP networking keys this operator manages (${IN_SCOPE_PREFIXES.map((p) => `${p}*`).join(", ")}); kernel.*, vm.* and fs.* are never written. Remove it from the policy and manage it with your node configuration tooling.`,
+            `${e.name} is outside the TCP/IP networking keys this operator manages (${IN_SCOPE_PREFIXES.map((p) => `${p}*`).join(", ")}); kernel.*, vm.* and fs.* are never written. Remove it from the policy and manage it with your node configuration tooling.${hint}`,
           ),
         );
       }
@@ -72,7 +74,9 @@ export const unknownKeyRule: Rule = {
     for (const e of policy.entries) {
       if (!e.spec && wellFormed(e) && inScope(e.name)) {
         const suggestion = closest(e.name, catalogNames());
-        const hint = suggestion ? `Did you mean ${suggestion}?` : "Run `tcp-tuning explain` to list the keys this operator manages.";
+        const hint = suggestion
+          ? `Did you mean ${suggestion}? Use that name, or remove the entry.`
+          : "Remove the entry, or run `tcp-tuning explain` to list the keys this operator manages.";
         emit(entryReport(e, `${e.name} is not a sysctl this operator knows. ${hint}`));
       }
     }

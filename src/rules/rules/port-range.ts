@@ -1,6 +1,6 @@
-import { kernelAtLeast } from "../kernel-support.js";
-import { describeKernel } from "../kernel-support.js";
-import { probedValue } from "../node-facts.js";
+import { lookupSysctl } from "../catalog.js";
+import { describeKernel, keyPresence } from "../kernel-support.js";
+import { probedValue, type PreparedNode } from "../node-facts.js";
 import type { PreparedPolicy } from "../prepared-policy.js";
 import { requestedInt } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";
@@ -9,6 +9,9 @@ import { entryReport } from "../rule.js";
 const RANGE = "net.ipv4.ip_local_port_range";
 const RESERVED = "net.ipv4.ip_local_reserved_ports";
 const UNPRIV = "net.ipv4.ip_unprivileged_port_start";
+const DEFAULT_UNPRIVILEGED_START = 1024;
+/** ip_local_port_range's default low port on every kernel in scope ("32768 60999", "32768 61000" up to 4.1). */
+const DEFAULT_RANGE_LOW = 32768;
 const IP_SYSCTL = { title: "Documentation/networking/ip-sysctl.rst (ip_local_port_range)", url: "https://docs.kernel.org/networking/ip-sysctl.html" };
 
 /** Ports that usually listen on Kubernetes nodes. */
@@ -37,27 +40,57 @@ function covered(low: number, high: number, reserved: readonly (readonly [number
   return true;
 }
 
-/** TT020: the kernel refuses a range starting below ip_unprivileged_port_start (4.11+). */
+/** The low port of the range a node has when the policy does not set one: probed, else the kernel default. */
+function nodeRangeLow(node: PreparedNode): { low: number; from: string } {
+  const probed = probedValue(node, RANGE);
+  const low = probed === undefined ? Number.NaN : Number(probed.split(" ")[0]);
+  return Number.isInteger(low) ? { low, from: "as the node agent probed it" } : { low: DEFAULT_RANGE_LOW, from: "the kernel default" };
+}
+
+/**
+ * TT020: the kernel keeps ip_local_port_range at or above ip_unprivileged_port_start (4.11+): it refuses
+ * a range starting below the start, and refuses raising the start above the range's low port.
+ */
 export const portRangeUnprivilegedRule: Rule = {
   id: "TT020",
   name: "port-range-below-unprivileged-start",
   severity: "deny",
-  summary: "ip_local_port_range starts below ip_unprivileged_port_start, which the kernel refuses.",
+  summary: "ip_local_port_range would start below ip_unprivileged_port_start (a lower range or a raised start), which the kernel refuses.",
   reference: { title: "commit 4548b683b781 (ip_unprivileged_port_start, 4.11)" },
+  nodeCheckApplies: (policy) => requestedRange(policy) !== undefined || requestedInt(policy, UNPRIV) !== undefined,
   checkNode(policy, node, emit) {
     const range = requestedRange(policy);
-    const e = policy.byName.get(RANGE);
-    if (!range || !e) return;
-    const probed = probedValue(node, UNPRIV);
-    const start = requestedInt(policy, UNPRIV) ?? (probed !== undefined ? Number(probed) : kernelAtLeast(node, "4.11") ? 1024 : undefined);
-    if (start === undefined || Number.isNaN(start)) {
-      if (range.low < 1024 && node.kernel) {
-        emit(entryReport(e, `${RANGE} starting at ${range.low} on node ${node.name} hands out privileged ports (below 1024) as ephemeral ports on ${describeKernel(node)}. Start the range at 1024 or above.`, { severity: "warn" }));
+    const rangeEntry = policy.byName.get(RANGE);
+    const unprivSpec = lookupSysctl(UNPRIV);
+    // Kernels without ip_unprivileged_port_start (before 4.11) have no such constraint; TT011 denies the key itself there.
+    const hasStart = unprivSpec !== undefined && keyPresence(node, unprivSpec).state !== "absent";
+    const requestedStart = hasStart ? requestedInt(policy, UNPRIV) : undefined;
+    if (range && rangeEntry) {
+      const probed = probedValue(node, UNPRIV);
+      const probedStart = probed !== undefined && /^\d+$/.test(probed) ? Number(probed) : undefined;
+      const start = requestedStart ?? probedStart ?? (hasStart && node.kernel ? DEFAULT_UNPRIVILEGED_START : undefined);
+      if (start === undefined) {
+        if (range.low < DEFAULT_UNPRIVILEGED_START && node.kernel) {
+          emit(entryReport(rangeEntry, `${RANGE} starting at ${range.low} on node ${node.name} hands out privileged ports (below 1024) as ephemeral ports on ${describeKernel(node)}. Start the range at 1024 or above.`, { severity: "warn" }));
+        }
+        return;
+      }
+      if (range.low < start) {
+        const where = requestedStart !== undefined ? "as this policy sets it" : probedStart !== undefined ? "as the node agent probed it" : "the kernel default";
+        emit(entryReport(rangeEntry, `${RANGE}="${range.low} ${range.high}" is refused by node ${node.name}: the low port must be at least ip_unprivileged_port_start (${start}, ${where}). Start the range at ${start} or above.`));
       }
       return;
     }
-    if (range.low < start) {
-      emit(entryReport(e, `${RANGE}="${range.low} ${range.high}" is refused by node ${node.name}: the low port must be at least ip_unprivileged_port_start (${start} there). Start the range at ${start} or above.`));
+    const startEntry = policy.byName.get(UNPRIV);
+    if (requestedStart === undefined || !startEntry) return;
+    const current = nodeRangeLow(node);
+    if (requestedStart > current.low) {
+      emit(
+        entryReport(
+          startEntry,
+          `${UNPRIV}=${requestedStart} is refused by node ${node.name}: its ${RANGE} starts at ${current.low} (${current.from}), and the kernel refuses a start above the range's low port. Use ${current.low} or less, or set ${RANGE} in the same policy to start at ${requestedStart} or above.`,
+        ),
+      );
     }
   },
 };

@@ -1,10 +1,12 @@
+import { lookupSysctl } from "../catalog.js";
 import { describeKernel, kernelAtLeast } from "../kernel-support.js";
 import { requestedInt } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";
 import { entryReport } from "../rule.js";
 
 const SOMAXCONN = "net.core.somaxconn";
-const CAP = 65535;
+/** The catalog's tighter bound for older kernels (65535 before 4.1). */
+const LIMITS = lookupSysctl(SOMAXCONN)?.limits ?? [];
 
 /** TT016: kernels before 4.1 cap somaxconn at 65535 and refuse larger values. */
 export const somaxconnCapRule: Rule = {
@@ -13,10 +15,18 @@ export const somaxconnCapRule: Rule = {
   severity: "deny",
   summary: "net.core.somaxconn above 65535 on a kernel before 4.1.",
   reference: { title: "Documentation/admin-guide/sysctl/net.rst (somaxconn); u16 backlog before 4.1", url: "https://docs.kernel.org/admin-guide/sysctl/net.html" },
+  nodeCheckApplies: (policy) => {
+    const v = requestedInt(policy, SOMAXCONN);
+    return v !== undefined && LIMITS.some((l) => v > l.max);
+  },
   checkNode(policy, node, emit) {
     const v = requestedInt(policy, SOMAXCONN);
     const e = policy.byName.get(SOMAXCONN);
-    if (v === undefined || !e || v <= CAP || kernelAtLeast(node, "4.1") !== false) return;
-    emit(entryReport(e, `${SOMAXCONN}=${v} is refused by node ${node.name} (${describeKernel(node)}): kernels before 4.1 cap it at ${CAP}. Use ${CAP} or less for that node.`));
+    if (v === undefined || !e) return;
+    for (const limit of LIMITS) {
+      if (v <= limit.max || kernelAtLeast(node, limit.before) !== false) continue;
+      emit(entryReport(e, `${SOMAXCONN}=${v} is refused by node ${node.name} (${describeKernel(node)}): before ${limit.before} ${limit.why}. Use ${limit.max} or less for that node, or narrow nodeSelector to kernels ${limit.before}+.`));
+      return;
+    }
   },
 };

@@ -10,8 +10,15 @@ export const policySchemaRule: Rule = {
   summary: "The policy's spec does not match the TcpTuningPolicy schema.",
   reference: API_CONVENTIONS,
   checkPolicy(policy, emit) {
-    for (const error of policy.schemaErrors) {
-      emit({ message: `Policy ${policy.name} is not a valid TcpTuningPolicy: ${error}. Fix the field to match the CRD schema.` });
+    for (const issue of policy.schemaIssues) {
+      const about = issue.sysctl !== undefined ? ` (entry ${JSON.stringify(issue.sysctl)})` : "";
+      const report: { message: string; sysctl?: string; value?: string; index?: number } = {
+        message: `Policy ${policy.name} is not a valid TcpTuningPolicy: ${issue.text}${about}. Fix the field to match the CRD schema (\`kubectl explain tcptuningpolicy.spec\`).`,
+      };
+      if (issue.sysctl !== undefined) report.sysctl = issue.sysctl;
+      if (issue.value !== undefined) report.value = issue.value;
+      if (issue.index !== undefined) report.index = issue.index;
+      emit(report);
     }
   },
 };

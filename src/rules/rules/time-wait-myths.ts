@@ -19,7 +19,7 @@ export const finTimeoutMythRule: Rule = {
     const v = requestedInt(policy, FIN);
     const e = policy.byName.get(FIN);
     if (v === undefined || !e || v >= 60) return;
-    emit(entryReport(e, `${FIN}=${v} does not shorten TIME_WAIT: TIME_WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN), and this key only bounds orphaned FIN_WAIT2 sockets. If TIME_WAIT is the problem, use net.ipv4.tcp_tw_reuse=1 on the connecting side or widen ip_local_port_range.`));
+    emit(entryReport(e, `${FIN}=${v} does not shorten TIME_WAIT: TIME_WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN), and this key only bounds orphaned FIN_WAIT2 sockets. Leave it at 60 unless orphaned FIN_WAIT2 sockets are the problem; for TIME_WAIT, use net.ipv4.tcp_tw_reuse=1 on the connecting side or widen ip_local_port_range.`));
   },
 };
 

@@ -28,6 +28,7 @@ export const reuseNeedsTimestampsRule: Rule = {
   severity: "deny",
   summary: "TIME_WAIT reuse is requested while TCP timestamps are off, so it silently does nothing.",
   reference: REF,
+  nodeCheckApplies: (policy) => requestedInt(policy, TS) === undefined && timeWaitShortcuts(policy).length > 0,
   checkPolicy(policy, emit) {
     if (requestedInt(policy, TS) !== 0) return;
     const shortcuts = timeWaitShortcuts(policy);
@@ -39,14 +40,17 @@ export const reuseNeedsTimestampsRule: Rule = {
     if (requestedInt(policy, TS) !== undefined) return; // the policy decides timestamps itself
     const shortcuts = timeWaitShortcuts(policy);
     if (shortcuts.length === 0) return;
-    const sysctl = shortcuts[0]?.split("=")[0] ?? REUSE;
-    const value = policy.byName.get(sysctl)?.value;
+    const entry = policy.byName.get(shortcuts[0]?.split("=")[0] ?? REUSE);
+    const sysctl = entry?.name ?? REUSE;
+    const value = entry?.value;
+    const index = entry?.index;
     if (probedValue(node, TS) === "0") {
-      emit({ sysctl, value, message: `${shortcuts.join(" and ")} on node ${node.name} does nothing: the node agent reports ${TS}=0 there, and TIME_WAIT reuse needs timestamps. Add ${TS}=1 to the policy or exclude the node.` });
+      emit({ sysctl, value, index, message: `${shortcuts.join(" and ")} on node ${node.name} does nothing: the node agent reports ${TS}=0 there, and TIME_WAIT reuse needs timestamps. Add ${TS}=1 to the policy or exclude the node.` });
     } else if (node.placement.timestamps === "stripped") {
       emit({
         sysctl,
         value,
+        index,
         severity: "warn",
         message: `${shortcuts.join(" and ")} on node ${node.name} may do nothing: its label tcptuning.io/tcp-timestamps=stripped says middleboxes remove TCP timestamps on its path, and TIME_WAIT reuse needs them. Fix the path or drop the setting for this node.`,
       });

@@ -35,6 +35,7 @@ export const twRecycleRule: Rule = {
   severity: "deny",
   summary: "tcp_tw_recycle=1 drops connections from clients behind NAT and from clients with per-connection timestamp offsets.",
   reference: lookupSysctl(RECYCLE)?.references[0] ?? { title: "commit 4396e46187ca" },
+  nodeCheckApplies: (policy) => requestedInt(policy, RECYCLE) === 1,
   checkPolicy(policy, emit) {
     if (requestedInt(policy, RECYCLE) !== 1) return;
     const e = policy.byName.get(RECYCLE);

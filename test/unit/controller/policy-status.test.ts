@@ -16,7 +16,8 @@ const ROLLOUT = { applied: 0, pending: 0, failed: 0 };
 
 describe("summarizeFindings", () => {
   it("groups node findings by rule and sysctl, lists the nodes, and puts denials first", () => {
-    const report = evaluatePolicy(policy("Enforce", [{ name: "net.ipv4.tcp_tw_recycle", value: "1" }]), nodes);
+    // tcp_fin_timeout=30 adds a warning (TT030), so the order of denials and warnings is tested.
+    const report = evaluatePolicy(policy("Enforce", [{ name: "net.ipv4.tcp_tw_recycle", value: "1" }, { name: "net.ipv4.tcp_fin_timeout", value: "30" }]), nodes);
     const summary = summarizeFindings(report);
     expect(summary[0]?.severity).toBe("deny");
     const perNode = summary.find((s) => s.rule === "TT010" && s.nodes);
