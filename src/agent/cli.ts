@@ -139,3 +139,8 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
   }
   return stopped;
 }
+
+/** The entry `tcp-tuning agent` dispatches to (src/cli/delegate.ts looks for `main(argv)`). */
+export function main(argv: readonly string[]): Promise<number> {
+  return runAgentCli(argv, process.env);
+}

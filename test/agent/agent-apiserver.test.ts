@@ -40,7 +40,8 @@ function nodeState(name: string, sysctls: { name: string; value: string }[]): ob
 }
 
 function startAgent(env: Record<string, string> = {}): AgentProcess {
-  agent = AgentProcess.start({ ns, args: ["--kubeconfig", plane.kubeconfigPath, "--state-file", files.state, "--drift-interval", "500ms"], env: { NODE_NAME: NODE, ...env } });
+  // Through the real command line: `tcp-tuning agent`, as the DaemonSet runs it.
+  agent = AgentProcess.start({ ns, entry: "cli", args: ["--kubeconfig", plane.kubeconfigPath, "--state-file", files.state, "--drift-interval", "500ms"], env: { NODE_NAME: NODE, ...env } });
   return agent;
 }
 

@@ -13,6 +13,7 @@ import type { DesiredSysctl, NodeStateStatus } from "../../../src/api/node-state
 
 export const REPO = resolve(import.meta.dirname, "../../..");
 const BIN = join(REPO, "src/agent/bin.ts");
+const CLI = join(REPO, "bin/tcp-tuning.js");
 
 export interface LogLine {
   readonly level: number;
@@ -73,8 +74,10 @@ export interface StartOptions {
   readonly ns: string;
   readonly args: readonly string[];
   readonly env?: Record<string, string>;
-  /** Run under `strace -f -e trace=openat,open -o FILE`. */
+  /** Run under `strace -ff -e trace=openat,open -o FILE`. */
   readonly straceOutput?: string;
+  /** "bin": src/agent/bin.ts (default); "cli": the `tcp-tuning agent` command (bin/tcp-tuning.js). */
+  readonly entry?: "bin" | "cli";
 }
 
 export class AgentProcess {
@@ -106,7 +109,7 @@ export class AgentProcess {
   }
 
   static start(opts: StartOptions): AgentProcess {
-    const node = [process.execPath, "--import", "tsx", BIN, ...opts.args];
+    const node = opts.entry === "cli" ? [process.execPath, CLI, "agent", ...opts.args] : [process.execPath, "--import", "tsx", BIN, ...opts.args];
     const argv = opts.straceOutput ? ["strace", "-ff", "-qq", "-e", "trace=openat,open,openat2,creat", "-o", opts.straceOutput, ...node] : node;
     const child = spawn("ip", ["netns", "exec", opts.ns, ...argv], {
       cwd: REPO,
