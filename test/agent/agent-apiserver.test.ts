@@ -7,6 +7,7 @@ import { ControlPlane } from "../support/control-plane.js";
 import { installCrds } from "../support/crds.js";
 import { PAUSE_AFTER_WRITES_ENV } from "../../src/agent/cli.js";
 import { AgentProcess, agentFiles, eventually, removeAgentFiles, type AgentFiles } from "./support/agent-process.js";
+import { agentKubeconfig } from "./support/agent-identity.js";
 import { bridgeApiserver, type ApiserverBridge } from "./support/apiserver-bridge.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
 import { createNamespace, destroyAllNamespaces, nsSysctl, nsSysctlWrite } from "./support/netns.js";
@@ -32,6 +33,8 @@ let ns: string;
 let files: AgentFiles;
 let bridge: ApiserverBridge;
 let agent: AgentProcess | undefined;
+/** A ServiceAccount token allowed to read only this node's state (see agent-identity.ts). */
+let agentKc: string;
 const NODE = `node-${Math.random().toString(16).slice(2, 8)}`;
 const OTHER = `${NODE}-other`;
 
@@ -41,7 +44,7 @@ function nodeState(name: string, sysctls: { name: string; value: string }[]): ob
 
 function startAgent(env: Record<string, string> = {}): AgentProcess {
   // Through the real command line: `tcp-tuning agent`, as the DaemonSet runs it.
-  agent = AgentProcess.start({ ns, entry: "cli", args: ["--kubeconfig", plane.kubeconfigPath, "--state-file", files.state, "--drift-interval", "500ms"], env: { NODE_NAME: NODE, ...env } });
+  agent = AgentProcess.start({ ns, entry: "cli", args: ["--kubeconfig", agentKc, "--state-file", files.state, "--drift-interval", "500ms"], env: { NODE_NAME: NODE, ...env } });
   return agent;
 }
 
@@ -76,6 +79,7 @@ beforeAll(async () => {
   ns = await createNamespace();
   files = await agentFiles();
   bridge = await bridgeApiserver(ns, Number(new URL(plane.server).port), files.dir);
+  agentKc = await agentKubeconfig(kc, NODE, files.dir);
 });
 
 afterAll(async () => {
@@ -123,8 +127,14 @@ describe("the node agent against a real API server", () => {
     });
     expect(events.find((e) => e.reason === "Applied")).toMatchObject({ type: "Normal" });
 
-    // Another node's state is not this agent's business.
+    // Another node's state is not this agent's business: it has no status, and the agent's identity
+    // (RBAC resourceNames = its own node) could not even read it.
     expect((await getState(OTHER)).status).toBeUndefined();
+    const asAgent = new KubeConfig();
+    asAgent.loadFromFile(agentKc);
+    const agentApi = asAgent.makeApiClient(CustomObjectsApi);
+    await expect(agentApi.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: OTHER })).rejects.toMatchObject({ code: 403 });
+    await expect(agentApi.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })).rejects.toMatchObject({ code: 403 });
   });
 
   it("corrects drift made with sysctl -w and reports it in status and as a Warning Event", async () => {
