@@ -127,7 +127,9 @@ export class Agent {
     this.keys = result.keys;
     this.originals = result.originals;
     this.lastDrifted = [];
-    this.appliedGeneration = { desired: sysctls, complete: result.applied };
+    // Incomplete (retried every drift interval): a key not applied, or an original not restored.
+    const complete = result.applied && !result.keys.some((k) => k.result === "RestoreFailed");
+    this.appliedGeneration = { desired: sysctls, complete };
     await this.report(desired, result.applied);
     for (const e of passEvents(result.keys, result.changed, desired.generation)) await this.event(e);
   }

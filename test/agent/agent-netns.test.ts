@@ -244,6 +244,27 @@ describe("the node agent in a network namespace", () => {
     expect({ reuse: await nsSysctl(r.ns, REUSE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "2", fin: "60" });
   });
 
+  it("keeps an original the kernel will not take back, reports RestoreFailed, and retries until it can", async () => {
+    const r = await rig();
+    const { writeFile } = await import("node:fs/promises");
+    // Recorded when ip_unprivileged_port_start was 500; the namespace now has the default 1024,
+    // below which the kernel refuses a port range.
+    await writeFile(r.files.state, JSON.stringify({ version: 1, originals: [{ name: RANGE, value: "500 65535", recordedAt: "2026-01-01T00:00:00Z" }] }));
+    await writeDesired(r.files, NODE, 1, []);
+    startAgent(r, { args: ["--drift-interval", "300ms"] });
+    const s = await statusAt(r, 1);
+    expect(results(s)).toEqual({ [RANGE]: "RestoreFailed" });
+    expect(s.conditions?.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "RestoreFailed" });
+    expect(await stateOriginals(r)).toEqual({ [RANGE]: "500 65535" });
+    expect((await readEvents(r.files)).map((e) => e.reason)).toContain("RestoreFailed");
+
+    await nsSysctlWrite(r.ns, "net.ipv4.ip_unprivileged_port_start", "500");
+    const later = await statusAt(r, 1, (st) => results(st)[RANGE] === "Restored");
+    expect(condition(later, "Degraded")).toBe("False");
+    expect(await nsSysctl(r.ns, RANGE)).toBe("500 65535");
+    expect(await stateOriginals(r)).toEqual({});
+  });
+
   it("refuses to work from a state file it cannot parse, rather than overwrite the originals in it", async () => {
     const r = await rig();
     const { writeFile } = await import("node:fs/promises");
