@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { release } from "node:os";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { NodeStateStatus } from "../../src/api/node-state.js";
@@ -212,7 +212,6 @@ describe("the node agent in a network namespace", () => {
     await writeDesired(r.files, NODE, 1, [{ name: REUSE, value: "1" }]);
     const a = startAgent(r);
     await statusAt(r, 1);
-    const { rm } = await import("node:fs/promises");
     await rm(r.files.desired);
     await a.waitForLog((l) => l.msg === "restored original value" && l["sysctl"] === REUSE);
     expect(await nsSysctl(r.ns, REUSE)).toBe("2");
@@ -246,7 +245,6 @@ describe("the node agent in a network namespace", () => {
 
   it("keeps an original the kernel will not take back, reports RestoreFailed, and retries until it can", async () => {
     const r = await rig();
-    const { writeFile } = await import("node:fs/promises");
     // Recorded when ip_unprivileged_port_start was 500; the namespace now has the default 1024,
     // below which the kernel refuses a port range.
     await writeFile(r.files.state, JSON.stringify({ version: 1, originals: [{ name: RANGE, value: "500 65535", recordedAt: "2026-01-01T00:00:00Z" }] }));
@@ -267,7 +265,6 @@ describe("the node agent in a network namespace", () => {
 
   it("refuses to work from a state file it cannot parse, rather than overwrite the originals in it", async () => {
     const r = await rig();
-    const { writeFile } = await import("node:fs/promises");
     await writeFile(r.files.state, "{ half a file");
     await writeDesired(r.files, NODE, 1, [{ name: REUSE, value: "1" }]);
     const a = startAgent(r);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
@@ -47,7 +47,6 @@ export async function writeDesired(files: AgentFiles, nodeName: string, generati
     spec: { nodeName, sysctls: sysctls.map((s) => ({ policy: "test", ...s })) },
   };
   await writeFile(`${files.desired}.tmp`, stringify(doc));
-  const { rename } = await import("node:fs/promises");
   await rename(`${files.desired}.tmp`, files.desired);
 }
 
