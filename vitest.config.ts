@@ -24,6 +24,16 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        test: {
+          name: "agent",
+          include: ["test/agent/**/*.test.ts"],
+          globalSetup: ["test/agent/support/host-sysctls.global.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

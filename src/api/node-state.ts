@@ -46,7 +46,15 @@ export const nodeProbeSchema = z.object({
 });
 export type NodeProbe = z.infer<typeof nodeProbeSchema>;
 
-export const KEY_RESULTS = ["Applied", "Failed", "Refused", "Skipped", "Restored", "RestoreFailed"] as const;
+/**
+ * Applied: written and read back equal. Failed: the kernel refused the write or read back something else.
+ * Refused: the agent will not write this name or value (not in the catalog's allowlist, bad grammar).
+ * Skipped: nothing to write (e.g. tcp_tw_recycle=0 on a kernel without the key).
+ * RolledBack: written in this pass, then put back because another key of the same generation failed
+ * (a generation is applied all-or-nothing). Pending: not attempted in this pass for the same reason.
+ * Restored / RestoreFailed: a key no longer desired, put back (or not) to its original value.
+ */
+export const KEY_RESULTS = ["Applied", "Failed", "Refused", "Skipped", "RolledBack", "Pending", "Restored", "RestoreFailed"] as const;
 export type KeyResultState = (typeof KEY_RESULTS)[number];
 
 export const keyResultSchema = z.object({

@@ -1,0 +1,146 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { createLogger } from "../log.js";
+import { Agent, type AgentBackend } from "./main.js";
+import { createFileBackend } from "./file-backend.js";
+import { createSysctlFs } from "./sysctl-fs.js";
+
+/**
+ * `tcp-tuning agent`: the node agent's entry point. Runs until SIGTERM/SIGINT, which stop it
+ * WITHOUT restoring anything. Returns the process exit code.
+ *
+ *   --node-name NAME        default $NODE_NAME (the downward API's spec.nodeName)
+ *   --sysctl-root DIR       default /proc/sys (the network namespace the agent runs in)
+ *   --state-file FILE       originals, default /var/lib/tcp-tuning/agent-state.json (a hostPath)
+ *   --drift-interval DUR    default 60s (e.g. 500ms, 30s, 5m)
+ *   --kubeconfig FILE       default $KUBECONFIG, ~/.kube/config, or in-cluster
+ *   --desired-file FILE     read desired state from a file instead of the API server
+ *   --status-file FILE      with --desired-file: write status here
+ *   --events-file FILE      with --desired-file: append Events here as JSON lines
+ *   --poll-interval DUR     with --desired-file: how often to re-read it (default 1s)
+ *   --proc-net DIR          TCP counters source, default /proc/net
+ */
+
+export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
+                        [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
+                        [--proc-net DIR]
+`;
+
+/** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
+export const PAUSE_AFTER_WRITES_ENV = "TCP_TUNING_AGENT_TEST_PAUSE_AFTER_WRITES";
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)} (e.g. 500ms, 30s, 5m)`);
+  const n = Number(m[1]);
+  const ms = m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000;
+  if (!(ms >= 10)) throw new Error(`duration too short: ${text}`);
+  return Math.round(ms);
+}
+
+const optionsSchema = z.object({
+  nodeName: z.string().min(1, "a node name is required: --node-name or NODE_NAME"),
+  sysctlRoot: z.string().min(1),
+  stateFile: z.string().min(1),
+  driftIntervalMs: z.number().int().positive(),
+  kubeconfig: z.string().optional(),
+  desiredFile: z.string().optional(),
+  statusFile: z.string().optional(),
+  eventsFile: z.string().optional(),
+  pollIntervalMs: z.number().int().positive(),
+  procNet: z.string().min(1),
+});
+export type AgentCliOptions = z.infer<typeof optionsSchema>;
+
+export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv): AgentCliOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      "node-name": { type: "string" },
+      "sysctl-root": { type: "string" },
+      "state-file": { type: "string" },
+      "drift-interval": { type: "string" },
+      kubeconfig: { type: "string" },
+      "desired-file": { type: "string" },
+      "status-file": { type: "string" },
+      "events-file": { type: "string" },
+      "poll-interval": { type: "string" },
+      "proc-net": { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return optionsSchema.parse({
+    nodeName: values["node-name"] ?? env["NODE_NAME"] ?? "",
+    sysctlRoot: values["sysctl-root"] ?? "/proc/sys",
+    stateFile: values["state-file"] ?? "/var/lib/tcp-tuning/agent-state.json",
+    driftIntervalMs: parseDuration(values["drift-interval"] ?? "60s"),
+    kubeconfig: values.kubeconfig,
+    desiredFile: values["desired-file"],
+    statusFile: values["status-file"],
+    eventsFile: values["events-file"],
+    pollIntervalMs: parseDuration(values["poll-interval"] ?? "1s"),
+    procNet: values["proc-net"] ?? "/proc/net",
+  });
+}
+
+async function kubeBackend(o: AgentCliOptions, log: ReturnType<typeof createLogger>): Promise<AgentBackend> {
+  const [{ loadKubeConfig }, { NodeStateClient }, { createKubeBackend }] = await Promise.all([
+    import("../kube/client.js"),
+    import("../kube/node-state-client.js"),
+    import("./kube-backend.js"),
+  ]);
+  return createKubeBackend({ nodeName: o.nodeName, client: new NodeStateClient(loadKubeConfig(o.kubeconfig)), log });
+}
+
+export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(AGENT_USAGE);
+    return 0;
+  }
+  let o: AgentCliOptions;
+  try {
+    o = parseAgentArgs(argv, env);
+  } catch (err) {
+    const message = err instanceof z.ZodError ? z.prettifyError(err) : (err as Error).message;
+    process.stderr.write(`tcp-tuning agent: ${message}\n${AGENT_USAGE}`);
+    return 2;
+  }
+  const log = createLogger("agent");
+  const backend = o.desiredFile
+    ? createFileBackend({ nodeName: o.nodeName, desiredFile: o.desiredFile, statusFile: o.statusFile, eventsFile: o.eventsFile, pollIntervalMs: o.pollIntervalMs, log })
+    : await kubeBackend(o, log);
+
+  const pauseAfter = Number(env[PAUSE_AFTER_WRITES_ENV] ?? "0");
+  const afterWrite =
+    pauseAfter > 0
+      ? async (name: string, writes: number): Promise<void> => {
+          if (writes < pauseAfter) return;
+          log.warn({ sysctl: name, writes, hook: PAUSE_AFTER_WRITES_ENV }, "test hook: paused after a sysctl write");
+          await new Promise<never>(() => undefined);
+        }
+      : undefined;
+
+  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, backend, log, ...(afterWrite ? { afterWrite } : {}) });
+
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log.info({ signal }, "stopping; sysctls stay as they are (nothing is restored on shutdown)");
+      void agent.stop().then(() => resolve(0));
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+  try {
+    await agent.start();
+  } catch (err) {
+    log.error({ err }, "agent could not start");
+    return 1;
+  }
+  return stopped;
+}
+
+/** The entry `tcp-tuning agent` dispatches to (src/cli/delegate.ts looks for `main(argv)`). */
+export function main(argv: readonly string[]): Promise<number> {
+  return runAgentCli(argv, process.env);
+}

@@ -1,0 +1,89 @@
+import { constants } from "node:fs";
+import { appendFile, open, readFile, rename } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { nodeStateSchema, nodeStateSpecSchema, type NodeStateStatus } from "../api/node-state.js";
+import type { Logger } from "../log.js";
+import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";
+
+/**
+ * Desired state from a file instead of the API server: a TcpTuningNodeState document (YAML or
+ * JSON), polled. A missing file means "deleted" (restore everything). Status is written atomically
+ * to a file and Events are appended as JSON lines. Used by the netns tests and for nodes managed
+ * without a cluster; the file is validated with the same zod schema as the API object, but nothing
+ * here runs the CRD's CEL rules, so the agent's own allowlist is what stands between it and /proc/sys.
+ */
+
+export interface FileBackendOptions {
+  readonly nodeName: string;
+  readonly desiredFile: string;
+  readonly statusFile?: string;
+  readonly eventsFile?: string;
+  readonly pollIntervalMs: number;
+  readonly log: Logger;
+}
+
+const fileDocSchema = z.union([nodeStateSchema, z.object({ spec: nodeStateSpecSchema, metadata: z.looseObject({ generation: z.number().int().optional() }).optional() })]);
+
+export function createFileBackend(opts: FileBackendOptions): AgentBackend {
+  let timer: NodeJS.Timeout | undefined;
+  let lastText: string | null | undefined;
+
+  async function readDesired(): Promise<DesiredState | undefined> {
+    let text: string | null;
+    try {
+      text = await readFile(opts.desiredFile, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      text = null;
+    }
+    if (text === lastText) return undefined;
+    lastText = text;
+    if (text === null) return { generation: undefined, sysctls: [], deleted: true };
+    const doc = fileDocSchema.safeParse(parseYaml(text));
+    if (!doc.success) {
+      opts.log.error({ file: opts.desiredFile, issues: z.prettifyError(doc.error) }, "desired-state file does not match the schema; keeping the last desired state");
+      return undefined;
+    }
+    if (doc.data.spec.nodeName !== opts.nodeName) {
+      opts.log.error({ file: opts.desiredFile, nodeName: doc.data.spec.nodeName, self: opts.nodeName }, "desired-state file is for another node; ignored");
+      return undefined;
+    }
+    return { generation: doc.data.metadata?.generation, sysctls: doc.data.spec.sysctls ?? [], deleted: false };
+  }
+
+  return {
+    async start(onDesired) {
+      const poll = async (): Promise<void> => {
+        try {
+          const d = await readDesired();
+          if (d) onDesired(d);
+        } catch (err) {
+          opts.log.error({ err, file: opts.desiredFile }, "cannot read the desired-state file");
+        }
+      };
+      await poll();
+      timer = setInterval(() => void poll(), opts.pollIntervalMs);
+    },
+    async writeStatus(status: NodeStateStatus) {
+      if (!opts.statusFile) return;
+      const tmp = join(dirname(opts.statusFile), `.${basename(opts.statusFile)}.${process.pid}.tmp`);
+      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+      try {
+        await fh.writeFile(`${JSON.stringify({ status }, null, 2)}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, opts.statusFile);
+    },
+    async emitEvent(event: AgentEvent) {
+      if (!opts.eventsFile) return;
+      await appendFile(opts.eventsFile, `${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`);
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}

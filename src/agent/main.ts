@@ -1,0 +1,212 @@
+import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/node-state.js";
+import type { Logger } from "../log.js";
+import { readTcpCounters } from "./counters.js";
+import { probeNode } from "./probe.js";
+import { checkDrift, reconcile } from "./reconcile.js";
+import { agentStatus, type AgentView } from "./status.js";
+import type { SysctlFs } from "./sysctl-fs.js";
+
+/**
+ * The agent loop. One node, one state object: the backend delivers that object's desired sysctls
+ * (the API server, or a file for tests and air-gapped use) and takes status and Events back.
+ *
+ * - Every desired change runs one reconcile pass (apply all-or-nothing, restore keys no longer
+ *   desired). A deleted object or an empty list restores every original.
+ * - Every drift interval: desired keys are re-read and re-applied when someone changed them, and a
+ *   generation that did not fully apply is tried again.
+ * - stop() (SIGTERM) stops watching and returns. It restores nothing: values stay until desired
+ *   state says otherwise (an agent upgrade must not flap the node's settings).
+ */
+
+export interface DesiredState {
+  /** metadata.generation of the state object; undefined when it has none (file input). */
+  readonly generation: number | undefined;
+  readonly sysctls: readonly DesiredSysctl[];
+  /** The object is gone: everything is restored and no status can be written. */
+  readonly deleted: boolean;
+  /** The object's current status, so counts (drift) survive restarts. */
+  readonly status?: NodeStateStatus;
+}
+
+export interface AgentEvent {
+  readonly type: "Normal" | "Warning";
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface AgentBackend {
+  /** Starts delivering desired state: once now, then on every change. */
+  start(onDesired: (desired: DesiredState) => void): Promise<void>;
+  writeStatus(status: NodeStateStatus): Promise<void>;
+  emitEvent(event: AgentEvent): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AgentOptions {
+  readonly nodeName: string;
+  readonly fs: SysctlFs;
+  readonly stateFile: string;
+  readonly procNet: string;
+  readonly driftIntervalMs: number;
+  readonly backend: AgentBackend;
+  readonly log: Logger;
+  readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
+}
+
+export class Agent {
+  private current: DesiredState | undefined;
+  private lastStatus: NodeStateStatus | undefined;
+  private appliedGeneration: { desired: readonly DesiredSysctl[]; complete: boolean } | undefined;
+  private keys: KeyResult[] = [];
+  private originals: OriginalValue[] = [];
+  private drift: Drift = { count: 0 };
+  private lastDrifted: string[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: AgentOptions) {}
+
+  async start(): Promise<void> {
+    await this.opts.backend.start((desired) => this.enqueue(() => this.onDesired(desired)));
+    this.timer = setInterval(() => this.enqueue(() => this.periodic()), this.opts.driftIntervalMs);
+    this.opts.log.info({ node: this.opts.nodeName, root: this.opts.fs.root, stateFile: this.opts.stateFile, driftIntervalMs: this.opts.driftIntervalMs }, "agent started");
+  }
+
+  /** Stops watching; restores nothing. Waits for the pass in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.opts.backend.stop();
+    await this.queue;
+    this.opts.log.info("agent stopped; sysctls left as they are");
+  }
+
+  /** Resolves when every queued pass has run (tests and shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.queue = this.queue.then(async () => {
+      if (this.stopped) return;
+      try {
+        await work();
+      } catch (err) {
+        this.opts.log.error({ err }, "agent pass failed");
+        await this.event({ type: "Warning", reason: "AgentError", message: (err as Error).message });
+      }
+    });
+  }
+
+  private ctx() {
+    return { fs: this.opts.fs, stateFile: this.opts.stateFile, log: this.opts.log, ...(this.opts.afterWrite ? { afterWrite: this.opts.afterWrite } : {}) };
+  }
+
+  private async onDesired(desired: DesiredState): Promise<void> {
+    const previous = this.current;
+    this.current = desired;
+    if (desired.status) {
+      this.lastStatus = desired.status;
+      if (desired.status.drift && desired.status.drift.count > this.drift.count) this.drift = desired.status.drift;
+    }
+    const same =
+      previous !== undefined &&
+      previous.deleted === desired.deleted &&
+      previous.generation === desired.generation &&
+      JSON.stringify(previous.sysctls) === JSON.stringify(desired.sysctls);
+    // The same generation again (e.g. our own status write came back through the watch): nothing
+    // to do; an incomplete generation is retried by the periodic check, not by every watch event.
+    if (same) return;
+    await this.pass(desired);
+  }
+
+  private async pass(desired: DesiredState): Promise<void> {
+    const sysctls = desired.deleted ? [] : desired.sysctls;
+    const result = await reconcile(sysctls, this.ctx());
+    this.keys = result.keys;
+    this.originals = result.originals;
+    this.lastDrifted = [];
+    // Incomplete (retried every drift interval): a key not applied, or an original not restored.
+    const complete = result.applied && !result.keys.some((k) => k.result === "RestoreFailed");
+    this.appliedGeneration = { desired: sysctls, complete };
+    await this.report(desired, result.applied);
+    for (const e of passEvents(result.keys, result.changed, desired.generation)) await this.event(e);
+  }
+
+  private async periodic(): Promise<void> {
+    const desired = this.current;
+    if (!desired) return;
+    if (!this.appliedGeneration?.complete) {
+      await this.pass(desired);
+      return;
+    }
+    const found = await checkDrift(this.appliedGeneration.desired, this.ctx());
+    // Drifted stays True for the rest of this generation: someone is fighting the desired values.
+    this.lastDrifted = [...new Set([...this.lastDrifted, ...found.drifted])];
+    if (found.drifted.length > 0) {
+      this.drift = { count: this.drift.count + found.drifted.length, lastDetectedTime: new Date().toISOString(), lastKeys: found.drifted };
+      const byName = new Map(found.keys.map((k) => [k.name, k]));
+      this.keys = this.keys.map((k) => byName.get(k.name) ?? k);
+      await this.event({ type: "Warning", reason: "DriftCorrected", message: `changed by someone else and re-applied: ${found.keys.map((k) => `${k.name} (${k.message ?? k.result})`).join("; ")}` });
+    }
+    const failed = found.keys.some((k) => k.result === "Failed");
+    if (failed) this.appliedGeneration = { ...this.appliedGeneration, complete: false };
+    await this.report(desired, !failed);
+  }
+
+  private async report(desired: DesiredState, applied: boolean): Promise<void> {
+    if (desired.deleted) return;
+    const now = new Date();
+    const view: AgentView = {
+      generation: desired.generation,
+      desiredCount: desired.sysctls.length,
+      keys: this.keys,
+      originals: this.originals,
+      applied,
+      probe: await probeNode(this.opts.fs, now),
+      counters: await readTcpCounters(this.opts.procNet, now),
+      drift: this.drift,
+      lastDrifted: this.lastDrifted,
+    };
+    const status = agentStatus(this.lastStatus, view, now);
+    try {
+      await this.opts.backend.writeStatus(status);
+      this.lastStatus = status;
+    } catch (err) {
+      this.opts.log.error({ err }, "could not write status");
+    }
+  }
+
+  private async event(e: AgentEvent): Promise<void> {
+    this.opts.log.info({ event: e }, "event");
+    try {
+      await this.opts.backend.emitEvent(e);
+    } catch (err) {
+      this.opts.log.warn({ err, event: e }, "could not emit event");
+    }
+  }
+}
+
+function passEvents(keys: readonly KeyResult[], changed: readonly string[], generation: number | undefined): AgentEvent[] {
+  const gen = generation === undefined ? "" : ` (generation ${generation})`;
+  const list = (pick: (k: KeyResult) => boolean) =>
+    keys
+      .filter(pick)
+      .map((k) => `${k.name}${k.message ? `: ${k.message}` : ""}`)
+      .join("; ");
+  const events: AgentEvent[] = [];
+  const refused = list((k) => k.result === "Refused");
+  if (refused) events.push({ type: "Warning", reason: "SysctlRefused", message: `refused${gen}: ${refused}` });
+  const failed = list((k) => k.result === "Failed" || k.result === "RolledBack");
+  if (failed) events.push({ type: "Warning", reason: "ApplyFailed", message: `not applied${gen}: ${failed}` });
+  const restoreFailed = list((k) => k.result === "RestoreFailed");
+  if (restoreFailed) events.push({ type: "Warning", reason: "RestoreFailed", message: restoreFailed });
+  const restored = list((k) => k.result === "Restored");
+  if (restored) events.push({ type: "Normal", reason: "Restored", message: `original values restored: ${restored}` });
+  const written = keys.filter((k) => k.result === "Applied" && changed.includes(k.name));
+  if (!refused && !failed && written.length > 0) {
+    events.push({ type: "Normal", reason: "Applied", message: `applied and verified${gen}: ${written.map((k) => `${k.name}=${k.actual ?? k.desired ?? ""}`).join(", ")}` });
+  }
+  return events;
+}

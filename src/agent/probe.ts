@@ -1,0 +1,39 @@
+import { readFile } from "node:fs/promises";
+import { release } from "node:os";
+import { join } from "node:path";
+import type { NodeProbe, ProbedKey } from "../api/node-state.js";
+import { catalogNames } from "../rules/catalog.js";
+import type { SysctlFs } from "./sysctl-fs.js";
+
+/**
+ * What this node's kernel offers: its release and, for every catalog key, whether it exists and its
+ * value. Vendor kernels backport and remove features, so the webhook and the controller prefer this
+ * to version tables. Read-only.
+ */
+
+export async function kernelRelease(sysctlRoot: string): Promise<string> {
+  try {
+    const text = (await readFile(join(sysctlRoot, "kernel", "osrelease"), "utf8")).trim();
+    if (text !== "") return text;
+  } catch {
+    // A test root may have no kernel/ directory; uname says the same thing.
+  }
+  return release();
+}
+
+export async function probeNode(fs: SysctlFs, now = new Date()): Promise<NodeProbe> {
+  const keys: ProbedKey[] = [];
+  for (const name of catalogNames()) {
+    if (!(await fs.exists(name))) {
+      keys.push({ name, present: false });
+      continue;
+    }
+    try {
+      keys.push({ name, present: true, value: await fs.read(name) });
+    } catch {
+      // Present but unreadable (e.g. a write-only key): say it exists, without a value.
+      keys.push({ name, present: true });
+    }
+  }
+  return { kernelRelease: await kernelRelease(fs.root), probedAt: now.toISOString(), keys };
+}

@@ -1,0 +1,222 @@
+import type { DesiredSysctl, KeyResult, OriginalValue } from "../api/node-state.js";
+import type { Logger } from "../log.js";
+import type { SysctlSpec } from "../rules/catalog-types.js";
+import { parseValue } from "../rules/value-grammar.js";
+import { findOriginal, loadStateFile, saveStateFile, withOriginals, withoutOriginal, type StateFile } from "./state-file.js";
+import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlRefusedError, type SysctlFs } from "./sysctl-fs.js";
+
+/**
+ * One reconcile pass: bring the namespace's sysctls to the desired set of one generation.
+ *
+ * 1. Keys that left the desired set are written back to their recorded originals; a key leaves the
+ *    state file only after its original was written and read back.
+ * 2. Every desired key is checked before anything is written: allowlisted name, value in the
+ *    catalog's grammar, present on this kernel. One refusal or failure and the generation is not
+ *    applied at all.
+ * 3. The value each key has before this operator first changes it is recorded in the state file
+ *    (durably) before the first write.
+ * 4. Keys are written one by one and read back. If one fails, the keys already changed in this
+ *    pass are put back to the values they had before it (all-or-nothing per generation).
+ */
+
+export interface ReconcileContext {
+  readonly fs: SysctlFs;
+  readonly stateFile: string;
+  readonly log: Logger;
+  readonly now?: () => Date;
+  /** Called after each sysctl write of the apply step (tests use it to pause mid-generation). */
+  readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
+}
+
+export interface PassResult {
+  readonly keys: KeyResult[];
+  readonly originals: OriginalValue[];
+  /** Every desired key is in effect (Applied or Skipped). */
+  readonly applied: boolean;
+  /** Names written in this pass (apply and restore). */
+  readonly changed: string[];
+}
+
+type Planned =
+  | { readonly kind: "done"; readonly result: KeyResult }
+  | { readonly kind: "set"; readonly name: string; readonly spec: SysctlSpec; readonly desired: string; readonly current: string };
+
+async function planKey(entry: DesiredSysctl, fs: SysctlFs): Promise<Planned> {
+  const allowed = allowSysctl(entry.name);
+  if (!allowed.ok) return { kind: "done", result: { name: entry.name, desired: entry.value, result: "Refused", message: allowed.reason } };
+  const parsed = parseValue(allowed.spec.grammar, entry.value);
+  if (!parsed.ok) return { kind: "done", result: { name: entry.name, desired: entry.value, result: "Refused", message: `value refused: ${parsed.reason}` } };
+  const desired = parsed.normalized;
+  let present: boolean;
+  try {
+    present = await fs.exists(entry.name);
+  } catch (err) {
+    return { kind: "done", result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message } };
+  }
+  if (!present) {
+    if (allowed.spec.absentEquivalent !== undefined && allowed.spec.absentEquivalent === desired) {
+      return { kind: "done", result: { name: entry.name, desired, result: "Skipped", message: `this kernel has no ${entry.name}; it behaves as ${desired} already` } };
+    }
+    const why = allowed.spec.requiresModule ? ` (it needs the ${allowed.spec.requiresModule} module)` : "";
+    return { kind: "done", result: { name: entry.name, desired, result: "Failed", message: `this kernel has no ${entry.name}${why}` } };
+  }
+  try {
+    const current = await fs.read(entry.name);
+    return { kind: "set", name: entry.name, spec: allowed.spec, desired, current };
+  } catch (err) {
+    return { kind: "done", result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message } };
+  }
+}
+
+function isBlocking(r: KeyResult): boolean {
+  return r.result === "Refused" || r.result === "Failed";
+}
+
+/** Writes back the originals of keys no longer desired. Returns results and the updated state. */
+async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<string>, ctx: ReconcileContext, changed: string[]): Promise<{ state: StateFile; results: KeyResult[] }> {
+  const results: KeyResult[] = [];
+  let next = state;
+  for (const original of state.originals) {
+    if (desiredNames.has(original.name)) continue;
+    try {
+      const actual = await ctx.fs.write(original.name, original.value);
+      changed.push(original.name);
+      next = withoutOriginal(next, original.name);
+      await saveStateFile(ctx.stateFile, next);
+      results.push({ name: original.name, desired: original.value, actual, result: "Restored", message: `restored the original value recorded at ${original.recordedAt}` });
+      ctx.log.info({ sysctl: original.name, value: original.value }, "restored original value");
+    } catch (err) {
+      results.push({ name: original.name, desired: original.value, result: "RestoreFailed", message: (err as Error).message });
+      ctx.log.error({ sysctl: original.name, err }, "could not restore original value; keeping it in the state file");
+    }
+  }
+  return { state: next, results };
+}
+
+export async function reconcile(desiredList: readonly DesiredSysctl[], ctx: ReconcileContext): Promise<PassResult> {
+  const now = ctx.now ?? (() => new Date());
+  const changed: string[] = [];
+  let state = await loadStateFile(ctx.stateFile);
+
+  // A name listed twice is ambiguous: refuse it (one result per name, as the status list map wants).
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const entry of desiredList) (seen.has(entry.name) ? twice : seen).add(entry.name);
+  const desired = desiredList.filter((e) => !twice.has(e.name));
+  const results: KeyResult[] = [...twice].map((name) => ({ name, result: "Refused", message: "the name appears more than once in the desired list" }));
+
+  const restored = await restoreUndesired(state, seen, ctx, changed);
+  state = restored.state;
+
+  const planned: Planned[] = [];
+  for (const entry of desired) planned.push(await planKey(entry, ctx.fs));
+  const blocking = [...results.map((r) => r.name), ...planned.flatMap((p) => (p.kind === "done" && isBlocking(p.result) ? [p.result.name] : []))];
+
+  // Record originals (durably) before the first write of any key.
+  const toRecord: OriginalValue[] = [];
+  for (const p of planned) {
+    if (p.kind === "set" && !findOriginal(state, p.name)) toRecord.push({ name: p.name, value: p.current, recordedAt: now().toISOString() });
+  }
+  if (blocking.length === 0 && toRecord.length > 0) {
+    state = withOriginals(state, toRecord);
+    await saveStateFile(ctx.stateFile, state);
+    ctx.log.info({ keys: toRecord.map((o) => o.name) }, "recorded original values before the first change");
+  }
+
+  const applyResults: KeyResult[] = [];
+  if (blocking.length > 0) {
+    const why = `not applied: this generation is refused as a whole because of ${blocking.join(", ")}`;
+    for (const p of planned) {
+      if (p.kind === "done") applyResults.push(p.result);
+      else if (sameSysctlValue(p.current, p.desired, p.spec)) applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
+      else applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: why });
+    }
+  } else {
+    const written: { name: string; previous: string }[] = [];
+    let failedAt: string | undefined;
+    let writes = 0;
+    for (const p of planned) {
+      if (p.kind === "done") {
+        applyResults.push(p.result);
+        continue;
+      }
+      if (failedAt !== undefined) {
+        applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: `not attempted: ${failedAt} failed in this pass` });
+        continue;
+      }
+      if (sameSysctlValue(p.current, p.desired, p.spec)) {
+        applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
+        continue;
+      }
+      try {
+        const actual = await ctx.fs.write(p.name, p.desired);
+        written.push({ name: p.name, previous: p.current });
+        changed.push(p.name);
+        applyResults.push({ name: p.name, desired: p.desired, actual, result: "Applied" });
+        ctx.log.info({ sysctl: p.name, from: p.current, to: actual }, "applied");
+        writes++;
+        if (ctx.afterWrite) await ctx.afterWrite(p.name, writes);
+      } catch (err) {
+        failedAt = p.name;
+        applyResults.push({ name: p.name, desired: p.desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message });
+        ctx.log.error({ sysctl: p.name, err }, "apply failed; rolling back the keys changed in this pass");
+      }
+    }
+    if (failedAt !== undefined) {
+      for (const w of [...written].reverse()) {
+        const i = applyResults.findIndex((r) => r.name === w.name);
+        try {
+          const actual = await ctx.fs.write(w.name, w.previous);
+          applyResults[i] = { name: w.name, desired: applyResults[i]?.desired, actual, result: "RolledBack", message: `put back to ${w.previous} because ${failedAt} failed` };
+        } catch (err) {
+          applyResults[i] = { name: w.name, desired: applyResults[i]?.desired, result: "Failed", message: `applied, then could not be rolled back to ${w.previous}: ${(err as Error).message}` };
+          ctx.log.error({ sysctl: w.name, err }, "rollback failed");
+        }
+      }
+    }
+  }
+
+  const keys = [...results, ...applyResults, ...restored.results];
+  const applied = [...results, ...applyResults].every((r) => r.result === "Applied" || r.result === "Skipped");
+  return { keys, originals: state.originals, applied, changed };
+}
+
+export interface DriftResult {
+  /** Desired keys found changed by someone else (and re-applied when possible). */
+  readonly drifted: string[];
+  /** Results of the keys that drifted. */
+  readonly keys: KeyResult[];
+}
+
+/**
+ * Re-reads every desired key that the last pass applied; a key that differs was changed behind the
+ * agent's back: write the desired value again and report it.
+ */
+export async function checkDrift(applied: readonly DesiredSysctl[], ctx: ReconcileContext): Promise<DriftResult> {
+  const drifted: string[] = [];
+  const keys: KeyResult[] = [];
+  for (const entry of applied) {
+    const allowed = allowSysctl(entry.name);
+    if (!allowed.ok) continue;
+    const desired = canonicalSysctlValue(allowed.spec, entry.value);
+    let current: string;
+    try {
+      if (!(await ctx.fs.exists(entry.name))) continue;
+      current = await ctx.fs.read(entry.name);
+    } catch (err) {
+      keys.push({ name: entry.name, desired, result: "Failed", message: `drift check could not read it: ${(err as Error).message}` });
+      continue;
+    }
+    if (sameSysctlValue(current, desired, allowed.spec)) continue;
+    drifted.push(entry.name);
+    try {
+      const actual = await ctx.fs.write(entry.name, desired);
+      keys.push({ name: entry.name, desired, actual, result: "Applied", message: `drift: found ${current}, re-applied` });
+      ctx.log.warn({ sysctl: entry.name, found: current, desired }, "drift corrected");
+    } catch (err) {
+      keys.push({ name: entry.name, desired, actual: current, result: "Failed", message: `drift: found ${current}, re-apply failed: ${(err as Error).message}` });
+      ctx.log.error({ sysctl: entry.name, err }, "drift: re-apply failed");
+    }
+  }
+  return { drifted, keys };
+}

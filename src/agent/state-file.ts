@@ -1,0 +1,107 @@
+import { constants } from "node:fs";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { z } from "zod";
+import { originalValueSchema, type OriginalValue } from "../api/node-state.js";
+
+/**
+ * The agent's durable memory on the node (a hostPath file): the value each key had before this
+ * operator first changed it. It is written before the first write of a key and survives crashes,
+ * restarts and upgrades; a key leaves it only after its original was written back successfully.
+ *
+ * Writes are atomic: a temp file in the same directory, fsync, rename over the old file, fsync of
+ * the directory. A reader sees the old file or the new one, never half of one.
+ */
+
+export const STATE_FILE_VERSION = 1;
+
+export const stateFileSchema = z.object({
+  version: z.literal(STATE_FILE_VERSION),
+  nodeName: z.string().optional(),
+  originals: z.array(originalValueSchema).max(256),
+});
+export type StateFile = z.infer<typeof stateFileSchema>;
+
+export class StateFileError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`state file ${path}: ${message}`, options);
+    this.name = "StateFileError";
+  }
+}
+
+export function emptyState(nodeName?: string): StateFile {
+  return nodeName === undefined ? { version: STATE_FILE_VERSION, originals: [] } : { version: STATE_FILE_VERSION, nodeName, originals: [] };
+}
+
+/**
+ * Reads the state file. A missing file is an empty state (first start on this node). A file that
+ * does not parse is an error, never silently replaced: it may hold the only copy of the originals.
+ */
+export async function loadStateFile(path: string): Promise<StateFile> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
+    throw new StateFileError(path, `cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new StateFileError(path, `not JSON (refusing to overwrite it; move it aside after checking the originals in it): ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = stateFileSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new StateFileError(path, `does not match the state file schema (refusing to overwrite it): ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Writes the whole state atomically and durably (temp + fsync + rename + fsync of the directory). */
+export async function saveStateFile(path: string, state: StateFile): Promise<void> {
+  const valid = stateFileSchema.parse(state);
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const body = `${JSON.stringify(valid, null, 2)}\n`;
+  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  try {
+    await file.writeFile(body, "utf8");
+    await file.sync();
+  } catch (err) {
+    await file.close();
+    await unlink(tmp).catch(() => undefined);
+    throw new StateFileError(path, `cannot write ${tmp}: ${(err as Error).message}`, { cause: err });
+  }
+  await file.close();
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new StateFileError(path, `cannot rename ${tmp} over it: ${(err as Error).message}`, { cause: err });
+  }
+  const dirHandle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+export function findOriginal(state: StateFile, sysctlName: string): OriginalValue | undefined {
+  return state.originals.find((o) => o.name === sysctlName);
+}
+
+export function withOriginals(state: StateFile, added: readonly OriginalValue[]): StateFile {
+  const known = new Set(state.originals.map((o) => o.name));
+  return { ...state, originals: [...state.originals, ...added.filter((o) => !known.has(o.name))] };
+}
+
+export function withoutOriginal(state: StateFile, sysctlName: string): StateFile {
+  return { ...state, originals: state.originals.filter((o) => o.name !== sysctlName) };
+}

@@ -1,0 +1,68 @@
+import type { Drift, KeyResult, NodeProbe, NodeStateStatus, OriginalValue, TcpCounters } from "../api/node-state.js";
+import type { Condition } from "../api/meta.js";
+import { setCondition } from "../kube/conditions.js";
+
+/** Everything the agent knows after its latest pass and drift check; turned into status by one function. */
+export interface AgentView {
+  readonly generation: number | undefined;
+  readonly desiredCount: number;
+  readonly keys: readonly KeyResult[];
+  readonly originals: readonly OriginalValue[];
+  readonly applied: boolean;
+  readonly probe?: NodeProbe;
+  readonly counters?: TcpCounters;
+  readonly drift: Drift;
+  /** Keys found changed by someone else since this generation was applied (empty: none). */
+  readonly lastDrifted: readonly string[];
+}
+
+const PROBLEMS = new Set<KeyResult["result"]>(["Failed", "Refused", "RolledBack", "RestoreFailed"]);
+
+function names(keys: readonly KeyResult[], pick: (r: KeyResult) => boolean): string {
+  return keys.filter(pick).map((k) => `${k.name} (${k.result}${k.message ? `: ${k.message}` : ""})`).join("; ");
+}
+
+/** The status conditions: Applied, Degraded, Drifted, each with observedGeneration. */
+export function agentConditions(previous: readonly Condition[] | undefined, view: AgentView, now: Date): Condition[] {
+  const observedGeneration = view.generation;
+  const base = observedGeneration === undefined ? {} : { observedGeneration };
+  let list = [...(previous ?? [])];
+  const problems = view.keys.filter((k) => PROBLEMS.has(k.result));
+  const refused = problems.some((k) => k.result === "Refused");
+
+  list = setCondition(
+    list,
+    view.applied
+      ? { type: "Applied", status: "True", reason: view.desiredCount === 0 ? "NothingDesired" : "AllKeysApplied", message: view.desiredCount === 0 ? "no sysctls are desired on this node" : `${view.desiredCount} desired sysctl(s) in effect and verified`, ...base }
+      : { type: "Applied", status: "False", reason: refused ? "Refused" : "ApplyFailed", message: names(view.keys, (k) => PROBLEMS.has(k.result) || k.result === "Pending") || "not applied", ...base },
+    now,
+  );
+  list = setCondition(
+    list,
+    problems.length > 0
+      ? { type: "Degraded", status: "True", reason: refused ? "Refused" : problems.some((k) => k.result === "RestoreFailed") ? "RestoreFailed" : "ApplyFailed", message: names(problems, () => true), ...base }
+      : { type: "Degraded", status: "False", reason: "AsDesired", message: "no key failed or was refused", ...base },
+    now,
+  );
+  list = setCondition(
+    list,
+    view.lastDrifted.length > 0
+      ? { type: "Drifted", status: "True", reason: "DriftCorrected", message: `changed by someone else since this generation was applied, and re-applied: ${view.lastDrifted.join(", ")}`, ...base }
+      : { type: "Drifted", status: "False", reason: "NoDrift", message: "no desired key has been changed by someone else since this generation was applied", ...base },
+    now,
+  );
+  return list;
+}
+
+export function agentStatus(previous: NodeStateStatus | undefined, view: AgentView, now: Date): NodeStateStatus {
+  const status: NodeStateStatus = {
+    keys: [...view.keys],
+    originals: [...view.originals],
+    drift: view.drift,
+    conditions: agentConditions(previous?.conditions, view, now),
+  };
+  if (view.generation !== undefined) status.observedGeneration = view.generation;
+  if (view.probe) status.probe = view.probe;
+  if (view.counters) status.counters = view.counters;
+  return status;
+}

@@ -1,0 +1,117 @@
+import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig } from "@kubernetes/client-node";
+import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../api/group.js";
+import { nodeStateSchema, nodeStateStatusSchema, type NodeState, type NodeStateStatus } from "../api/node-state.js";
+import { FIELD_MANAGERS } from "./client.js";
+
+/**
+ * Get, watch and status-patch one TcpTuningNodeState: what a node's agent needs, and nothing more
+ * (its RBAC can be limited to get/list/watch of node states and patch of their status subresource).
+ */
+
+export type WatchPhase = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+
+export class NodeStateClientError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NodeStateClientError";
+  }
+}
+
+export interface NodeStateWatch {
+  stop(): void;
+}
+
+export interface EventInput {
+  readonly type: "Normal" | "Warning";
+  readonly reason: string;
+  readonly message: string;
+}
+
+export class NodeStateClient {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly watcher: Watch;
+
+  constructor(private readonly kc: KubeConfig) {
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.watcher = new Watch(kc);
+  }
+
+  /** The object, or undefined when it does not exist. */
+  async get(name: string): Promise<NodeState | undefined> {
+    try {
+      const raw: unknown = await this.custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name });
+      return parseNodeState(raw, name);
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw new NodeStateClientError(`get ${NODE_STATE_KIND} ${name}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Watches exactly one object (fieldSelector metadata.name=NAME). `onEvent` gets each change;
+   * `onDone` is called once when the watch ends (server timeout, error), so the caller re-lists.
+   */
+  async watch(name: string, resourceVersion: string | undefined, onEvent: (phase: WatchPhase, obj: NodeState | undefined) => void, onDone: (err: unknown) => void): Promise<NodeStateWatch> {
+    const path = `/apis/${API_GROUP_VERSION}/${NODE_STATE_PLURAL}`;
+    const query: Record<string, string | number | boolean> = { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true, timeoutSeconds: 300 };
+    if (resourceVersion) query["resourceVersion"] = resourceVersion;
+    const controller = await this.watcher.watch(
+      path,
+      query,
+      (phase, obj) => {
+        if (phase === "BOOKMARK" || phase === "ERROR") {
+          onEvent(phase, undefined);
+          return;
+        }
+        onEvent(phase as WatchPhase, parseNodeState(obj, name));
+      },
+      onDone,
+    );
+    return { stop: () => controller.abort() };
+  }
+
+  /** Merge-patches the status subresource (application/merge-patch+json). */
+  async patchStatus(name: string, status: NodeStateStatus): Promise<NodeState> {
+    const body = { status: nodeStateStatusSchema.parse(status) };
+    try {
+      const raw: unknown = await this.custom.patchClusterCustomObjectStatus(
+        { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name, body, fieldManager: FIELD_MANAGERS.agent },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      return parseNodeState(raw, name);
+    } catch (err) {
+      const detail = err instanceof ApiException ? ` (HTTP ${err.code}: ${typeof err.body === "string" ? err.body : ""})` : "";
+      throw new NodeStateClientError(`patch status of ${NODE_STATE_KIND} ${name}: ${(err as Error).message}${detail}`, { cause: err });
+    }
+  }
+
+  /** A core/v1 Event about the node state (cluster-scoped objects' Events live in "default"). */
+  async emitEvent(state: { name: string; uid?: string | undefined }, event: EventInput, component: string, host: string): Promise<void> {
+    const now = new Date();
+    const namespace = "default";
+    await this.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${state.name}.`, namespace },
+        involvedObject: { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, name: state.name, ...(state.uid ? { uid: state.uid } : {}) },
+        type: event.type,
+        reason: event.reason,
+        message: event.message.slice(0, 1024),
+        source: { component, host },
+        reportingComponent: component,
+        reportingInstance: host,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+}
+
+function parseNodeState(raw: unknown, name: string): NodeState {
+  const parsed = nodeStateSchema.safeParse(raw);
+  if (!parsed.success) throw new NodeStateClientError(`${NODE_STATE_KIND} ${name} does not match the schema: ${parsed.error.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { parseAgentArgs, parseDuration } from "../../src/agent/cli.js";
+
+describe("tcp-tuning agent's command line", () => {
+  it("takes the node name from NODE_NAME (the downward API) and defaults the rest", () => {
+    expect(parseAgentArgs([], { NODE_NAME: "worker-1" })).toEqual({
+      nodeName: "worker-1",
+      sysctlRoot: "/proc/sys",
+      stateFile: "/var/lib/tcp-tuning/agent-state.json",
+      driftIntervalMs: 60_000,
+      pollIntervalMs: 1000,
+      procNet: "/proc/net",
+    });
+  });
+
+  it("lets flags win over the environment", () => {
+    const o = parseAgentArgs(["--node-name", "n2", "--sysctl-root", "/tmp/root", "--state-file", "/s.json", "--drift-interval", "500ms", "--kubeconfig", "/k"], { NODE_NAME: "n1" });
+    expect(o).toMatchObject({ nodeName: "n2", sysctlRoot: "/tmp/root", stateFile: "/s.json", driftIntervalMs: 500, kubeconfig: "/k" });
+  });
+
+  it("refuses to start without a node name", () => {
+    expect(() => parseAgentArgs([], {})).toThrow(/node name is required/);
+  });
+
+  it.each([
+    ["60s", 60_000],
+    ["500ms", 500],
+    ["5m", 300_000],
+    ["2", 2000],
+  ])("reads the duration %s as %i ms", (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(["", "fast", "-1s", "1h", "5ms"])("refuses the duration %j", (text) => {
+    expect(() => parseDuration(text)).toThrow();
+  });
+});
