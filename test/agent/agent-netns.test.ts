@@ -3,7 +3,7 @@ import { release } from "node:os";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { NodeStateStatus } from "../../src/api/node-state.js";
 import { PAUSE_AFTER_WRITES_ENV } from "../../src/agent/cli.js";
-import { AgentProcess, agentFiles, eventually, readEvents, readStatus, removeAgentFiles, writeDesired, type AgentFiles } from "./support/agent-process.js";
+import { AgentProcess, agentFiles, eventually, readEventsWhen, readStatus, removeAgentFiles, writeDesired, type AgentFiles } from "./support/agent-process.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
 import { createNamespace, destroyAllNamespaces, destroyNamespace, nsSysctl, nsSysctlWrite } from "./support/netns.js";
 
@@ -98,7 +98,7 @@ describe("the node agent in a network namespace", () => {
     expect(probed.get("net.ipv4.tcp_tw_recycle")?.present).toBe(false);
     expect(s.counters?.timeWait).toMatch(/^\d+$/);
     expect(s.counters?.twRecycled).toMatch(/^\d+$/);
-    expect((await readEvents(r.files)).map((e) => e.reason)).toContain("Applied");
+    expect((await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "Applied"))).map((e) => e.reason)).toContain("Applied");
   });
 
   it("restores a key's original once it is no longer desired, and forgets the original only then", async () => {
@@ -139,7 +139,7 @@ describe("the node agent in a network namespace", () => {
     expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "2", range: "32768 60999", fin: "60" });
     expect(condition(s, "Applied")).toBe("False");
     expect(condition(s, "Degraded")).toBe("True");
-    expect((await readEvents(r.files)).filter((e) => e.type === "Warning").map((e) => e.reason)).toContain("ApplyFailed");
+    expect((await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "ApplyFailed"))).filter((e) => e.type === "Warning").map((e) => e.reason)).toContain("ApplyFailed");
   });
 
   it("survives kill -9 in the middle of a generation: after a restart the originals are intact and the desired state is reached", async () => {
@@ -187,7 +187,7 @@ describe("the node agent in a network namespace", () => {
     expect(s.drift?.lastKeys).toEqual([REUSE]);
     expect(s.conditions?.find((c) => c.type === "Drifted")).toMatchObject({ status: "True", reason: "DriftCorrected" });
     expect(await nsSysctl(r.ns, REUSE)).toBe("1");
-    const drift = (await readEvents(r.files)).filter((e) => e.reason === "DriftCorrected");
+    const drift = (await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "DriftCorrected"))).filter((e) => e.reason === "DriftCorrected");
     expect(drift).toHaveLength(1);
     expect(drift[0]).toMatchObject({ type: "Warning" });
     expect(drift[0]?.message).toContain(`${REUSE} (drift: found 0, re-applied)`);
@@ -254,7 +254,7 @@ describe("the node agent in a network namespace", () => {
     expect(results(s)).toEqual({ [RANGE]: "RestoreFailed" });
     expect(s.conditions?.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "RestoreFailed" });
     expect(await stateOriginals(r)).toEqual({ [RANGE]: "500 65535" });
-    expect((await readEvents(r.files)).map((e) => e.reason)).toContain("RestoreFailed");
+    expect((await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "RestoreFailed"))).map((e) => e.reason)).toContain("RestoreFailed");
 
     await nsSysctlWrite(r.ns, "net.ipv4.ip_unprivileged_port_start", "500");
     const later = await statusAt(r, 1, (st) => results(st)[RANGE] === "Restored");
@@ -272,7 +272,7 @@ describe("the node agent in a network namespace", () => {
     expect(JSON.stringify(line)).toContain("refusing to overwrite it");
     expect(await nsSysctl(r.ns, REUSE)).toBe("2");
     expect(await readFile(r.files.state, "utf8")).toBe("{ half a file");
-    expect((await readEvents(r.files)).map((e) => e.reason)).toContain("AgentError");
+    expect((await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "AgentError"))).map((e) => e.reason)).toContain("AgentError");
   });
 
   it("left the host's own sysctls untouched", () => {

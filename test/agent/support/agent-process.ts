@@ -58,6 +58,26 @@ export async function readStatus(files: AgentFiles): Promise<NodeStateStatus | u
   }
 }
 
+/**
+ * The Events file once `ready` holds for it (the agent appends Events just after it writes status, so
+ * a test that has seen the status may read the file a moment early); after the timeout, whatever is
+ * there, so the test's own expectation fails with the real content.
+ */
+export async function readEventsWhen(
+  files: AgentFiles,
+  ready: (events: { type: string; reason: string; message: string }[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<{ type: string; reason: string; message: string }[]> {
+  try {
+    return await eventually("events", async () => {
+      const events = await readEvents(files);
+      return ready(events) ? events : undefined;
+    }, timeoutMs);
+  } catch {
+    return readEvents(files);
+  }
+}
+
 export async function readEvents(files: AgentFiles): Promise<{ type: string; reason: string; message: string }[]> {
   try {
     return (await readFile(files.events, "utf8"))
