@@ -134,6 +134,9 @@ export class AgentProcess {
       cwd: REPO,
       env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "debug", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so stop() reaches the agent even under strace: a SIGKILLed strace
+      // detaches from its tracee and would leave the agent running after a failed test.
+      detached: true,
     });
     return new AgentProcess(child);
   }
@@ -163,7 +166,13 @@ export class AgentProcess {
   }
 
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      try {
+        process.kill(-this.pid, signal); // the whole group: strace and the agent it traces
+      } catch {
+        this.child.kill(signal);
+      }
+    }
     return this.exited;
   }
 }
