@@ -2,6 +2,7 @@ import type { DesiredSysctl, KeyResult, OriginalValue } from "../api/node-state.
 import type { Logger } from "../log.js";
 import type { SysctlSpec } from "../rules/catalog-types.js";
 import { parseValue } from "../rules/value-grammar.js";
+import { writeInKernelOrder } from "./kernel-order.js";
 import { findOriginal, loadStateFile, saveStateFile, withOriginals, withoutOriginal, type StateFile } from "./state-file.js";
 import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlRefusedError, type SysctlFs } from "./sysctl-fs.js";
 
@@ -15,8 +16,11 @@ import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlRefusedError,
  *    applied at all.
  * 3. The value each key has before this operator first changes it is recorded in the state file
  *    (durably) before the first write.
- * 4. Keys are written one by one and read back. If one fails, the keys already changed in this
- *    pass are put back to the values they had before it (all-or-nothing per generation).
+ * 4. Keys are written one by one and read back, in an order the kernel accepts (a write it refuses
+ *    with EINVAL is tried again after the others: kernel-order.ts). If one fails, the keys already
+ *    changed in this pass are put back to the values they had before it (all-or-nothing per
+ *    generation), and a restore of step 1 that the kernel refused is tried once more after the
+ *    writes.
  */
 
 export interface ReconcileContext {
@@ -72,24 +76,35 @@ function isBlocking(r: KeyResult): boolean {
   return r.result === "Refused" || r.result === "Failed";
 }
 
-/** Writes back the originals of keys no longer desired. Returns results and the updated state. */
+/**
+ * Writes back the originals of keys no longer desired, in an order the kernel accepts (see
+ * kernel-order.ts). A key leaves the state file only after its original was written and read back.
+ * Returns results and the updated state.
+ */
 async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<string>, ctx: ReconcileContext, changed: string[]): Promise<{ state: StateFile; results: KeyResult[] }> {
-  const results: KeyResult[] = [];
   let next = state;
-  for (const original of state.originals) {
-    if (desiredNames.has(original.name)) continue;
-    try {
+  const outcome = await writeInKernelOrder(
+    state.originals.filter((o) => !desiredNames.has(o.name)),
+    async (original) => {
       const actual = await ctx.fs.write(original.name, original.value);
       changed.push(original.name);
       next = withoutOriginal(next, original.name);
       await saveStateFile(ctx.stateFile, next);
-      results.push({ name: original.name, desired: original.value, actual, result: "Restored", message: `restored the original value recorded at ${original.recordedAt}` });
       ctx.log.info({ sysctl: original.name, value: original.value }, "restored original value");
-    } catch (err) {
-      results.push({ name: original.name, desired: original.value, result: "RestoreFailed", message: (err as Error).message });
-      ctx.log.error({ sysctl: original.name, err }, "could not restore original value; keeping it in the state file");
-    }
+      return actual;
+    },
+    { stopOnHardFailure: false },
+  );
+  const byName = new Map<string, KeyResult>();
+  for (const { item: original, actual } of outcome.done) {
+    byName.set(original.name, { name: original.name, desired: original.value, actual, result: "Restored", message: `restored the original value recorded at ${original.recordedAt}` });
   }
+  for (const { item: original, err } of outcome.failed) {
+    byName.set(original.name, { name: original.name, desired: original.value, result: "RestoreFailed", message: (err as Error).message });
+    ctx.log.error({ sysctl: original.name, err }, "could not restore original value; keeping it in the state file");
+  }
+  // One result per key, in the state file's order.
+  const results = state.originals.flatMap((o) => byName.get(o.name) ?? []);
   return { state: next, results };
 }
 
@@ -105,8 +120,9 @@ export async function reconcile(desiredList: readonly DesiredSysctl[], ctx: Reco
   const desired = desiredList.filter((e) => !twice.has(e.name));
   const results: KeyResult[] = [...twice].map((name) => ({ name, result: "Refused", message: "the name appears more than once in the desired list" }));
 
-  const restored = await restoreUndesired(state, seen, ctx, changed);
+  let restored = await restoreUndesired(state, seen, ctx, changed);
   state = restored.state;
+  const restoredCount = changed.length;
 
   const planned: Planned[] = [];
   for (const entry of desired) planned.push(await planKey(entry, ctx.fs));
@@ -132,48 +148,56 @@ export async function reconcile(desiredList: readonly DesiredSysctl[], ctx: Reco
       else applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: why });
     }
   } else {
-    const written: { name: string; previous: string }[] = [];
-    let failedAt: string | undefined;
-    let writes = 0;
+    const toWrite: Extract<Planned, { kind: "set" }>[] = [];
+    const byName = new Map<string, KeyResult>();
     for (const p of planned) {
-      if (p.kind === "done") {
-        applyResults.push(p.result);
-        continue;
-      }
-      if (failedAt !== undefined) {
-        applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: `not attempted: ${failedAt} failed in this pass` });
-        continue;
-      }
-      if (sameSysctlValue(p.current, p.desired, p.spec)) {
-        applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
-        continue;
-      }
-      try {
-        const actual = await ctx.fs.write(p.name, p.desired);
-        written.push({ name: p.name, previous: p.current });
+      if (p.kind === "done") byName.set(p.result.name, p.result);
+      else if (sameSysctlValue(p.current, p.desired, p.spec)) byName.set(p.name, { name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
+      else toWrite.push(p);
+    }
+    let writes = 0;
+    const outcome = await writeInKernelOrder(toWrite, (p) => ctx.fs.write(p.name, p.desired), {
+      stopOnHardFailure: true,
+      afterEach: async (p, actual) => {
         changed.push(p.name);
-        applyResults.push({ name: p.name, desired: p.desired, actual, result: "Applied" });
+        byName.set(p.name, { name: p.name, desired: p.desired, actual, result: "Applied" });
         ctx.log.info({ sysctl: p.name, from: p.current, to: actual }, "applied");
         writes++;
         if (ctx.afterWrite) await ctx.afterWrite(p.name, writes);
-      } catch (err) {
-        failedAt = p.name;
-        applyResults.push({ name: p.name, desired: p.desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message });
-        ctx.log.error({ sysctl: p.name, err }, "apply failed; rolling back the keys changed in this pass");
-      }
+      },
+    });
+    const failedAt = outcome.failed[0]?.item.name;
+    for (const { item: p, err } of outcome.failed) {
+      byName.set(p.name, { name: p.name, desired: p.desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message });
+      ctx.log.error({ sysctl: p.name, err }, "apply failed; rolling back the keys changed in this pass");
+    }
+    for (const p of outcome.notAttempted) {
+      byName.set(p.name, { name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: `not applied: ${failedAt ?? "another key"} failed in this pass` });
     }
     if (failedAt !== undefined) {
-      for (const w of [...written].reverse()) {
-        const i = applyResults.findIndex((r) => r.name === w.name);
-        try {
-          const actual = await ctx.fs.write(w.name, w.previous);
-          applyResults[i] = { name: w.name, desired: applyResults[i]?.desired, actual, result: "RolledBack", message: `put back to ${w.previous} because ${failedAt} failed` };
-        } catch (err) {
-          applyResults[i] = { name: w.name, desired: applyResults[i]?.desired, result: "Failed", message: `applied, then could not be rolled back to ${w.previous}: ${(err as Error).message}` };
-          ctx.log.error({ sysctl: w.name, err }, "rollback failed");
-        }
+      // Back to the values of before this pass, newest first (the reverse of an order the kernel took).
+      const rollback = await writeInKernelOrder([...outcome.done].reverse(), ({ item: p }) => ctx.fs.write(p.name, p.current), { stopOnHardFailure: false });
+      for (const { item, actual } of rollback.done) {
+        byName.set(item.item.name, { name: item.item.name, desired: item.item.desired, actual, result: "RolledBack", message: `put back to ${item.item.current} because ${failedAt} failed` });
+      }
+      for (const { item, err } of rollback.failed) {
+        byName.set(item.item.name, { name: item.item.name, desired: item.item.desired, result: "Failed", message: `applied, then could not be rolled back to ${item.item.current}: ${(err as Error).message}` });
+        ctx.log.error({ sysctl: item.item.name, err }, "rollback failed");
       }
     }
+    for (const p of planned) {
+      const r = byName.get(p.kind === "done" ? p.result.name : p.name);
+      if (r) applyResults.push(r);
+    }
+  }
+
+  // A restore the kernel refused may be valid now that this pass's values are in (e.g. a port range
+  // restored below an ip_unprivileged_port_start that this pass lowered): try those once more.
+  if (restored.results.some((r) => r.result === "RestoreFailed") && changed.length > restoredCount) {
+    const again = await restoreUndesired(state, seen, ctx, changed);
+    state = again.state;
+    const retried = new Map(again.results.map((r) => [r.name, r]));
+    restored = { ...restored, results: restored.results.map((r) => retried.get(r.name) ?? r) };
   }
 
   const keys = [...results, ...applyResults, ...restored.results];

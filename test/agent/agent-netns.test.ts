@@ -17,6 +17,7 @@ const NODE = "node-a";
 const REUSE = "net.ipv4.tcp_tw_reuse";
 const RANGE = "net.ipv4.ip_local_port_range";
 const FIN = "net.ipv4.tcp_fin_timeout";
+const START = "net.ipv4.ip_unprivileged_port_start";
 
 interface Rig {
   ns: string;
@@ -128,6 +129,8 @@ describe("the node agent in a network namespace", () => {
     const r = await rig();
     // The catalog's grammar allows 500..65535, but the kernel refuses a low port below
     // ip_unprivileged_port_start (1024): the failure happens at the write, after tcp_tw_reuse changed.
+    // The refused write is tried again after tcp_fin_timeout (the kernel might only refuse the order),
+    // and still refused, so both written keys are put back.
     await writeDesired(r.files, NODE, 1, [
       { name: REUSE, value: "1" },
       { name: RANGE, value: "500 65535" },
@@ -135,7 +138,7 @@ describe("the node agent in a network namespace", () => {
     ]);
     startAgent(r);
     const s = await statusAt(r, 1);
-    expect(results(s)).toEqual({ [REUSE]: "RolledBack", [RANGE]: "Failed", [FIN]: "Pending" });
+    expect(results(s)).toEqual({ [REUSE]: "RolledBack", [RANGE]: "Failed", [FIN]: "RolledBack" });
     expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "2", range: "32768 60999", fin: "60" });
     expect(condition(s, "Applied")).toBe("False");
     expect(condition(s, "Degraded")).toBe("True");
@@ -228,6 +231,46 @@ describe("the node agent in a network namespace", () => {
     const s = await statusAt(r, 1);
     expect(results(s)).toEqual({ "net.ipv4.tcp_tw_recycle": result });
     expect(condition(s, "Applied")).toBe(applied);
+  });
+
+  it("writes and restores ip_unprivileged_port_start and ip_local_port_range in the order the kernel accepts, whatever the listed order", async () => {
+    // The kernel refuses a range whose low port is below ip_unprivileged_port_start, and a start at or
+    // above the range's low port: raising both needs the range first, lowering both the start first.
+    const r = await rig();
+    const ports = async (): Promise<{ start: string; range: string }> => ({ start: await nsSysctl(r.ns, START), range: await nsSysctl(r.ns, RANGE) });
+    expect(await ports()).toEqual({ start: "1024", range: "32768 60999" });
+    startAgent(r);
+
+    // Raise both, the start listed first.
+    await writeDesired(r.files, NODE, 1, [
+      { name: START, value: "40000" },
+      { name: RANGE, value: "41000 60999" },
+    ]);
+    expect(results(await statusAt(r, 1))).toEqual({ [START]: "Applied", [RANGE]: "Applied" });
+    expect(await ports()).toEqual({ start: "40000", range: "41000 60999" });
+
+    // Lower the start and let the range go: its original (32768) is below the old start, so it can
+    // only be restored after the start was lowered by this same pass.
+    await writeDesired(r.files, NODE, 2, [{ name: START, value: "500" }]);
+    expect(results(await statusAt(r, 2))).toEqual({ [START]: "Applied", [RANGE]: "Restored" });
+    expect(await ports()).toEqual({ start: "500", range: "32768 60999" });
+
+    // Lower both, the range listed first.
+    await writeDesired(r.files, NODE, 3, [
+      { name: RANGE, value: "450 60999" },
+      { name: START, value: "400" },
+    ]);
+    expect(results(await statusAt(r, 3))).toEqual({ [START]: "Applied", [RANGE]: "Applied" });
+    expect(await ports()).toEqual({ start: "400", range: "450 60999" });
+    expect(await stateOriginals(r)).toEqual({ [START]: "1024", [RANGE]: "32768 60999" });
+
+    // Restore both: the start's original (1024) is above the current low port (450), so the range goes first.
+    await writeDesired(r.files, NODE, 4, []);
+    const s4 = await statusAt(r, 4);
+    expect(results(s4)).toEqual({ [START]: "Restored", [RANGE]: "Restored" });
+    expect(condition(s4, "Degraded")).toBe("False");
+    expect(await ports()).toEqual({ start: "1024", range: "32768 60999" });
+    expect(await stateOriginals(r)).toEqual({});
   });
 
   it("refuses a name listed twice (with different values) and applies nothing of that generation", async () => {
