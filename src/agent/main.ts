@@ -2,7 +2,7 @@ import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } 
 import type { Logger } from "../log.js";
 import { readTcpCounters } from "./counters.js";
 import { probeNode } from "./probe.js";
-import { checkDrift, reconcile } from "./reconcile.js";
+import { checkDrift, reconcile, type ReconcileContext } from "./reconcile.js";
 import { agentStatus, type AgentView } from "./status.js";
 import type { SysctlFs } from "./sysctl-fs.js";
 
@@ -99,8 +99,20 @@ export class Agent {
     });
   }
 
-  private ctx() {
-    return { fs: this.opts.fs, stateFile: this.opts.stateFile, log: this.opts.log, ...(this.opts.afterWrite ? { afterWrite: this.opts.afterWrite } : {}) };
+  private ctx(): ReconcileContext {
+    return {
+      fs: this.opts.fs,
+      stateFile: this.opts.stateFile,
+      log: this.opts.log,
+      reportedOriginals: () => this.lastStatus?.originals,
+      onOriginalsRecovered: (originals) =>
+        this.event({
+          type: "Warning",
+          reason: "OriginalsRecovered",
+          message: `the state file ${this.opts.stateFile} was missing; took the originals back from status: ${originals.map((o) => `${o.name}=${o.value}`).join(", ")}`,
+        }),
+      ...(this.opts.afterWrite ? { afterWrite: this.opts.afterWrite } : {}),
+    };
   }
 
   private async onDesired(desired: DesiredState): Promise<void> {
@@ -124,6 +136,8 @@ export class Agent {
   private async pass(desired: DesiredState): Promise<void> {
     const sysctls = desired.deleted ? [] : desired.sysctls;
     const result = await reconcile(sysctls, this.ctx());
+    // A deleted object's status is gone with it: nothing of it may come back as originals later.
+    if (desired.deleted) this.lastStatus = undefined;
     this.keys = result.keys;
     this.originals = result.originals;
     this.lastDrifted = [];

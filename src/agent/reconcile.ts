@@ -3,7 +3,7 @@ import type { Logger } from "../log.js";
 import type { SysctlSpec } from "../rules/catalog-types.js";
 import { parseValue } from "../rules/value-grammar.js";
 import { writeInKernelOrder } from "./kernel-order.js";
-import { findOriginal, loadStateFile, saveStateFile, withOriginals, withoutOriginal, type StateFile } from "./state-file.js";
+import { emptyState, findOriginal, readStateFile, saveStateFile, withOriginals, withoutOriginal, type StateFile } from "./state-file.js";
 import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlRefusedError, type SysctlFs } from "./sysctl-fs.js";
 
 /**
@@ -28,6 +28,14 @@ export interface ReconcileContext {
   readonly stateFile: string;
   readonly log: Logger;
   readonly now?: () => Date;
+  /**
+   * The originals this agent last reported in status (its own earlier record). Used only when the
+   * state file is missing, so a lost hostPath file does not make the agent take values it set itself
+   * for the originals.
+   */
+  readonly reportedOriginals?: () => readonly OriginalValue[] | undefined;
+  /** Told which originals were taken back from status into a missing state file. */
+  readonly onOriginalsRecovered?: (originals: readonly OriginalValue[]) => Promise<void>;
   /** Called after each sysctl write of the apply step (tests use it to pause mid-generation). */
   readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
 }
@@ -108,10 +116,28 @@ async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<stri
   return { state: next, results };
 }
 
+/**
+ * The state file, or when it is missing (first start, or a lost hostPath) a new one: empty on a
+ * first start, and holding the originals last reported in status when there are any, written to disk
+ * before anything else happens. Without this, a lost file would make the agent read back the values
+ * it had set and record those as the originals, losing the real ones from the file and from status.
+ */
+async function loadOrRecoverState(ctx: ReconcileContext): Promise<StateFile> {
+  const onDisk = await readStateFile(ctx.stateFile);
+  if (onDisk) return onDisk;
+  const reported = ctx.reportedOriginals?.() ?? [];
+  if (reported.length === 0) return emptyState();
+  const state = withOriginals(emptyState(), reported);
+  await saveStateFile(ctx.stateFile, state);
+  ctx.log.warn({ stateFile: ctx.stateFile, keys: reported.map((o) => o.name) }, "state file missing; took the originals back from the last reported status");
+  if (ctx.onOriginalsRecovered) await ctx.onOriginalsRecovered(reported);
+  return state;
+}
+
 export async function reconcile(desiredList: readonly DesiredSysctl[], ctx: ReconcileContext): Promise<PassResult> {
   const now = ctx.now ?? (() => new Date());
   const changed: string[] = [];
-  let state = await loadStateFile(ctx.stateFile);
+  let state = await loadOrRecoverState(ctx);
 
   // A name listed twice is ambiguous: refuse it (one result per name, as the status list map wants).
   const seen = new Set<string>();

@@ -42,11 +42,16 @@ export function emptyState(nodeName?: string): StateFile {
  * does not parse is an error, never silently replaced: it may hold the only copy of the originals.
  */
 export async function loadStateFile(path: string): Promise<StateFile> {
+  return (await readStateFile(path)) ?? emptyState();
+}
+
+/** Like loadStateFile, but says "missing" (undefined) instead of answering with an empty state. */
+export async function readStateFile(path: string): Promise<StateFile | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new StateFileError(path, `cannot read: ${(err as Error).message}`, { cause: err });
   }
   let json: unknown;

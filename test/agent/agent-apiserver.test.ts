@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../../src/api/group.js";
@@ -182,6 +182,22 @@ describe("the node agent against a real API server", () => {
     expect(await stateOriginals()).toEqual(originals);
     // The drift count survived the restarts: it is read back from status.
     expect(s.status?.drift?.count).toBeGreaterThanOrEqual(1);
+  });
+
+  it("takes the originals back from status when its state file is lost across a restart", async () => {
+    const originals = { [REUSE]: "2", [RANGE]: "32768 60999", [FIN]: "60", [KEEPALIVE]: "7200" };
+    expect((await agent?.stop("SIGTERM"))?.code).toBe(0);
+    await rm(files.state);
+    startAgent();
+    const ev = await eventually("an OriginalsRecovered Event", async () => (await eventsFor(NODE)).find((e) => e.reason === "OriginalsRecovered"));
+    expect(ev).toMatchObject({ type: "Warning" });
+    // Every key reads its desired value now; none of those may be taken for an original.
+    expect(await stateOriginals()).toEqual(originals);
+    const s = await eventually("status with the recovered originals", async () => {
+      const o = await getState(NODE);
+      return o.status?.observedGeneration === 2 && o.status.originals?.length === 4 ? o : undefined;
+    });
+    expect(Object.fromEntries((s.status?.originals ?? []).map((o) => [o.name, o.value]))).toEqual(originals);
   });
 
   it("restores keys that leave spec, at the new generation", async () => {

@@ -306,6 +306,33 @@ describe("the node agent in a network namespace", () => {
     expect(await stateOriginals(r)).toEqual({});
   });
 
+  it("takes the originals back from its own last status when the state file is lost, instead of recording the values it set", async () => {
+    const r = await rig();
+    await writeDesired(r.files, NODE, 1, [{ name: REUSE, value: "1" }]);
+    startAgent(r);
+    await statusAt(r, 1);
+    expect(await stateOriginals(r)).toEqual({ [REUSE]: "2" });
+
+    await rm(r.files.state);
+    await writeDesired(r.files, NODE, 2, [
+      { name: REUSE, value: "1" },
+      { name: FIN, value: "30" },
+    ]);
+    const s2 = await statusAt(r, 2);
+    expect(results(s2)).toEqual({ [REUSE]: "Applied", [FIN]: "Applied" });
+    // tcp_tw_reuse reads 1 now (the agent's own value); its original is still the kernel's 2.
+    expect(await stateOriginals(r)).toEqual({ [REUSE]: "2", [FIN]: "60" });
+    expect(Object.fromEntries((s2.originals ?? []).map((o) => [o.name, o.value]))).toEqual({ [REUSE]: "2", [FIN]: "60" });
+    const recovered = (await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "OriginalsRecovered"))).filter((e) => e.reason === "OriginalsRecovered");
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]).toMatchObject({ type: "Warning" });
+    expect(recovered[0]?.message).toContain(`${REUSE}=2`);
+
+    await writeDesired(r.files, NODE, 3, []);
+    await statusAt(r, 3);
+    expect({ reuse: await nsSysctl(r.ns, REUSE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "2", fin: "60" });
+  });
+
   it("refuses to work from a state file it cannot parse, rather than overwrite the originals in it", async () => {
     const r = await rig();
     await writeFile(r.files.state, "{ half a file");
