@@ -7,13 +7,23 @@ import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";
  * Desired state from the API server: this node's TcpTuningNodeState only (get, then a watch with
  * fieldSelector metadata.name=NODE_NAME, re-listed whenever the watch ends). Status goes through
  * the status subresource; Events are core/v1 Events about the object.
+ *
+ * A failed get or watch is retried with exponential backoff and jitter (1 s doubling to 30 s by
+ * default), reset once a watch is established: every node of a fleet retrying each second would
+ * keep a recovering API server down. Nothing is delivered while the server cannot be read, so an
+ * unreachable API server never makes the agent write anything new (it keeps the last desired state).
  */
 
 export interface KubeBackendOptions {
   readonly nodeName: string;
-  readonly client: NodeStateClient;
+  readonly client: Pick<NodeStateClient, "get" | "watch" | "patchStatus" | "emitEvent">;
   readonly log: Logger;
+  /** Delay before re-listing after a watch that ended normally. */
   readonly rewatchDelayMs?: number;
+  /** Backoff after a failed get or watch: doubles from initialMs up to maxMs, +-20 % jitter. */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** [0, 1): the jitter's source (tests pin it). */
+  readonly random?: () => number;
 }
 
 export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
@@ -23,6 +33,10 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
   let uid: string | undefined;
   let exists = false;
   let deliver: (d: DesiredState) => void = () => undefined;
+  const initialMs = opts.backoff?.initialMs ?? 1000;
+  const maxMs = opts.backoff?.maxMs ?? 30_000;
+  const random = opts.random ?? Math.random;
+  let failureDelayMs = initialMs;
 
   function fromObject(obj: NodeState | undefined): DesiredState {
     if (!obj || obj.metadata.deletionTimestamp) {
@@ -39,6 +53,7 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
     try {
       const obj = await opts.client.get(opts.nodeName);
       deliver(fromObject(obj));
+      let ended = false;
       watch = await opts.client.watch(
         opts.nodeName,
         obj?.metadata.resourceVersion,
@@ -47,20 +62,35 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
           else if ((phase === "ADDED" || phase === "MODIFIED") && o) deliver(fromObject(o));
         },
         (err) => {
+          ended = true;
           if (stopped) return;
-          if (err) opts.log.warn({ err }, "node state watch ended; re-listing");
-          schedule();
+          // client-node ends a watch that was quiet for 30 s with a TimeoutError: a normal end.
+          if (err && (err as Error).name !== "TimeoutError") {
+            opts.log.warn({ err }, "node state watch failed; re-listing");
+            scheduleAfterFailure();
+          } else {
+            schedule(opts.rewatchDelayMs ?? 1000);
+          }
         },
       );
+      // The watch is established (client-node ends a refused one before it returns).
+      if (!ended) failureDelayMs = initialMs;
     } catch (err) {
       opts.log.error({ err, node: opts.nodeName }, "cannot get or watch the node state; retrying");
-      schedule();
+      scheduleAfterFailure();
     }
   }
 
-  function schedule(): void {
+  function scheduleAfterFailure(): void {
+    const delay = failureDelayMs * (0.8 + 0.4 * random());
+    failureDelayMs = Math.min(failureDelayMs * 2, maxMs);
+    schedule(delay);
+  }
+
+  function schedule(delayMs: number): void {
     if (stopped) return;
-    retry = setTimeout(() => void listAndWatch(), opts.rewatchDelayMs ?? 1000);
+    if (retry) clearTimeout(retry);
+    retry = setTimeout(() => void listAndWatch(), delayMs);
   }
 
   return {
