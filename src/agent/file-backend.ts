@@ -3,7 +3,7 @@ import { appendFile, open, readFile, rename } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { nodeStateSchema, nodeStateSpecSchema, type NodeStateStatus } from "../api/node-state.js";
+import { nodeStateSchema, nodeStateSpecSchema, nodeStateStatusSchema, type NodeStateStatus } from "../api/node-state.js";
 import type { Logger } from "../log.js";
 import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";
 
@@ -71,7 +71,8 @@ export function createFileBackend(opts: FileBackendOptions): AgentBackend {
       const tmp = join(dirname(opts.statusFile), `.${basename(opts.statusFile)}.${process.pid}.tmp`);
       const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
       try {
-        await fh.writeFile(`${JSON.stringify({ status }, null, 2)}\n`);
+        // The same schema the API client checks before a status patch, so the file shows what the API would take.
+        await fh.writeFile(`${JSON.stringify({ status: nodeStateStatusSchema.parse(status) }, null, 2)}\n`);
         await fh.sync();
       } finally {
         await fh.close();

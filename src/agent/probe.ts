@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { release } from "node:os";
 import { join } from "node:path";
 import type { NodeProbe, ProbedKey } from "../api/node-state.js";
+import { SYSCTL_VALUE_MAX } from "../api/policy.js";
 import { catalogNames } from "../rules/catalog.js";
 import type { SysctlFs } from "./sysctl-fs.js";
 
@@ -29,7 +30,10 @@ export async function probeNode(fs: SysctlFs, now = new Date()): Promise<NodePro
       continue;
     }
     try {
-      keys.push({ name, present: true, value: await fs.read(name) });
+      const value = await fs.read(name);
+      // A value longer than the API takes (a long ip_local_reserved_ports) would make the whole
+      // status invalid: say the key exists, without its value, rather than cut it.
+      keys.push(value.length <= SYSCTL_VALUE_MAX ? { name, present: true, value } : { name, present: true });
     } catch {
       // Present but unreadable (e.g. a write-only key): say it exists, without a value.
       keys.push({ name, present: true });

@@ -1,6 +1,7 @@
 import type { Drift, KeyResult, NodeProbe, NodeStateStatus, OriginalValue, TcpCounters } from "../api/node-state.js";
 import type { Condition } from "../api/meta.js";
 import { setCondition } from "../kube/conditions.js";
+import { SYSCTL_VALUE_MAX } from "../api/policy.js";
 
 /** Everything the agent knows after its latest pass and drift check; turned into status by one function. */
 export interface AgentView {
@@ -54,12 +55,34 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
   return list;
 }
 
+const KEY_MESSAGE_MAX = 1024;
+const CONDITION_MESSAGE_MAX = 32768;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * A key result within the API's limits: a status that breaks one limit is refused whole, and the
+ * agent would then report nothing at all (e.g. when a generation with many refused keys is blocked).
+ * A value too long to show (a long ip_local_reserved_ports) is left out rather than cut.
+ */
+function fitKey(k: KeyResult): KeyResult {
+  const { desired, actual, message, ...rest } = k;
+  return {
+    ...rest,
+    ...(desired !== undefined && desired.length <= SYSCTL_VALUE_MAX ? { desired } : {}),
+    ...(actual !== undefined && actual.length <= SYSCTL_VALUE_MAX ? { actual } : {}),
+    ...(message !== undefined ? { message: clip(message, KEY_MESSAGE_MAX) } : {}),
+  };
+}
+
 export function agentStatus(previous: NodeStateStatus | undefined, view: AgentView, now: Date): NodeStateStatus {
   const status: NodeStateStatus = {
-    keys: [...view.keys],
+    keys: view.keys.map(fitKey),
     originals: [...view.originals],
     drift: view.drift,
-    conditions: agentConditions(previous?.conditions, view, now),
+    conditions: agentConditions(previous?.conditions, view, now).map((c) => ({ ...c, message: clip(c.message, CONDITION_MESSAGE_MAX) })),
   };
   if (view.generation !== undefined) status.observedGeneration = view.generation;
   if (view.probe) status.probe = view.probe;

@@ -273,6 +273,19 @@ describe("the node agent in a network namespace", () => {
     expect(await stateOriginals(r)).toEqual({});
   });
 
+  it("still reports status when a probed value is longer than the API allows (a long ip_local_reserved_ports), naming the key without its value", async () => {
+    const r = await rig();
+    const reserved = Array.from({ length: 100 }, (_, i) => 40000 + 2 * i).join(",");
+    await nsSysctlWrite(r.ns, "net.ipv4.ip_local_reserved_ports", reserved);
+    expect((await nsSysctl(r.ns, "net.ipv4.ip_local_reserved_ports")).length).toBeGreaterThan(256);
+    await writeDesired(r.files, NODE, 1, [{ name: FIN, value: "30" }]);
+    startAgent(r);
+    const s = await statusAt(r, 1);
+    expect(results(s)).toEqual({ [FIN]: "Applied" });
+    expect(s.probe?.keys.find((k) => k.name === "net.ipv4.ip_local_reserved_ports")).toEqual({ name: "net.ipv4.ip_local_reserved_ports", present: true });
+    expect(s.probe?.keys.find((k) => k.name === FIN)).toEqual({ name: FIN, present: true, value: "30" });
+  });
+
   it("refuses a name listed twice (with different values) and applies nothing of that generation", async () => {
     const r = await rig();
     await writeDesired(r.files, NODE, 1, [

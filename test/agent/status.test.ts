@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { KeyResult } from "../../src/api/node-state.js";
-import { agentConditions, type AgentView } from "../../src/agent/status.js";
+import { nodeStateStatusSchema, type KeyResult } from "../../src/api/node-state.js";
+import { agentConditions, agentStatus, type AgentView } from "../../src/agent/status.js";
 
 const NOW = new Date("2026-01-01T00:00:00Z");
 
@@ -29,5 +29,17 @@ describe("the agent's status conditions", () => {
     expect(first.every((c) => c.observedGeneration === 4)).toBe(true);
     const later = agentConditions(first, view([{ name: "a", result: "Applied" }], { generation: 5 }), new Date("2026-01-02T00:00:00Z"));
     expect(later.find((c) => c.type === "Applied")).toMatchObject({ observedGeneration: 5, lastTransitionTime: "2026-01-01T00:00:00Z" });
+  });
+
+  it("stays within the API's limits when a blocked generation lists many keys, so the status is not refused whole", () => {
+    const names = Array.from({ length: 200 }, (_, i) => `net.ipv4.conf.eth${i}.some_long_unlisted_key_name_${i}`);
+    const keys: KeyResult[] = names.map((name) => ({ name, result: "Refused", message: "not in the sysctl catalog's allowlist" }));
+    const pending: KeyResult = { name: "net.ipv4.ip_local_reserved_ports", desired: "8080", actual: Array.from({ length: 100 }, (_, i) => 40000 + 2 * i).join(","), result: "Pending", message: `not applied: this generation is refused as a whole because of ${names.join(", ")}` };
+    const status = agentStatus(undefined, view([...keys, pending]), NOW);
+    expect(nodeStateStatusSchema.safeParse(status).success).toBe(true);
+    const reported = status.keys?.find((k) => k.name === pending.name);
+    expect(reported?.actual).toBeUndefined();
+    expect(reported?.message?.length).toBe(1024);
+    expect(reported?.message?.startsWith("not applied: this generation is refused as a whole because of net.ipv4.conf.eth0.")).toBe(true);
   });
 });
