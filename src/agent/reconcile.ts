@@ -1,4 +1,5 @@
 import type { DesiredSysctl, KeyResult, OriginalValue } from "../api/node-state.js";
+import { SYSCTL_VALUE_MAX } from "../api/policy.js";
 import type { Logger } from "../log.js";
 import type { SysctlSpec } from "../rules/catalog-types.js";
 import { parseValue } from "../rules/value-grammar.js";
@@ -74,6 +75,10 @@ async function planKey(entry: DesiredSysctl, fs: SysctlFs): Promise<Planned> {
   }
   try {
     const current = await fs.read(entry.name);
+    if (current.length > SYSCTL_VALUE_MAX) {
+      // It could not be kept as the original (state file and status hold 256 characters): not touched.
+      return { kind: "done", result: { name: entry.name, desired, result: "Failed", message: `its current value is ${current.length} characters long, more than the ${SYSCTL_VALUE_MAX} that can be recorded as its original; not changed` } };
+    }
     return { kind: "set", name: entry.name, spec: allowed.spec, desired, current };
   } catch (err) {
     return { kind: "done", result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message } };

@@ -286,6 +286,23 @@ describe("the node agent in a network namespace", () => {
     expect(s.probe?.keys.find((k) => k.name === FIN)).toEqual({ name: FIN, present: true, value: "30" });
   });
 
+  it("does not change a key whose current value is too long to be recorded as its original, and says so", async () => {
+    const r = await rig();
+    const RESERVED = "net.ipv4.ip_local_reserved_ports";
+    const reserved = Array.from({ length: 100 }, (_, i) => 40000 + 2 * i).join(",");
+    await nsSysctlWrite(r.ns, RESERVED, reserved);
+    const before = await nsSysctl(r.ns, RESERVED);
+    await writeDesired(r.files, NODE, 1, [
+      { name: RESERVED, value: "8080" },
+      { name: FIN, value: "30" },
+    ]);
+    startAgent(r);
+    const s = await statusAt(r, 1);
+    expect(results(s)).toEqual({ [RESERVED]: "Failed", [FIN]: "Pending" });
+    expect(s.keys?.find((k) => k.name === RESERVED)?.message).toMatch(/more than the 256 that can be recorded as its original/);
+    expect({ reserved: await nsSysctl(r.ns, RESERVED), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reserved: before, fin: "60" });
+  });
+
   it("refuses a name listed twice (with different values) and applies nothing of that generation", async () => {
     const r = await rig();
     await writeDesired(r.files, NODE, 1, [
