@@ -27,6 +27,20 @@ describe("which names the agent may touch", () => {
     ["vm.swappiness", /only net\.\*/],
     ["NET.IPV4.TCP_TW_REUSE", /not a sysctl name/],
     ["", /not a sysctl name/],
+    // Odd spellings of an allowed key: none may reach a path.
+    ["net.ipv4.tcp_tw_reuse.", /not a sysctl name/],
+    [".net.ipv4.tcp_tw_reuse", /not a sysctl name/],
+    ["net.ipv4.tcp_tw_reuse\0", /not a sysctl name/],
+    ["net.ipv4.tcp_tw_reuse\u200b", /not a sysctl name/],
+    ["net.ipv4.tcp_tw_r\u0435use", /not a sysctl name/],
+    ["net.ipv4.tcp_tw_ｒeuse", /not a sysctl name/],
+    ["Net.ipv4.tcp_tw_reuse", /not a sysctl name/],
+    ["net.ipv4.tcp_tw_reuse\n", /whitespace/],
+    ["net\\ipv4\\tcp_tw_reuse", /not a sysctl name/],
+    ["net.ipv4.tcp_tw_reuse%2f..", /'\.\.' is not allowed/],
+    [`net.ipv4.${"a".repeat(300)}`, /allowlist/],
+    ["net.ipv4", /allowlist/],
+    ["net", /not a sysctl name/],
   ])("refuses %j", (name, reason) => {
     const r = allowSysctl(name);
     expect(r.ok).toBe(false);
