@@ -3,6 +3,7 @@ import type { Logger } from "../log.js";
 import { readTcpCounters } from "./counters.js";
 import { probeNode } from "./probe.js";
 import { checkDrift, reconcile, type ReconcileContext } from "./reconcile.js";
+import { StateFileError } from "./state-file.js";
 import { agentStatus, type AgentView } from "./status.js";
 import type { SysctlFs } from "./sysctl-fs.js";
 
@@ -135,7 +136,18 @@ export class Agent {
 
   private async pass(desired: DesiredState): Promise<void> {
     const sysctls = desired.deleted ? [] : desired.sysctls;
-    const result = await reconcile(sysctls, this.ctx());
+    // Until this pass completes no generation counts as applied: a pass that throws is retried every
+    // drift interval, and the drift check never enforces (nor reports as applied) an older generation.
+    this.appliedGeneration = undefined;
+    let result: Awaited<ReturnType<typeof reconcile>>;
+    try {
+      result = await reconcile(sysctls, this.ctx());
+    } catch (err) {
+      this.keys = [];
+      this.lastDrifted = [];
+      await this.report(desired, false, { reason: err instanceof StateFileError ? "StateFileUnreadable" : "AgentError", message: `nothing was applied or restored: ${(err as Error).message}` });
+      throw err;
+    }
     // A deleted object's status is gone with it: nothing of it may come back as originals later.
     if (desired.deleted) this.lastStatus = undefined;
     this.keys = result.keys;
@@ -169,7 +181,7 @@ export class Agent {
     await this.report(desired, !failed);
   }
 
-  private async report(desired: DesiredState, applied: boolean): Promise<void> {
+  private async report(desired: DesiredState, applied: boolean, failure?: AgentView["failure"]): Promise<void> {
     if (desired.deleted) return;
     const now = new Date();
     const view: AgentView = {
@@ -182,6 +194,7 @@ export class Agent {
       counters: await readTcpCounters(this.opts.procNet, now),
       drift: this.drift,
       lastDrifted: this.lastDrifted,
+      ...(failure ? { failure } : {}),
     };
     const status = agentStatus(this.lastStatus, view, now);
     try {

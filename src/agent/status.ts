@@ -15,6 +15,8 @@ export interface AgentView {
   readonly drift: Drift;
   /** Keys found changed by someone else since this generation was applied (empty: none). */
   readonly lastDrifted: readonly string[];
+  /** The pass could not run at all (e.g. the state file is unreadable): what Applied and Degraded say. */
+  readonly failure?: { readonly reason: string; readonly message: string };
 }
 
 const PROBLEMS = new Set<KeyResult["result"]>(["Failed", "Refused", "RolledBack", "RestoreFailed"]);
@@ -31,6 +33,11 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
   const problems = view.keys.filter((k) => PROBLEMS.has(k.result));
   const refused = problems.some((k) => k.result === "Refused");
 
+  if (view.failure) {
+    list = setCondition(list, { type: "Applied", status: "False", reason: view.failure.reason, message: view.failure.message, ...base }, now);
+    list = setCondition(list, { type: "Degraded", status: "True", reason: view.failure.reason, message: view.failure.message, ...base }, now);
+    return setCondition(list, { type: "Drifted", status: "False", reason: "NoDrift", message: "no generation is applied", ...base }, now);
+  }
   list = setCondition(
     list,
     view.applied

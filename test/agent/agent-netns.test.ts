@@ -63,6 +63,15 @@ function condition(s: NodeStateStatus, type: string): string | undefined {
   return s.conditions?.find((c) => c.type === type)?.status;
 }
 
+/** Waits until the agent has logged two more failed passes (its periodic retries) than now. */
+async function twoMoreFailedPasses(r: Rig): Promise<void> {
+  const agent = r.agents[r.agents.length - 1];
+  if (!agent) throw new Error("no agent");
+  const failedPasses = (): number => agent.logs.filter((l) => l.msg === "agent pass failed").length;
+  const target = failedPasses() + 2;
+  await agent.waitForLog(() => failedPasses() >= target);
+}
+
 afterEach(async () => {
   for (const r of rigs.splice(0)) {
     for (const a of r.agents) await a.stop("SIGKILL");
@@ -373,6 +382,31 @@ describe("the node agent in a network namespace", () => {
     expect(await nsSysctl(r.ns, REUSE)).toBe("2");
     expect(await readFile(r.files.state, "utf8")).toBe("{ half a file");
     expect((await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "AgentError"))).map((e) => e.reason)).toContain("AgentError");
+  });
+
+  it("reports a state file it cannot read at the new generation, never the older generation as applied, and applies once the file is readable again", async () => {
+    const r = await rig();
+    await writeDesired(r.files, NODE, 1, [{ name: REUSE, value: "1" }]);
+    startAgent(r, { args: ["--drift-interval", "300ms"] });
+    await statusAt(r, 1, (st) => condition(st, "Applied") === "True");
+    const good = await readFile(r.files.state, "utf8");
+
+    await writeFile(r.files.state, "{ half a file");
+    await writeDesired(r.files, NODE, 2, [{ name: REUSE, value: "0" }]);
+    const s2 = await statusAt(r, 2);
+    expect(s2.conditions?.find((c) => c.type === "Applied")).toMatchObject({ status: "False", reason: "StateFileUnreadable", observedGeneration: 2 });
+    expect(s2.conditions?.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "StateFileUnreadable" });
+    expect(s2.keys).toEqual([]);
+    expect(await nsSysctl(r.ns, REUSE)).toBe("1");
+    // Drift checks and retries keep running; none of them may claim generation 2 applied meanwhile.
+    await twoMoreFailedPasses(r);
+    expect(condition((await readStatus(r.files)) ?? {}, "Applied")).toBe("False");
+
+    await writeFile(r.files.state, good);
+    const later = await statusAt(r, 2, (st) => condition(st, "Applied") === "True");
+    expect(results(later)).toEqual({ [REUSE]: "Applied" });
+    expect(await nsSysctl(r.ns, REUSE)).toBe("0");
+    expect(await stateOriginals(r)).toEqual({ [REUSE]: "2" });
   });
 
   it("left the host's own sysctls untouched", () => {
