@@ -1,7 +1,7 @@
 import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/node-state.js";
 import type { Logger } from "../log.js";
 import { readTcpCounters } from "./counters.js";
-import { probeNode } from "./probe.js";
+import { kernelBootId, probeNode } from "./probe.js";
 import { checkDrift, reconcile, type ReconcileContext } from "./reconcile.js";
 import { StateFileError } from "./state-file.js";
 import { agentStatus, type AgentView } from "./status.js";
@@ -105,7 +105,12 @@ export class Agent {
       fs: this.opts.fs,
       stateFile: this.opts.stateFile,
       log: this.opts.log,
-      reportedOriginals: () => this.lastStatus?.originals,
+      // Only from a status of this very boot: after a reboot the kernel is back to its defaults, and
+      // on a replaced machine with the same node name the old status describes another kernel.
+      reportedOriginals: async () => {
+        const reportedBoot = this.lastStatus?.probe?.bootId;
+        return reportedBoot !== undefined && reportedBoot === (await kernelBootId(this.opts.fs.root)) ? this.lastStatus?.originals : undefined;
+      },
       onOriginalsRecovered: (originals) =>
         this.event({
           type: "Warning",

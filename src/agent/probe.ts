@@ -22,6 +22,19 @@ export async function kernelRelease(sysctlRoot: string): Promise<string> {
   return release();
 }
 
+/** The kernel's boot id (new at every boot); undefined when it cannot be read. */
+export async function kernelBootId(sysctlRoot: string): Promise<string | undefined> {
+  for (const path of [join(sysctlRoot, "kernel", "random", "boot_id"), "/proc/sys/kernel/random/boot_id"]) {
+    try {
+      const text = (await readFile(path, "utf8")).trim();
+      if (text !== "") return text;
+    } catch {
+      // A test root may have no kernel/ directory; the real one says the same thing.
+    }
+  }
+  return undefined;
+}
+
 export async function probeNode(fs: SysctlFs, now = new Date()): Promise<NodeProbe> {
   const keys: ProbedKey[] = [];
   for (const name of catalogNames()) {
@@ -39,5 +52,6 @@ export async function probeNode(fs: SysctlFs, now = new Date()): Promise<NodePro
       keys.push({ name, present: true });
     }
   }
-  return { kernelRelease: await kernelRelease(fs.root), probedAt: now.toISOString(), keys };
+  const bootId = await kernelBootId(fs.root);
+  return { kernelRelease: await kernelRelease(fs.root), ...(bootId ? { bootId } : {}), probedAt: now.toISOString(), keys };
 }

@@ -34,7 +34,7 @@ export interface ReconcileContext {
    * state file is missing, so a lost hostPath file does not make the agent take values it set itself
    * for the originals.
    */
-  readonly reportedOriginals?: () => readonly OriginalValue[] | undefined;
+  readonly reportedOriginals?: () => Promise<readonly OriginalValue[] | undefined>;
   /** Told which originals were taken back from status into a missing state file. */
   readonly onOriginalsRecovered?: (originals: readonly OriginalValue[]) => Promise<void>;
   /** Called after each sysctl write of the apply step (tests use it to pause mid-generation). */
@@ -130,7 +130,7 @@ async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<stri
 async function loadOrRecoverState(ctx: ReconcileContext): Promise<StateFile> {
   const onDisk = await readStateFile(ctx.stateFile);
   if (onDisk) return onDisk;
-  const reported = ctx.reportedOriginals?.() ?? [];
+  const reported = (await ctx.reportedOriginals?.()) ?? [];
   if (reported.length === 0) return emptyState();
   const state = withOriginals(emptyState(), reported);
   await saveStateFile(ctx.stateFile, state);

@@ -41,6 +41,7 @@ export type ProbedKey = z.infer<typeof probedKeySchema>;
 
 export const nodeProbeSchema = z.object({
   kernelRelease: z.string().max(256).describe("uname -r as the agent read it (/proc/sys/kernel/osrelease)."),
+  bootId: z.string().max(64).optional().describe("/proc/sys/kernel/random/boot_id when probed: status.originals describe the kernel of this boot only."),
   probedAt: z.string(),
   keys: z.array(probedKeySchema).max(256).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
 });
