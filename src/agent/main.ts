@@ -65,10 +65,12 @@ export class Agent {
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private bootId: string | undefined;
 
   constructor(private readonly opts: AgentOptions) {}
 
   async start(): Promise<void> {
+    this.bootId = await kernelBootId(this.opts.fs.root);
     await this.opts.backend.start((desired) => this.enqueue(() => this.onDesired(desired)));
     this.timer = setInterval(() => this.enqueue(() => this.periodic()), this.opts.driftIntervalMs);
     this.opts.log.info({ node: this.opts.nodeName, root: this.opts.fs.root, stateFile: this.opts.stateFile, driftIntervalMs: this.opts.driftIntervalMs }, "agent started");
@@ -109,8 +111,15 @@ export class Agent {
       // on a replaced machine with the same node name the old status describes another kernel.
       reportedOriginals: async () => {
         const reportedBoot = this.lastStatus?.probe?.bootId;
-        return reportedBoot !== undefined && reportedBoot === (await kernelBootId(this.opts.fs.root)) ? this.lastStatus?.originals : undefined;
+        return reportedBoot !== undefined && reportedBoot === this.bootId ? this.lastStatus?.originals : undefined;
       },
+      bootId: this.bootId,
+      onNewBoot: (dropped) =>
+        this.event({
+          type: "Normal",
+          reason: "NewBoot",
+          message: `the kernel was rebooted: it starts again from its own values, so the originals of the previous boot were dropped, not restored (${dropped.map((o) => `${o.name}=${o.value}`).join(", ")}); they are read again before the next change`,
+        }),
       onOriginalsRecovered: (originals) =>
         this.event({
           type: "Warning",

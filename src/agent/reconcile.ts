@@ -35,6 +35,10 @@ export interface ReconcileContext {
    * for the originals.
    */
   readonly reportedOriginals?: () => Promise<readonly OriginalValue[] | undefined>;
+  /** This kernel boot's id (kernel/random/boot_id); undefined when it cannot be read. */
+  readonly bootId?: string | undefined;
+  /** Told which originals of a previous boot were dropped. */
+  readonly onNewBoot?: (dropped: readonly OriginalValue[]) => Promise<void>;
   /** Told which originals were taken back from status into a missing state file. */
   readonly onOriginalsRecovered?: (originals: readonly OriginalValue[]) => Promise<void>;
   /** Called after each sysctl write of the apply step (tests use it to pause mid-generation). */
@@ -123,16 +127,38 @@ async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<stri
 
 /**
  * The state file, or when it is missing (first start, or a lost hostPath) a new one: empty on a
- * first start, and holding the originals last reported in status when there are any, written to disk
- * before anything else happens. Without this, a lost file would make the agent read back the values
- * it had set and record those as the originals, losing the real ones from the file and from status.
+ * first start, and holding the originals last reported in status when there are any (of this boot),
+ * written to disk before anything else happens. Without this, a lost file would make the agent read
+ * back the values it had set and record those as the originals, losing the real ones.
+ *
+ * Originals belong to one boot of the kernel. After a reboot the kernel starts again from its own
+ * values (defaults and the OS's sysctl.conf, maybe of a newer kernel), and those are what the agent
+ * replaces from then on: the previous boot's originals are dropped, not "restored" over them, and
+ * the originals are read afresh before the next change.
  */
 async function loadOrRecoverState(ctx: ReconcileContext): Promise<StateFile> {
+  const boot = ctx.bootId;
+  const stamp = (state: StateFile): StateFile => (boot === undefined ? state : { ...state, bootId: boot });
   const onDisk = await readStateFile(ctx.stateFile);
-  if (onDisk) return onDisk;
+  if (onDisk) {
+    if (boot === undefined || onDisk.bootId === boot) return onDisk;
+    if (onDisk.bootId === undefined) {
+      // Written by an agent that did not record the boot: taken to be this boot's.
+      const stamped = stamp(onDisk);
+      await saveStateFile(ctx.stateFile, stamped);
+      return stamped;
+    }
+    const fresh = stamp(emptyState(onDisk.nodeName));
+    await saveStateFile(ctx.stateFile, fresh);
+    if (onDisk.originals.length > 0) {
+      ctx.log.warn({ stateFile: ctx.stateFile, previousBoot: onDisk.bootId, boot, dropped: onDisk.originals }, "the kernel was rebooted; the previous boot's originals are dropped and read again before the next change");
+      if (ctx.onNewBoot) await ctx.onNewBoot(onDisk.originals);
+    }
+    return fresh;
+  }
   const reported = (await ctx.reportedOriginals?.()) ?? [];
-  if (reported.length === 0) return emptyState();
-  const state = withOriginals(emptyState(), reported);
+  if (reported.length === 0) return stamp(emptyState());
+  const state = stamp(withOriginals(emptyState(), reported));
   await saveStateFile(ctx.stateFile, state);
   ctx.log.warn({ stateFile: ctx.stateFile, keys: reported.map((o) => o.name) }, "state file missing; took the originals back from the last reported status");
   if (ctx.onOriginalsRecovered) await ctx.onOriginalsRecovered(reported);

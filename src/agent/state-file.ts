@@ -18,6 +18,8 @@ export const STATE_FILE_VERSION = 1;
 export const stateFileSchema = z.object({
   version: z.literal(STATE_FILE_VERSION),
   nodeName: z.string().optional(),
+  /** The kernel boot (boot_id) whose values the originals are: a reboot starts the kernel afresh. */
+  bootId: z.string().max(64).optional(),
   originals: z.array(originalValueSchema).max(256),
 });
 export type StateFile = z.infer<typeof stateFileSchema>;

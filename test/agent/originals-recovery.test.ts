@@ -70,3 +70,53 @@ describe("originals taken back from status when the state file is missing", () =
     expect(backend.events.some((e) => e.reason === "OriginalsRecovered")).toBe(recovered);
   });
 });
+
+describe("originals across a reboot of the kernel", () => {
+  async function run(opts: { fileBoot: string | undefined; currentBoot: string; kernelReuse: string; desired: string[]; originals: [string, string][] }) {
+    const root = await mkdtemp(join(tmpdir(), "tt-reboot-"));
+    dirs.push(root);
+    await mkdir(join(root, "net/ipv4"), { recursive: true });
+    await mkdir(join(root, "kernel/random"), { recursive: true });
+    await writeFile(join(root, "net/ipv4/tcp_tw_reuse"), `${opts.kernelReuse}\n`);
+    await writeFile(join(root, "net/ipv4/tcp_fin_timeout"), "60\n");
+    await writeFile(join(root, "kernel/random/boot_id"), `${opts.currentBoot}\n`);
+    const stateFile = join(root, "agent-state.json");
+    await writeFile(stateFile, JSON.stringify({ version: 1, ...(opts.fileBoot ? { bootId: opts.fileBoot } : {}), originals: opts.originals.map(([name, value]) => ({ name, value, recordedAt: "2026-01-01T00:00:00Z" })) }));
+    const backend = backendWith({ generation: 2, sysctls: opts.desired.map((d) => ({ name: d.split("=")[0] ?? "", value: d.split("=")[1] ?? "", policy: "p" })), deleted: false });
+    const agent = new Agent({ nodeName: "n", fs: createSysctlFs(root), stateFile, procNet: join(root, "no-proc-net"), driftIntervalMs: 3_600_000, backend, log: createLogger("test", { level: "silent" }) });
+    await agent.start();
+    await agent.idle();
+    await agent.stop();
+    const onDisk = JSON.parse(await readFile(stateFile, "utf8")) as { bootId?: string; originals: { name: string; value: string }[] };
+    return {
+      bootId: onDisk.bootId,
+      originals: Object.fromEntries(onDisk.originals.map((o) => [o.name, o.value])),
+      kernel: { reuse: (await readFile(join(root, "net/ipv4/tcp_tw_reuse"), "utf8")).trim(), fin: (await readFile(join(root, "net/ipv4/tcp_fin_timeout"), "utf8")).trim() },
+      events: backend.events.map((e) => e.reason),
+    };
+  }
+
+  it("keeps the originals after a restart in the same boot (the kernel holds the agent's values)", async () => {
+    const r = await run({ fileBoot: "boot-a", currentBoot: "boot-a", kernelReuse: "1", desired: [`${REUSE}=1`], originals: [[REUSE, "2"]] });
+    expect(r).toMatchObject({ bootId: "boot-a", originals: { [REUSE]: "2" }, kernel: { reuse: "1" } });
+    expect(r.events).not.toContain("NewBoot");
+  });
+
+  it("reads the originals again after a reboot, instead of keeping the previous boot's", async () => {
+    // After the reboot the OS set tcp_tw_reuse=0 (a newer default or sysctl.conf): that is what the agent replaces now.
+    const r = await run({ fileBoot: "boot-a", currentBoot: "boot-b", kernelReuse: "0", desired: [`${REUSE}=1`], originals: [[REUSE, "2"]] });
+    expect(r).toMatchObject({ bootId: "boot-b", originals: { [REUSE]: "0" }, kernel: { reuse: "1" } });
+    expect(r.events).toContain("NewBoot");
+  });
+
+  it("does not 'restore' a previous boot's original over the value the kernel booted with", async () => {
+    const r = await run({ fileBoot: "boot-a", currentBoot: "boot-b", kernelReuse: "0", desired: [], originals: [[REUSE, "2"]] });
+    expect(r).toMatchObject({ bootId: "boot-b", originals: {}, kernel: { reuse: "0" } });
+    expect(r.events).not.toContain("Restored");
+  });
+
+  it("takes a state file without a boot id (an older agent's) as this boot's, and stamps it", async () => {
+    const r = await run({ fileBoot: undefined, currentBoot: "boot-a", kernelReuse: "1", desired: [`${REUSE}=1`, "net.ipv4.tcp_fin_timeout=30"], originals: [[REUSE, "2"]] });
+    expect(r).toMatchObject({ bootId: "boot-a", originals: { [REUSE]: "2", "net.ipv4.tcp_fin_timeout": "60" }, kernel: { reuse: "1", fin: "30" } });
+  });
+});
