@@ -274,7 +274,7 @@ export interface DriftResult {
  * agent's back: write the desired value again and report it.
  */
 export async function checkDrift(applied: readonly DesiredSysctl[], ctx: ReconcileContext): Promise<DriftResult> {
-  const drifted: string[] = [];
+  const drifted: { name: string; desired: string; current: string }[] = [];
   const keys: KeyResult[] = [];
   for (const entry of applied) {
     const allowed = allowSysctl(entry.name);
@@ -289,15 +289,18 @@ export async function checkDrift(applied: readonly DesiredSysctl[], ctx: Reconci
       continue;
     }
     if (sameSysctlValue(current, desired, allowed.spec)) continue;
-    drifted.push(entry.name);
-    try {
-      const actual = await ctx.fs.write(entry.name, desired);
-      keys.push({ name: entry.name, desired, actual, result: "Applied", message: `drift: found ${current}, re-applied` });
-      ctx.log.warn({ sysctl: entry.name, found: current, desired }, "drift corrected");
-    } catch (err) {
-      keys.push({ name: entry.name, desired, actual: current, result: "Failed", message: `drift: found ${current}, re-apply failed: ${(err as Error).message}` });
-      ctx.log.error({ sysctl: entry.name, err }, "drift: re-apply failed");
-    }
+    drifted.push({ name: entry.name, desired, current });
   }
-  return { drifted, keys };
+  // Re-applied in an order the kernel accepts: a `sysctl -p` can put back a port range and an
+  // ip_unprivileged_port_start that only go back one way round (kernel-order.ts).
+  const outcome = await writeInKernelOrder(drifted, (d) => ctx.fs.write(d.name, d.desired), { stopOnHardFailure: false });
+  for (const { item: d, actual } of outcome.done) {
+    keys.push({ name: d.name, desired: d.desired, actual, result: "Applied", message: `drift: found ${d.current}, re-applied` });
+    ctx.log.warn({ sysctl: d.name, found: d.current, desired: d.desired }, "drift corrected");
+  }
+  for (const { item: d, err } of outcome.failed) {
+    keys.push({ name: d.name, desired: d.desired, actual: d.current, result: "Failed", message: `drift: found ${d.current}, re-apply failed: ${(err as Error).message}` });
+    ctx.log.error({ sysctl: d.name, err }, "drift: re-apply failed");
+  }
+  return { drifted: drifted.map((d) => d.name), keys };
 }

@@ -207,6 +207,31 @@ describe("the node agent in a network namespace", () => {
     expect(await stateOriginals(r)).toEqual({ [REUSE]: "2", [RANGE]: "32768 60999" });
   });
 
+  it("corrects drift of ip_unprivileged_port_start and ip_local_port_range in the order the kernel accepts", async () => {
+    const r = await rig();
+    await writeDesired(r.files, NODE, 1, [
+      { name: START, value: "40000" },
+      { name: RANGE, value: "41000 60999" },
+    ]);
+    const a = startAgent(r, { args: ["--drift-interval", "300ms"] });
+    await statusAt(r, 1, (st) => condition(st, "Applied") === "True");
+
+    // `sysctl -p` with the defaults while the agent is stopped (SIGSTOP), so it sees both changes at once.
+    process.kill(a.pid, "SIGSTOP");
+    try {
+      await nsSysctlWrite(r.ns, START, "1024");
+      await nsSysctlWrite(r.ns, RANGE, "32768 60999");
+    } finally {
+      process.kill(a.pid, "SIGCONT");
+    }
+    const s = await statusAt(r, 1, (st) => (st.drift?.count ?? 0) >= 2);
+    expect(results(s)).toEqual({ [START]: "Applied", [RANGE]: "Applied" });
+    expect(condition(s, "Applied")).toBe("True");
+    expect({ start: await nsSysctl(r.ns, START), range: await nsSysctl(r.ns, RANGE) }).toEqual({ start: "40000", range: "41000 60999" });
+    const drift = (await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "DriftCorrected"))).filter((e) => e.reason === "DriftCorrected");
+    expect(drift.map((e) => e.message).join("\n")).not.toContain("re-apply failed");
+  });
+
   it("stops on SIGTERM without restoring anything (an agent upgrade leaves the node's values in place)", async () => {
     const r = await rig();
     await writeDesired(r.files, NODE, 1, [{ name: REUSE, value: "1" }]);
