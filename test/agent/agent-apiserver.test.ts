@@ -218,7 +218,9 @@ describe("the node agent against a real API server", () => {
 
   it("restores every original when its node state is deleted, and stops on SIGTERM without touching anything", async () => {
     await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: NODE });
-    await eventually("tcp_tw_reuse restored", async () => ((await nsSysctl(ns, REUSE)) === "2" ? true : undefined));
+    // The agent logs the restore after the original left the state file (the kernel is written first).
+    await agent?.waitForLog((l) => l.msg === "restored original value" && l["sysctl"] === REUSE);
+    expect(await nsSysctl(ns, REUSE)).toBe("2");
     expect(JSON.parse(await readFile(files.state, "utf8"))).toMatchObject({ originals: [] });
     const exit = await agent?.stop("SIGTERM");
     expect(exit?.code).toBe(0);
