@@ -38,6 +38,13 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
   const random = opts.random ?? Math.random;
   let failureDelayMs = initialMs;
 
+  /** A node state whose spec names another node was not approved for this one: not delivered. */
+  function forThisNode(obj: NodeState): boolean {
+    if (obj.spec.nodeName === opts.nodeName) return true;
+    opts.log.error({ object: obj.metadata.name, specNodeName: obj.spec.nodeName, self: opts.nodeName }, "node state's spec.nodeName names another node; ignored, keeping the last desired state");
+    return false;
+  }
+
   function fromObject(obj: NodeState | undefined): DesiredState {
     if (!obj || obj.metadata.deletionTimestamp) {
       exists = false;
@@ -52,14 +59,14 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
     if (stopped) return;
     try {
       const obj = await opts.client.get(opts.nodeName);
-      deliver(fromObject(obj));
+      if (!obj || obj.metadata.deletionTimestamp || forThisNode(obj)) deliver(fromObject(obj));
       let ended = false;
       watch = await opts.client.watch(
         opts.nodeName,
         obj?.metadata.resourceVersion,
         (phase, o) => {
           if (phase === "DELETED") deliver(fromObject(undefined));
-          else if ((phase === "ADDED" || phase === "MODIFIED") && o) deliver(fromObject(o));
+          else if ((phase === "ADDED" || phase === "MODIFIED") && o && (o.metadata.deletionTimestamp || forThisNode(o))) deliver(fromObject(o));
         },
         (err) => {
           ended = true;

@@ -90,3 +90,16 @@ describe("the agent's kube backend when the API server cannot be reached", () =>
     await backend.stop();
   });
 });
+
+describe("the agent's kube backend and the object it is given", () => {
+  it("does not deliver a node state whose spec names another node (nothing applied, nothing restored)", async () => {
+    const other: NodeState = { ...STATE, spec: { ...STATE.spec, nodeName: "node-b" } };
+    const fake = fakeClient([async () => other]);
+    const delivered: DesiredState[] = [];
+    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, log: createLogger("test", { level: "silent" }) });
+    await backend.start((d) => delivered.push(d));
+    expect(fake.getCalls).toHaveLength(1);
+    expect(delivered).toEqual([]);
+    await backend.stop();
+  });
+});
