@@ -52,7 +52,8 @@ export type NodeProbe = z.infer<typeof nodeProbeSchema>;
  * Refused: the agent will not write this name or value (not in the catalog's allowlist, bad grammar).
  * Skipped: nothing to write (e.g. tcp_tw_recycle=0 on a kernel without the key).
  * RolledBack: written in this pass, then put back because another key of the same generation failed
- * (a generation is applied all-or-nothing). Pending: not attempted in this pass for the same reason.
+ * (a generation is applied all-or-nothing). Pending: not written in this pass for the same reason
+ * (or because the generation was refused as a whole).
  * Restored / RestoreFailed: a key no longer desired, put back (or not) to its original value.
  */
 export const KEY_RESULTS = ["Applied", "Failed", "Refused", "Skipped", "RolledBack", "Pending", "Restored", "RestoreFailed"] as const;
