@@ -48,9 +48,12 @@ export const twRecycleRule: Rule = {
     const e = policy.byName.get(RECYCLE);
     const spec = e?.spec;
     if (!e || !spec) return;
-    if (keyPresence(node, spec).state === "absent") return; // TT011 names the removal on this node
+    const presence = keyPresence(node, spec);
+    if (presence.state === "absent") return; // TT011 names the removal on this node
+    // Only a kernel version before 4.12 or the agent's probe says the key is there; otherwise it may be.
+    const kernel = presence.state === "present" ? `${describeKernel(node)} still has the key` : `${describeKernel(node)}: it may still have the key; kernels before 4.12 do`;
     const reasons = [natReason(node), OFFSETS].filter((r): r is string => r !== undefined);
     const ts = timestampsOff(policy, node) ? " Timestamps are off on its path, so it would not even shorten TIME_WAIT." : "";
-    emit(entryReport(e, `${RECYCLE}=1 is unsafe on node ${node.name} (${describeKernel(node)} still has the key): ${reasons.join("; and ")}.${ts} ${FIX}`));
+    emit(entryReport(e, `${RECYCLE}=1 is unsafe on node ${node.name} (${kernel}): ${reasons.join("; and ")}.${ts} ${FIX}`));
   },
 };

@@ -115,6 +115,8 @@ const CASES: readonly Case[] = [
   // TT010 tw-recycle-enabled
   { rule: "TT010", says: "denies tcp_tw_recycle=1 at policy level, whatever the nodes", sysctls: [[RECYCLE, "1"]], fires: { severity: "deny", sysctl: RECYCLE, count: 1, message: /removed in 4\.12/ } },
   { rule: "TT010", says: "denies tcp_tw_recycle=1 on a NAT node that still has the key", sysctls: [[RECYCLE, "1"]], nodes: [k4_4nat], fires: { severity: "deny", node: "old-nat", sysctl: RECYCLE, count: 1, message: /tcptuning\.io\/nat=inbound/ } },
+  { rule: "TT010", says: "denies tcp_tw_recycle=1 on a node whose kernel cannot be read, without claiming that kernel has the key", sysctls: [[RECYCLE, "1"]], nodes: [garbageKernel], fires: { severity: "deny", node: "garbage", sysctl: RECYCLE, count: 1, message: /kernel not-a-kernel: it may still have the key; kernels before 4\.12 do\)/ } },
+  { rule: "TT010", says: "says a kernel before 4.12 still has the key", sysctls: [[RECYCLE, "1"]], nodes: [k4_11], fires: { severity: "deny", node: "fc25", sysctl: RECYCLE, count: 1, message: /kernel 4\.11\.12-200\.fc25\.x86_64 still has the key/ } },
   { rule: "TT010", says: "stays silent on tcp_tw_recycle=0", sysctls: [[RECYCLE, "0"]], nodes: [k4_4nat, k4_19] },
 
   // TT011 sysctl-absent-on-kernel
