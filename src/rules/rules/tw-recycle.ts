@@ -1,7 +1,6 @@
 import { describeKernel, keyPresence } from "../kernel-support.js";
 import { lookupSysctl } from "../catalog.js";
 import type { PreparedNode } from "../node-facts.js";
-import { mayReceiveNatedClients } from "../placement.js";
 import { requestedInt, type PreparedPolicy } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";
 import { entryReport } from "../rule.js";
@@ -11,12 +10,25 @@ const FIX = "Remove net.ipv4.tcp_tw_recycle or set it to 0; to cope with TIME_WA
 const OFFSETS =
   "clients whose kernels offset TCP timestamps per connection (Linux 4.10.0, and kernels with commit 165573e41f2f: 7.0, 6.12.y, 6.18.17+, 6.19.y) have their SYNs dropped within 60 s of a server-closed connection, even with no NAT in the path";
 
+/** "no tcptuning.io/nat label" or "tcptuning.io/nat=\"maybe\" is not a documented value". */
+function unknownBecause(node: PreparedNode, label: string): string {
+  const invalid = node.placement.invalidLabels.find(([l]) => l === label);
+  return invalid ? `${label}=${JSON.stringify(invalid[1])} is not a documented value` : `no ${label} label`;
+}
+
+/**
+ * Why clients of this node may share one address, or undefined when its labels rule that out. Unknown
+ * placement counts as "may be behind NAT" (contract section 2), label by label: a node declared nat=none
+ * can still be the backend of a SNAT load balancer unless its load-balancer label says otherwise.
+ */
 function natReason(node: PreparedNode): string | undefined {
   const p = node.placement;
   if (p.nat === "inbound" || p.nat === "both") return `connections to it arrive through NAT (tcptuning.io/nat=${p.nat}), so many clients share one address and the per-host PAWS cache drops SYNs from all but one`;
   if (p.loadBalancer === "snat") return "it sits behind a SNAT load balancer (tcptuning.io/load-balancer=snat), so clients share the balancer's addresses and their SYNs are dropped";
-  if (p.nat === "unknown") return "its NAT placement is unknown (no tcptuning.io/nat label), and in Kubernetes kube-proxy or CNI SNAT makes many clients share one address";
-  if (mayReceiveNatedClients(p)) return "clients may reach it through NAT";
+  if (p.nat === "unknown") return `its NAT placement is unknown (${unknownBecause(node, "tcptuning.io/nat")}), and in Kubernetes kube-proxy or CNI SNAT makes many clients share one address`;
+  if (p.loadBalancer === "unknown") {
+    return `its load-balancer placement is unknown (${unknownBecause(node, "tcptuning.io/load-balancer")}), so it may be the backend of a SNAT load balancer whose clients share the balancer's addresses`;
+  }
   return undefined;
 }
 
