@@ -18,17 +18,14 @@ function unknownBecause(node: PreparedNode, label: string): string {
 
 /**
  * Why clients of this node may share one address, or undefined when its labels rule that out. Unknown
- * placement counts as "may be behind NAT" (contract section 2), label by label: a node declared nat=none
- * can still be the backend of a SNAT load balancer unless its load-balancer label says otherwise.
+ * NAT placement counts as "may be behind NAT" (contract section 2); nat=none declares that arriving
+ * connections are not source-NATed, and only load-balancer=snat says otherwise (see placement.ts).
  */
 function natReason(node: PreparedNode): string | undefined {
   const p = node.placement;
   if (p.nat === "inbound" || p.nat === "both") return `connections to it arrive through NAT (tcptuning.io/nat=${p.nat}), so many clients share one address and the per-host PAWS cache drops SYNs from all but one`;
   if (p.loadBalancer === "snat") return "it sits behind a SNAT load balancer (tcptuning.io/load-balancer=snat), so clients share the balancer's addresses and their SYNs are dropped";
   if (p.nat === "unknown") return `its NAT placement is unknown (${unknownBecause(node, "tcptuning.io/nat")}), and in Kubernetes kube-proxy or CNI SNAT makes many clients share one address`;
-  if (p.loadBalancer === "unknown") {
-    return `its load-balancer placement is unknown (${unknownBecause(node, "tcptuning.io/load-balancer")}), so it may be the backend of a SNAT load balancer whose clients share the balancer's addresses`;
-  }
   return undefined;
 }
 

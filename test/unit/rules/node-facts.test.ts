@@ -56,19 +56,14 @@ describe("what tcp_tw_recycle=1 tells a node about its placement", () => {
     ["a NAT node is told about NAT", { "tcptuning.io/nat": "inbound" }, {}, /arrive through NAT \(tcptuning\.io\/nat=inbound\)/],
     ["a SNAT-balanced node is told about the balancer", { "tcptuning.io/nat": "none", "tcptuning.io/load-balancer": "snat" }, {}, /SNAT load balancer/],
     ["a node without NAT is still told about per-connection offsets", { "tcptuning.io/nat": "none" }, {}, /offset TCP timestamps per connection/],
-    ["a node declared nat=none without a load-balancer label may still sit behind a SNAT balancer", { "tcptuning.io/nat": "none" }, {}, /load-balancer placement is unknown \(no tcptuning\.io\/load-balancer label\), so it may be the backend of a SNAT load balancer/],
-    ["a node whose default placement names only nat=none is told its load balancer is unknown", {}, { nat: "none" }, /load-balancer placement is unknown/],
     ["a node with an undocumented nat label is told that label is why its placement is unknown", { "tcptuning.io/nat": "maybe" }, {}, /NAT placement is unknown \(tcptuning\.io\/nat="maybe" is not a documented value\)/],
   ] as const)("%s", (_what, labels, defaults, expected) => {
     expect(message(labels, defaults)).toMatch(expected);
   });
 
-  it.each([
-    ["the labels", { "tcptuning.io/nat": "none", "tcptuning.io/load-balancer": "dsr" }, {}],
-    ["the default placement", {}, { nat: "none", loadBalancer: "none" }],
-  ] as const)("does not call a node unknown when %s rule out NAT and a SNAT balancer", (_what, labels, defaults) => {
-    expect(message(labels, defaults)).not.toMatch(/unknown/);
-    expect(message(labels, defaults)).toMatch(/per connection/);
+  it("does not call a node unknown when the default placement says nat=none", () => {
+    expect(message({}, { nat: "none" })).not.toMatch(/unknown/);
+    expect(message({}, { nat: "none" })).toMatch(/per connection/);
   });
 });
 
