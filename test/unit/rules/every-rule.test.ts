@@ -148,6 +148,7 @@ const CASES: readonly Case[] = [
 
   // TT016 somaxconn-above-kernel-cap
   { rule: "TT016", says: "denies somaxconn above 65535 on a kernel before 4.1", sysctls: [[SOMAXCONN, "131072"]], nodes: [k4_0, k3_10], fires: { severity: "deny", sysctl: SOMAXCONN, count: 2, message: /before 4\.1/ } },
+  { rule: "TT016", says: "says once, not twice, that the cap ends in 4.1", sysctls: [[SOMAXCONN, "131072"]], nodes: [k3_10], fires: { severity: "deny", node: "rhel7", sysctl: SOMAXCONN, count: 1, message: /^(?![\s\S]*before 4\.1[\s\S]*before 4\.1)/ } },
   { rule: "TT016", says: "stays silent on somaxconn above 65535 from 4.1", sysctls: [[SOMAXCONN, "131072"]], nodes: [k4_1, k5_4] },
   { rule: "TT016", says: "stays silent on somaxconn=65535 on old kernels", sysctls: [[SOMAXCONN, "65535"]], nodes: [k3_10] },
 
