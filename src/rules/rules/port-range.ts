@@ -129,6 +129,6 @@ export const portRangeParityRule: Rule = {
     const range = requestedRange(policy);
     const e = policy.byName.get(RANGE);
     if (!range || !e || range.low === range.high || range.low % 2 !== range.high % 2) return;
-    emit(entryReport(e, `${RANGE}="${range.low} ${range.high}": low and high have the same parity, and the kernel logs "ip_local_port_range: prefer different parity for start/end values". Make one of them odd, e.g. "${range.low} ${range.high - 1}".`));
+    emit(entryReport(e, `${RANGE}="${range.low} ${range.high}": low and high have the same parity, and the kernel logs "ip_local_port_range: prefer different parity for start/end values". Make low and high differ in parity, e.g. "${range.low} ${range.high - 1}".`));
   },
 };

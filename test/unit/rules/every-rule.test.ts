@@ -170,6 +170,7 @@ const CASES: readonly Case[] = [
 
   // TT022 port-range-parity
   { rule: "TT022", says: "warns when low and high have the same parity", sysctls: [[RANGE, "32768 61000"]], fires: { severity: "warn", sysctl: RANGE, message: /prefer different parity/ } },
+  { rule: "TT022", says: "warns when both ends are odd without telling the user to make one of them odd", sysctls: [[RANGE, "1025 65535"]], fires: { severity: "warn", sysctl: RANGE, message: /^(?![\s\S]*one of them odd)[\s\S]*differ in parity, e\.g\. "1025 65534"/ } },
   { rule: "TT022", says: "stays silent on different parity", sysctls: [[RANGE, "32768 60999"]] },
 
   // TT030 fin-timeout-does-not-shorten-time-wait
