@@ -187,6 +187,8 @@ const CASES: readonly Case[] = [
 
   // TT033 retries2-low
   { rule: "TT033", says: "warns about tcp_retries2 below 8", sysctls: [["net.ipv4.tcp_retries2", "5"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_retries2", message: /RFC 1122/ } },
+  { rule: "TT033", says: "says how soon tcp_retries2=7 gives up (about 51 s), not 'a few seconds'", sysctls: [["net.ipv4.tcp_retries2", "7"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_retries2", message: /after about 51 s of unanswered retransmissions/ } },
+  { rule: "TT033", says: "says tcp_retries2=0 gives up after the first retransmission timeout", sysctls: [["net.ipv4.tcp_retries2", "0"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_retries2", message: /after about 0\.2 s/ } },
   { rule: "TT033", says: "stays silent at 8", sysctls: [["net.ipv4.tcp_retries2", "8"]] },
 
   // TT040 host-namespace-only
