@@ -122,6 +122,31 @@ describe("check inputs", () => {
     expect(r.code).toBe(1);
   });
 
+  it("reads --nodes as a NodeList straight from the API server, whose items carry no kind", async () => {
+    const item = (name: string, kernelVersion: string) => ({ metadata: { name, labels: {} }, status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } });
+    const dir = await tempTree({
+      "nodes.json": JSON.stringify({ kind: "NodeList", apiVersion: "v1", items: [item("raw-old", "4.9.0-19-amd64"), item("raw-new", "6.1.100+")] }),
+      "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "2" }),
+    });
+    const r = await run(["check", "-o", "json", "--nodes", "nodes.json", "p.yaml"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    expect(doc.policies[0]?.nodes.map((n) => [n.node, n.verdict])).toEqual([["raw-old", "denied"], ["raw-new", "allowed"]]);
+    expect(doc.notes.join(" ")).not.toMatch(/no Node objects/);
+    expect(r.code).toBe(1);
+  });
+
+  it("reads policies from a TcpTuningPolicyList whose items carry no kind, and still ignores other kinds of list", async () => {
+    const policy = { metadata: { name: "from-list" }, spec: { sysctls: [{ name: "net.ipv4.tcp_tw_recycle", value: "1" }] } };
+    const dir = await tempTree({
+      "list.json": JSON.stringify({ kind: "TcpTuningPolicyList", apiVersion: "tcptuning.io/v1alpha1", items: [policy] }),
+      "cms.json": JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", items: [{ metadata: { name: "cm" }, data: {} }] }),
+    });
+    const r = await run(["check", "-o", "json", "list.json", "cms.json"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    expect(doc.policies.map((p) => [p.name, p.verdict])).toEqual([["from-list", "denied"]]);
+    expect(r.code).toBe(1);
+  });
+
   it("reports a Node without a name at its line", async () => {
     const dir = await tempTree({ "nodes.yaml": "apiVersion: v1\nkind: Node\nmetadata:\n  labels: {}\n", "p.yaml": GOOD });
     const r = await run(["check", "--nodes", "nodes.yaml", "p.yaml"], { cwd: dir });
