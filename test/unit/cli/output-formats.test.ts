@@ -110,6 +110,17 @@ describe("check --output", () => {
     expect(r.stdout).not.toContain("nodes:");
   });
 
+  it("sarif without --nodes says node checks were not run, as a notification of the run", async () => {
+    const f = await fixture();
+    const r = await run(["check", "-o", "sarif", f.policy]);
+    expect(r.code).toBe(1);
+    const invocation = z
+      .object({ runs: z.array(z.object({ invocations: z.array(z.object({ executionSuccessful: z.boolean(), toolExecutionNotifications: z.array(z.object({ level: z.string(), message: z.object({ text: z.string() }) })) })) })) })
+      .parse(JSON.parse(r.stdout)).runs[0]?.invocations[0];
+    expect(invocation?.executionSuccessful).toBe(true);
+    expect(invocation?.toolExecutionNotifications).toContainEqual({ level: "note", message: { text: expect.stringMatching(/^node checks were not run/) } });
+  });
+
   it.each([
     { when: "stdout is a terminal and NO_COLOR is unset", isTTY: true, env: {}, colour: true },
     { when: "stdout is a terminal but NO_COLOR is set", isTTY: true, env: { NO_COLOR: "1" }, colour: false },
