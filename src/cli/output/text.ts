@@ -90,7 +90,8 @@ function byRule(groups: readonly FindingGroup[]): { rule: string; severity: Find
 const RULE_NAMES = new Map(RULES.map((r) => [r.id, r.name]));
 
 function entryLabel(g: FindingGroup): string {
-  const what = g.sysctl === undefined ? "(policy)" : g.value === undefined ? g.sysctl : `${g.sysctl}=${g.value}`;
+  // A finding about no sysctl is about the whole policy, or (with nodes) about those nodes themselves.
+  const what = g.sysctl === undefined ? (g.nodes.length > 0 ? "(node)" : "(policy)") : g.value === undefined ? g.sysctl : `${g.sysctl}=${g.value}`;
   return g.location?.line !== undefined ? `${what} (line ${g.location.line})` : what;
 }
 

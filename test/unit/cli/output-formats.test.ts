@@ -95,6 +95,14 @@ describe("check --output", () => {
     expect(r.stdout).toMatch(/2 policies: 1 allowed, 1 denied; 4 nodes \(3 Linux, 1 skipped\)/);
   });
 
+  it("text labels a finding about a node itself (unreadable kernel, undocumented label) as the node's, not the policy's", async () => {
+    const dir = await tempTree({ "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "1" }), "nodes.yaml": nodeYaml("odd", "not-a-kernel", { "tcptuning.io/nat": "maybe" }) });
+    const r = await run(["check", "--nodes", path.join(dir, "nodes.yaml"), path.join(dir, "p.yaml")]);
+    expect(r.stdout).toMatch(/^ {2}warn TT014 \S+\n {4}\(node\) on odd$/m);
+    expect(r.stdout).toMatch(/^ {2}warn TT041 \S+\n {4}\(node\) on odd$/m);
+    expect(r.stdout).not.toContain("(policy) on odd");
+  });
+
   it("text bounds long node lists with +N more", async () => {
     const nodes = Array.from({ length: 9 }, (_, i) => nodeYaml(`old-${i}`, "4.9.0-19-amd64")).join("---\n");
     const dir = await tempTree({ "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "2" }), "nodes.yaml": nodes });
