@@ -195,6 +195,7 @@ const CASES: readonly Case[] = [
   { rule: "TT040", says: "warns once per policy that host values do not reach ordinary pods", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_keepalive_intvl", "30"], [TW_REUSE, "1"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_keepalive_time", count: 1, message: /--allowed-unsafe-sysctls/ } },
   { rule: "TT040", says: "says that keys which became per-namespace late reach every pod on older kernels", sysctls: [[TS, "1"]], fires: { severity: "warn", sysctl: TS, count: 1, message: /net\.ipv4\.tcp_timestamps before 4\.13/ } },
   { rule: "TT040", says: "does not call a key global on kernels that never had it", sysctls: [[DELAY, "1000"]], fires: { severity: "warn", sysctl: DELAY, count: 1, message: /^(?![\s\S]*still global)/ } },
+  { rule: "TT040", says: "names the Kubernetes version that put a key on the kubelet's safe list when it is recent", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_rmem", "4096 131072 6291456"], [RANGE, "32768 60999"]], fires: { severity: "warn", count: 1, message: /net\.ipv4\.tcp_keepalive_time \(Kubernetes 1\.29\+\), net\.ipv4\.tcp_rmem \(Kubernetes 1\.32\+\), net\.ipv4\.ip_local_port_range are on the kubelet's safe list/ } },
   { rule: "TT040", says: "stays silent on tcp_tw_recycle, which is denied anyway", sysctls: [[RECYCLE, "1"]] },
   { rule: "TT040", says: "stays silent on a key with one value per host", sysctls: [[CONNTRACK_MAX, "262144"]] },
 
