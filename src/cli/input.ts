@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
-import { POLICY_KIND } from "../api/group.js";
+import { API_GROUP, POLICY_KIND } from "../api/group.js";
 import { policySchema, type Policy } from "../api/policy.js";
 import { nodeInputFromObject, nodeObjectSchema, type NodeInput } from "../rules/index.js";
 import type { CliIo } from "./io.js";
@@ -107,6 +107,17 @@ function kindOf(value: unknown): unknown {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as { kind?: unknown }).kind : undefined;
 }
 
+/**
+ * Whether a document is this project's TcpTuningPolicy: its kind, in the tcptuning.io group (any version,
+ * so a wrong version is reported, not skipped) or with no apiVersion at all (reported as a schema error).
+ * A kind of the same name in another API group is someone else's resource, and ignored like any other.
+ */
+function isOurPolicy(value: unknown): boolean {
+  if (kindOf(value) !== POLICY_KIND) return false;
+  const apiVersion = (value as { apiVersion?: unknown }).apiVersion;
+  return typeof apiVersion !== "string" || apiVersion.split("/")[0] === API_GROUP;
+}
+
 function nameOf(value: unknown): string {
   const meta = value && typeof value === "object" ? (value as { metadata?: { name?: unknown } }).metadata : undefined;
   return typeof meta?.name === "string" ? meta.name : "(unnamed)";
@@ -124,7 +135,7 @@ export async function readPolicies(args: readonly string[], io: CliIo): Promise<
     const parsed = parseSource(source.file, source.text);
     errors.push(...parsed.errors);
     for (const obj of parsed.objects) {
-      if (kindOf(obj.value) !== POLICY_KIND) {
+      if (!isOurPolicy(obj.value)) {
         ignored++;
         continue;
       }

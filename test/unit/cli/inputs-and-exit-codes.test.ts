@@ -122,6 +122,17 @@ describe("check inputs", () => {
     expect(r.code).toBe(1);
   });
 
+  it.each([
+    ["ignores a TcpTuningPolicy of another API group, as any other document", "other.example.com/v1", 0, /no TcpTuningPolicy found in 1 file \(1 other documents ignored\)/],
+    ["reports a tcptuning.io TcpTuningPolicy of an unknown version as an input error", "tcptuning.io/v9", 2, /^$/],
+  ] as const)("%s", async (_what, apiVersion, code, note) => {
+    const dir = await tempTree({ "p.yaml": `apiVersion: ${apiVersion}\nkind: TcpTuningPolicy\nmetadata:\n  name: theirs\nspec:\n  anything: 1\n` });
+    const r = await run(["check", "-o", "json", "p.yaml"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    expect(r.code).toBe(code);
+    expect(doc.notes.filter((n) => !n.startsWith("node checks")).join(" ")).toMatch(note);
+  });
+
   it("reads --nodes as a NodeList straight from the API server, whose items carry no kind", async () => {
     const item = (name: string, kernelVersion: string) => ({ metadata: { name, labels: {} }, status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } });
     const dir = await tempTree({
