@@ -81,7 +81,7 @@ describe("check --output", () => {
     for (const l of commands) expect(l).toMatch(/^::(error|warning|notice)( file=[^,:]+,line=\d+,col=\d+,title=[^:]+)?::\S/);
     expect(commands).toContainEqual(expect.stringMatching(new RegExp(`^::error file=${f.policy},line=8,col=7,title=TT004 mixed net\\.ipv4\\.tcp_fin_timout::.*Did you mean net\\.ipv4\\.tcp_fin_timeout\\?`)));
     expect(commands).toContainEqual(expect.stringMatching(/^::error file=.*,line=10,.*title=TT013 .*\(nodes: old-1, old-2\)$/));
-    expect(lines.at(-1)).toMatch(/^tcp-tuning check: 1 policies, 0 allowed, 1 denied/);
+    expect(lines.at(-1)).toMatch(/^tcp-tuning check: 1 policy, 0 allowed, 1 denied/);
   });
 
   it("text groups findings by rule, names the nodes, and states each verdict", async () => {
@@ -101,6 +101,7 @@ describe("check --output", () => {
     expect(r.stdout).toMatch(/^ {2}warn TT014 \S+\n {4}\(node\) on odd$/m);
     expect(r.stdout).toMatch(/^ {2}warn TT041 \S+\n {4}\(node\) on odd$/m);
     expect(r.stdout).not.toContain("(policy) on odd");
+    expect(r.stdout).toMatch(/^1 policy: 1 allowed, 0 denied; 1 node \(1 Linux, 0 skipped\)/m);
   });
 
   it("text bounds long node lists with +N more", async () => {
