@@ -157,10 +157,12 @@ const CASES: readonly Case[] = [
   { rule: "TT020", says: "denies a port range starting below the probed unprivileged start", sysctls: [[RANGE, "1500 60999"]], nodes: [probedUnpriv], fires: { severity: "deny", node: "unpriv-2000", sysctl: RANGE, message: /\(2000, as the node agent probed it\)/ } },
   { rule: "TT020", says: "denies raising ip_unprivileged_port_start above the default range's low port", sysctls: [[UNPRIV, "40000"]], nodes: [k5_4], fires: { severity: "deny", node: "focal", sysctl: UNPRIV, message: /starts at 32768 \(the kernel default\)/ } },
   { rule: "TT020", says: "denies raising ip_unprivileged_port_start above the probed range's low port", sysctls: [[UNPRIV, "45000"]], nodes: [probedRange], fires: { severity: "deny", node: "range-40000", sysctl: UNPRIV, message: /starts at 40000/ } },
-  { rule: "TT020", says: "denies a range below the start the same policy raises", sysctls: [[UNPRIV, "40000"], [RANGE, "32768 60999"]], nodes: [k5_4], fires: { severity: "deny", node: "focal", sysctl: RANGE } },
+  { rule: "TT020", says: "denies a range below the start the same policy raises once, at policy level, not again on each node", sysctls: [[UNPRIV, "40000"], [RANGE, "32768 60999"]], nodes: [k5_4, k4_19], fires: { severity: "deny", sysctl: RANGE, count: 1, message: /starts below net\.ipv4\.ip_unprivileged_port_start=40000, set in the same policy/ } },
+  { rule: "TT020", says: "denies a range below the start the same policy raises without any node facts (a cross-sysctl rule)", sysctls: [[UNPRIV, "40000"], [RANGE, "32768 60999"]], fires: { severity: "deny", sysctl: RANGE, count: 1 } },
   { rule: "TT020", says: "warns about privileged ephemeral ports on kernels without the start key", sysctls: [[RANGE, "1000 60999"]], nodes: [k4_9], fires: { severity: "warn", node: "deb9", sysctl: RANGE } },
   { rule: "TT020", says: "stays silent on a range starting at 1024", sysctls: [[RANGE, "1024 65535"]], nodes: [k4_19, k4_9] },
   { rule: "TT020", says: "stays silent on a start raised together with the range", sysctls: [[UNPRIV, "40000"], [RANGE, "40000 60999"]], nodes: [k5_4] },
+  { rule: "TT020", says: "stays silent without nodes on a start raised together with the range", sysctls: [[UNPRIV, "40000"], [RANGE, "40000 60999"]] },
   { rule: "TT020", says: "stays silent on a start below the range", sysctls: [[UNPRIV, "30000"]], nodes: [k5_4, probedRange] },
 
   // TT021 port-range-overlaps-node-ports
