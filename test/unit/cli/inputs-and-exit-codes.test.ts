@@ -133,6 +133,26 @@ describe("check inputs", () => {
     expect(doc.notes.filter((n) => !n.startsWith("node checks")).join(" ")).toMatch(note);
   });
 
+  it("takes what the node agent probed from TcpTuningNodeState objects next to the Nodes, as the webhook does", async () => {
+    const state = (node: string, probe: unknown) =>
+      `apiVersion: tcptuning.io/v1alpha1\nkind: TcpTuningNodeState\nmetadata:\n  name: ${node}\nspec:\n  nodeName: ${node}\nstatus:\n  probe: ${JSON.stringify(probe)}\n`;
+    const backported = { kernelRelease: "4.9.0-19-amd64", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_recycle", present: false }] };
+    const dir = await tempTree({
+      "facts.yaml": [nodeYaml("patched", "4.9.0-19-amd64", { "tcptuning.io/nat": "none", "tcptuning.io/load-balancer": "none" }), state("patched", backported)].join("---\n"),
+      "bad-state.yaml": [nodeYaml("n", "6.1.100+"), state("n", { kernelRelease: 6, keys: [] })].join("---\n"),
+      "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_recycle": "1" }),
+    });
+    const r = await run(["check", "-o", "json", "--nodes", "facts.yaml", "p.yaml"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    const rules = doc.policies[0]?.nodes.find((n) => n.node === "patched")?.findings.map((f) => f.rule);
+    expect(rules).toEqual(["TT011"]);
+    expect(doc.policies[0]?.nodes[0]?.findings[0]?.message).toMatch(/node agent found no \/proc\/sys entry/);
+
+    const bad = await run(["check", "--nodes", "bad-state.yaml", "p.yaml"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^bad-state\.yaml:\d+:\d+: TcpTuningNodeState n is not valid: status\.probe\.kernelRelease: /m);
+  });
+
   it("reads --nodes as a NodeList straight from the API server, whose items carry no kind", async () => {
     const item = (name: string, kernelVersion: string) => ({ metadata: { name, labels: {} }, status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } });
     const dir = await tempTree({
