@@ -1,4 +1,4 @@
-import { coversNames, createCa, fingerprint, issueServingCert, issuedBy, keyMatches, renewalTime, validityOf, type KeyPair, type Lifetime, type ServingNames } from "./certs.js";
+import { coversNames, createCa, fingerprint, fingerprintIfValid, issueServingCert, issuedBy, keyMatches, renewalTime, validityOf, type KeyPair, type Lifetime, type ServingNames } from "./certs.js";
 
 /**
  * The webhook's certificates as stored in its Secret.
@@ -64,6 +64,7 @@ export function stateProblem(state: PkiState, now: Date): string | undefined {
   if (!keyMatches(state.ca)) return "the CA key does not match its certificate";
   if (!keyMatches(state.serving)) return "the serving key does not match its certificate";
   if (state.nextCa && !keyMatches(state.nextCa)) return "the next CA key does not match its certificate";
+  if (state.bundle.some((b) => fingerprintIfValid(b) === undefined)) return "the bundle holds a block that is no certificate";
   if (validityOf(state.ca.certPem).notAfter <= now) return "the CA has expired";
   const fp = fingerprint(state.ca.certPem);
   if (!state.bundle.some((b) => fingerprint(b) === fp)) return "the CA is not in the bundle";

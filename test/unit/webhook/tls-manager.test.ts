@@ -117,6 +117,28 @@ describe("TlsManager", () => {
     expect(t.served).toHaveLength(1);
   });
 
+  it("repairs a caBundle holding a block that is no certificate, instead of failing every reconciliation", async () => {
+    const t = setup();
+    await t.manager.reconcile();
+    const ours = t.store.state?.bundle ?? [];
+    t.bundle.bundle = ["-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n", ...ours];
+    const plan = await t.manager.reconcile();
+    expect(plan.step).toBe("none");
+    expect(t.bundle.bundle?.map(fingerprint)).toEqual(ours.map(fingerprint));
+  });
+
+  it("replaces a Secret whose bundle holds a block that is no certificate, Secret before caBundle before serving", async () => {
+    const t = setup();
+    await t.manager.reconcile();
+    const stored = t.store.state;
+    if (!stored) throw new Error("no state");
+    t.store.state = { ...stored, bundle: [...stored.bundle, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"] };
+    t.bundle.bundle = stored.bundle;
+    t.events.length = 0;
+    expect((await t.manager.reconcile()).step).toBe("bootstrap");
+    expect(t.events).toEqual(["secret:1", "bundle:1", "serve"]);
+  });
+
   it("re-reads and re-plans when another replica wrote the Secret first", async () => {
     const t = setup();
     t.store.conflicts = 2;
