@@ -42,6 +42,11 @@ export interface RotationInputs {
   readonly bundleInstalled: boolean;
   /** Start a CA rotation now, whatever the CA's age (an operator's request, a test). */
   readonly forceCaRotation?: boolean;
+  /**
+   * The CAs the live configuration trusts now. A bootstrap keeps those still valid in the bundle for
+   * retireAfterMs: other replicas serve certificates signed by them until they re-read the Secret.
+   */
+  readonly installedBundle?: readonly string[];
 }
 
 function later(a: Date, ms: number): Date {
@@ -57,6 +62,12 @@ function serve(ca: KeyPair, policy: RotationPolicy, now: Date): KeyPair {
   const caEnd = validityOf(ca.certPem).notAfter.getTime();
   const validityMs = Math.min(policy.servingLife.validityMs, caEnd - now.getTime());
   return issueServingCert(ca, policy.names, now, { ...policy.servingLife, validityMs });
+}
+
+/** A certificate that parses and has not expired: worth keeping trusted while replicas move off it. */
+function stillValidCa(pem: string, now: Date): boolean {
+  if (fingerprintIfValid(pem) === undefined) return false;
+  return validityOf(pem).notAfter > now;
 }
 
 /** Why a stored state cannot be used as it is, or undefined when it can. */
@@ -85,8 +96,10 @@ export function planRotation(state: PkiState | undefined, now: Date, policy: Rot
   if (!state || problem) {
     const ca = createCa(now, policy.caLife);
     const serving = serve(ca, policy, now);
-    const fresh: PkiState = { ca, serving, bundle: [ca.certPem] };
-    return { step: "bootstrap", state: fresh, nextCheck: minDate(renewalTime(ca.certPem, policy.renewFraction), renewalTime(serving.certPem, policy.renewFraction)), why: problem ?? "" };
+    const kept = (inputs.installedBundle ?? []).filter((b) => stillValidCa(b, now));
+    const fresh: PkiState = kept.length > 0 ? { ca, serving, bundle: [ca.certPem, ...kept], phaseSince: now } : { ca, serving, bundle: [ca.certPem] };
+    const renewal = minDate(renewalTime(ca.certPem, policy.renewFraction), renewalTime(serving.certPem, policy.renewFraction));
+    return { step: "bootstrap", state: fresh, nextCheck: kept.length > 0 ? minDate(renewal, later(now, policy.retireAfterMs)) : renewal, why: problem ?? "" };
   }
   const since = state.phaseSince ?? now;
   if (state.nextCa) {

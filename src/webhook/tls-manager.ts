@@ -92,7 +92,7 @@ export class TlsManager {
       });
     const now = this.now();
     const force = this.forceCa && state !== undefined && !state.nextCa && state.bundle.length === 1;
-    const plan = planRotation(state, now, this.options.policy, { bundleInstalled, forceCaRotation: force });
+    const plan = planRotation(state, now, this.options.policy, { bundleInstalled, forceCaRotation: force, installedBundle: installed ?? [] });
     if (plan.step !== "none") {
       await this.options.store.write(plan.state, resourceVersion);
       if (plan.step === "ca-added") this.forceCa = false;

@@ -136,7 +136,7 @@ describe("TlsManager", () => {
     t.bundle.bundle = stored.bundle;
     t.events.length = 0;
     expect((await t.manager.reconcile()).step).toBe("bootstrap");
-    expect(t.events).toEqual(["secret:1", "bundle:1", "serve"]);
+    expect(t.events).toEqual(["secret:2", "bundle:2", "serve"]);
   });
 
   it("re-reads and re-plans when another replica wrote the Secret first", async () => {
@@ -146,6 +146,25 @@ describe("TlsManager", () => {
     expect(plan.step).toBe("bootstrap");
     expect(t.store.state).toBeDefined();
     expect(t.events).toEqual(["secret:1", "serve"]);
+  });
+
+  it("keeps trusting the CA other replicas still serve from when the Secret is deleted, and retires it later", async () => {
+    const a = setup();
+    await a.manager.reconcile();
+    a.bundle.bundle = a.store.state?.bundle;
+    const old = a.store.state;
+    if (!old) throw new Error("no state");
+    // Someone deletes the Secret to force new certificates; replica B still serves the old certificate.
+    a.store.state = undefined;
+    a.store.version = 0;
+    const stored = (): PkiState | undefined => a.store.state;
+    expect((await a.manager.reconcile()).step).toBe("bootstrap");
+    const trusted = a.bundle.bundle ?? [];
+    expect(trusted.some((ca) => issuedBy(old.serving.certPem, ca))).toBe(true);
+    expect(trusted.some((ca) => issuedBy(stored()?.serving.certPem ?? "", ca))).toBe(true);
+    a.advance(21);
+    expect((await a.manager.reconcile()).step).toBe("ca-retired");
+    expect(a.bundle.bundle?.map(fingerprint)).toEqual([fingerprint(stored()?.ca.certPem ?? "")]);
   });
 
   it("follows a rotation another replica made: serves what the Secret holds", async () => {
