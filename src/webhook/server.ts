@@ -91,6 +91,7 @@ export class WebhookServer {
   private readonly server: Server;
   private readonly path: string;
   private readonly maxBodyBytes: number;
+  private draining = false;
 
   constructor(private readonly options: WebhookServerOptions) {
     this.path = options.path ?? VALIDATE_PATH;
@@ -128,6 +129,11 @@ export class WebhookServer {
     this.options.logger.info("serving certificate replaced");
   }
 
+  /** Shutting down: /readyz says 503 so the pod leaves the Service, while admissions are still answered. */
+  drain(): void {
+    this.draining = true;
+  }
+
   async listen(port: number, host: string): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -160,8 +166,8 @@ export class WebhookServer {
       return;
     }
     if (url.pathname === "/readyz") {
-      const ready = this.options.ready();
-      send(res, ready ? 200 : 503, ready ? "ok" : "node cache not synced yet");
+      const ready = !this.draining && this.options.ready();
+      send(res, ready ? 200 : 503, ready ? "ok" : this.draining ? "shutting down" : "node cache not synced yet");
       return;
     }
     if (url.pathname !== this.path) {

@@ -76,3 +76,24 @@ describe("the webhook server", () => {
     expect(server.outcomes.get("bad-request")).toBeGreaterThanOrEqual(7);
   });
 });
+
+describe("a draining webhook server", () => {
+  it("says it is not ready while it still answers admissions", async () => {
+    const draining = new WebhookServer({
+      tls: issueServingCert(ca, names, new Date(), life),
+      snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
+      ready: () => true,
+      logger: createLogger("test", { level: "silent", pretty: false }),
+    });
+    const p = (await draining.listen(0, "127.0.0.1")).port;
+    try {
+      expect((await call(p, ca.certPem, { method: "GET", path: "/readyz" })).status).toBe(200);
+      draining.drain();
+      const ready = await call(p, ca.certPem, { method: "GET", path: "/readyz" });
+      expect([ready.status, ready.body]).toEqual([503, "shutting down"]);
+      expect((await call(p, ca.certPem, { body: recycle })).status).toBe(200);
+    } finally {
+      await draining.close();
+    }
+  });
+});
