@@ -30,10 +30,10 @@ class HttpError extends Error {
   }
 }
 
-/** Reads a body up to `limit` bytes; a larger one is an HttpError 413 as soon as it is known. */
+/** Reads a body up to `limit` bytes; a larger one is an HttpError 400 as soon as it is known (the issue asks for 400 for every bad request; the apiserver treats any non-200 alike). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(413, `request body of ${declared} bytes is over the ${limit}-byte limit`));
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -43,7 +43,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         done = true;
-        reject(new HttpError(413, `request body is over the ${limit}-byte limit`));
+        reject(new HttpError(400, `request body is over the ${limit}-byte limit`));
         return;
       }
       chunks.push(chunk);
@@ -82,7 +82,7 @@ function failure(code: number, message: string): Record<string, unknown> {
 
 /**
  * The admission webhook's HTTPS server: POST /validate takes an AdmissionReview v1 and answers one;
- * /healthz says the process is alive, /readyz that it can judge. Bad requests get a 400 (or 413, 405,
+ * /healthz says the process is alive, /readyz that it can judge. Bad requests get a 400 (or 405,
  * 415) with a reason and never take the server down. The serving certificate can be swapped at runtime.
  */
 export class WebhookServer {
