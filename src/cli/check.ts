@@ -21,7 +21,10 @@ Inputs     YAML or JSON files (multi-document, JSON arrays, kind: List), directo
            *.yaml, *.yml, *.json), or - for standard input. Other kinds of document are ignored.
 Options
   --nodes FILE              Node objects as \`kubectl get nodes -o yaml\` prints them (a List) or single
-                            Node documents. Without it, only policy-level checks run.
+                            Node documents. TcpTuningNodeState objects in the same input
+                            (\`kubectl get ttns -o yaml\`) add what the node agent probed, which beats
+                            the kernel version, as in the webhook. Without it, only policy-level
+                            checks run.
   -o, --output FORMAT       text (default), json, sarif or github (workflow annotations).
   --default-placement SPEC  Placement for nodes without placement labels, e.g.
                             nat=none,load-balancer=dsr,tcp-timestamps=preserved. Without it,

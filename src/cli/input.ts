@@ -1,9 +1,10 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
-import { POLICY_KIND } from "../api/group.js";
+import { API_GROUP, NODE_STATE_KIND, POLICY_KIND } from "../api/group.js";
+import { nodeProbeSchema, type NodeProbe } from "../api/node-state.js";
 import { policySchema, type Policy } from "../api/policy.js";
-import { nodeInputFromObject, nodeObjectSchema, type NodeInput } from "../rules/index.js";
+import { nodeInputFromObject, nodeObjectSchema, type NodeInput, type NodeObject } from "../rules/index.js";
 import type { CliIo } from "./io.js";
 import { parseSource, STDIN_NAME, type InputError, type LocatedObject, type Position } from "./source.js";
 
@@ -93,18 +94,30 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
 }
 
-/** zod issues as input errors at the line and column of the offending field. */
-function schemaErrors(obj: LocatedObject, what: string, error: z.ZodError): InputError[] {
+/** zod issues as input errors at the line and column of the offending field (`at`: where the validated part sits in the object). */
+function schemaErrors(obj: LocatedObject, what: string, error: z.ZodError, at: readonly PropertyKey[] = []): InputError[] {
   return error.issues.map((issue) => {
-    const where = issuePath(issue.path);
-    const last = issue.path[issue.path.length - 1];
+    const path = [...at, ...issue.path];
+    const where = issuePath(path);
+    const last = path[path.length - 1];
     const hint = last === "value" && issue.code === "invalid_type" ? ' (sysctl values are strings: quote them, e.g. value: "1")' : "";
-    return { file: obj.file, ...obj.locate(issue.path), message: `${what}: ${where === "" ? "" : `${where}: `}${issue.message}${hint}` };
+    return { file: obj.file, ...obj.locate(path), message: `${what}: ${where === "" ? "" : `${where}: `}${issue.message}${hint}` };
   });
 }
 
 function kindOf(value: unknown): unknown {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as { kind?: unknown }).kind : undefined;
+}
+
+/**
+ * Whether a document is this project's TcpTuningPolicy: its kind, in the tcptuning.io group (any version,
+ * so a wrong version is reported, not skipped) or with no apiVersion at all (reported as a schema error).
+ * A kind of the same name in another API group is someone else's resource, and ignored like any other.
+ */
+function isOurPolicy(value: unknown): boolean {
+  if (kindOf(value) !== POLICY_KIND) return false;
+  const apiVersion = (value as { apiVersion?: unknown }).apiVersion;
+  return typeof apiVersion !== "string" || apiVersion.split("/")[0] === API_GROUP;
 }
 
 function nameOf(value: unknown): string {
@@ -124,7 +137,7 @@ export async function readPolicies(args: readonly string[], io: CliIo): Promise<
     const parsed = parseSource(source.file, source.text);
     errors.push(...parsed.errors);
     for (const obj of parsed.objects) {
-      if (kindOf(obj.value) !== POLICY_KIND) {
+      if (!isOurPolicy(obj.value)) {
         ignored++;
         continue;
       }
@@ -144,22 +157,44 @@ export async function readPolicies(args: readonly string[], io: CliIo): Promise<
   return { policies, errors, ignored, files: sources.length };
 }
 
-/** Reads Node objects: `kubectl get nodes -o yaml|json` output (a List) or single Node documents. */
+/** The node a TcpTuningNodeState is about: spec.nodeName, else its own name (as the webhook reads it). */
+function stateNodeName(value: unknown): string | undefined {
+  const o = value as { spec?: { nodeName?: unknown }; metadata?: { name?: unknown } };
+  if (typeof o.spec?.nodeName === "string" && o.spec.nodeName !== "") return o.spec.nodeName;
+  return typeof o.metadata?.name === "string" && o.metadata.name !== "" ? o.metadata.name : undefined;
+}
+
+/**
+ * Reads Node objects: `kubectl get nodes -o yaml|json` output (a List) or single Node documents; and,
+ * when the same input holds TcpTuningNodeState objects (`kubectl get ttns -o yaml`), their status.probe,
+ * which beats the kernel version string for its node exactly as it does in the webhook.
+ */
 export async function readNodes(file: string, io: CliIo): Promise<NodeInputs> {
   const { sources, errors } = await readSources([file], io);
-  const nodes: NodeInput[] = [];
+  const objects: NodeObject[] = [];
+  const probes = new Map<string, NodeProbe>();
   for (const source of sources) {
     const parsed = parseSource(source.file, source.text);
     errors.push(...parsed.errors);
     for (const obj of parsed.objects) {
-      if (kindOf(obj.value) !== "Node") continue;
+      const kind = kindOf(obj.value);
+      if (kind === NODE_STATE_KIND) {
+        const probe = (obj.value as { status?: { probe?: unknown } }).status?.probe;
+        const node = stateNodeName(obj.value);
+        if (probe === undefined || node === undefined) continue;
+        const result = nodeProbeSchema.safeParse(probe);
+        if (result.success) probes.set(node, result.data);
+        else errors.push(...schemaErrors(obj, `TcpTuningNodeState ${nameOf(obj.value)} is not valid`, result.error, ["status", "probe"]));
+        continue;
+      }
+      if (kind !== "Node") continue;
       const result = nodeObjectSchema.safeParse(obj.value);
       if (!result.success) {
         errors.push(...schemaErrors(obj, `Node ${nameOf(obj.value)} is not valid`, result.error));
         continue;
       }
-      nodes.push(nodeInputFromObject(result.data));
+      objects.push(result.data);
     }
   }
-  return { nodes, errors };
+  return { nodes: objects.map((n) => nodeInputFromObject(n, probes.get(n.metadata.name))), errors };
 }

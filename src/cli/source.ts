@@ -64,6 +64,17 @@ export function nodeAt(root: YamlNode, path: readonly PropertyKey[]): YamlNode {
 }
 
 /**
+ * An item of a typed list (`NodeList`, `TcpTuningPolicyList`) as the API server returns it, without its
+ * own kind and apiVersion (`kubectl get --raw /api/v1/nodes`): it gets the list's. A `kind: List`
+ * (what `kubectl get -o yaml` prints) has typed items already; items that name a kind keep it.
+ */
+function typedListItem(item: unknown, listKind: string, listApiVersion: unknown): unknown {
+  const kind = listKind.slice(0, -"List".length);
+  if (kind === "" || !isRecord(item) || item.kind !== undefined) return item;
+  return { apiVersion: item.apiVersion ?? listApiVersion, kind, ...item };
+}
+
+/**
  * Parses YAML or JSON text (JSON is YAML) into the objects it holds: every document; the elements of
  * a top-level array; the items of a `kind: List` (or any `*List`). Each keeps its position so errors
  * and findings can name file, line and column.
@@ -105,9 +116,11 @@ export function parseSource(file: string, text: string): ParsedSource {
     } else if (isMap(root) && isRecord(value) && typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items)) {
       const items = nodeAt(root, ["items"]);
       const list = value.items as unknown[];
+      const kind = value.kind;
+      const apiVersion = value.apiVersion;
       if (isSeq(items)) {
         items.items.forEach((item, i) => {
-          if (isNode(item)) objects.push(located(item, list[i]));
+          if (isNode(item)) objects.push(located(item, typedListItem(list[i], kind, apiVersion)));
         });
       }
     } else {

@@ -38,6 +38,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   errors = 0;
   /** Successful LISTs since start: the first is the initial sync, later ones are re-lists. */
   lists = 0;
+  /** Events whose handler threw: logged and skipped, so the cache and the process go on. */
+  handlerErrors = 0;
 
   constructor(private readonly options: InformerOptions<T>) {
     this.initialMs = options.backoff?.initialMs ?? 500;
@@ -58,9 +60,12 @@ export class ResilientInformer<T extends KubernetesObject> {
       return result;
     };
     this.informer = makeInformer<T>(options.kubeConfig, options.path, listed);
-    if (options.onAdd) this.informer.on(ADD, options.onAdd);
-    if (options.onUpdate) this.informer.on(UPDATE, options.onUpdate);
-    if (options.onDelete) this.informer.on(DELETE, options.onDelete);
+    // client-node calls handlers inside its async watch handler (whose rejection nobody awaits: an
+    // unhandled rejection ends the process) and inside its re-list (where a throw aborts the list
+    // before the watch starts, again at every restart). A handler's failure must cost one event, no more.
+    if (options.onAdd) this.informer.on(ADD, this.guard("add", options.onAdd));
+    if (options.onUpdate) this.informer.on(UPDATE, this.guard("update", options.onUpdate));
+    if (options.onDelete) this.informer.on(DELETE, this.guard("delete", options.onDelete));
     this.informer.on(ERROR, (err: unknown) => this.failed(err));
   }
 
@@ -107,6 +112,17 @@ export class ResilientInformer<T extends KubernetesObject> {
       };
       this.waiters.push(waiter);
     });
+  }
+
+  private guard(event: string, handler: (obj: T) => void): (obj: T) => void {
+    return (obj) => {
+      try {
+        handler(obj);
+      } catch (err) {
+        this.handlerErrors++;
+        this.options.logger.error({ err, path: this.options.path, event, name: obj.metadata?.name }, "informer event handler failed; event skipped");
+      }
+    };
   }
 
   private run(): void {

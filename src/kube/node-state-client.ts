@@ -27,6 +27,19 @@ export interface EventInput {
   readonly message: string;
 }
 
+/** How long the apiserver keeps one watch open before it ends it (and the caller re-lists). */
+export const WATCH_TIMEOUT_SECONDS = 300;
+
+/**
+ * client-node 2.x ends a watch that received nothing for `requestTimeoutMs` (30 s, no public setter;
+ * kubernetes-client/javascript#3020, #3022). The apiserver sends bookmarks about once a minute, so an
+ * object nobody changes, the normal case for a node's state, had its watch cut every 30 s: a GET and a
+ * new watch per node, and a warning in every agent's log. The client's limit is set just past the
+ * server's own timeout, so a quiet watch ends when the apiserver ends it; a dead connection is still
+ * noticed within that time.
+ */
+const WATCH_INACTIVITY_MS = (WATCH_TIMEOUT_SECONDS + 30) * 1000;
+
 export class NodeStateClient {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
@@ -36,6 +49,7 @@ export class NodeStateClient {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
     this.watcher = new Watch(kc);
+    (this.watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_INACTIVITY_MS;
   }
 
   /** The object, or undefined when it does not exist. */
@@ -55,7 +69,7 @@ export class NodeStateClient {
    */
   async watch(name: string, resourceVersion: string | undefined, onEvent: (phase: WatchPhase, obj: NodeState | undefined) => void, onDone: (err: unknown) => void): Promise<NodeStateWatch> {
     const path = `/apis/${API_GROUP_VERSION}/${NODE_STATE_PLURAL}`;
-    const query: Record<string, string | number | boolean> = { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true, timeoutSeconds: 300 };
+    const query: Record<string, string | number | boolean> = { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS };
     if (resourceVersion) query["resourceVersion"] = resourceVersion;
     const controller = await this.watcher.watch(
       path,

@@ -25,7 +25,6 @@ export type Outcome =
   | "denied"
   | "dry-run"
   | "unchanged-spec"
-  | "deleting"
   | "not-a-policy"
   | "operation-ignored"
   | "not-synced"
@@ -55,12 +54,6 @@ function specOf(obj: unknown): unknown {
   return obj && typeof obj === "object" ? (obj as { spec?: unknown }).spec : undefined;
 }
 
-function deletionRequested(obj: unknown): boolean {
-  if (!obj || typeof obj !== "object") return false;
-  const meta = (obj as { metadata?: unknown }).metadata;
-  return !!meta && typeof meta === "object" && typeof (meta as { deletionTimestamp?: unknown }).deletionTimestamp === "string";
-}
-
 function answer(uid: string, outcome: Outcome, fields: Omit<AdmissionResponse, "uid">, report?: PolicyReport): Admission {
   const response: AdmissionResponse = { uid, ...fields };
   return report ? { review: reviewResponse(response), outcome, report } : { review: reviewResponse(response), outcome };
@@ -72,8 +65,10 @@ function answer(uid: string, outcome: Outcome, fields: Omit<AdmissionResponse, "
  * - Only TcpTuningPolicy CREATE and UPDATE are judged. Anything else that reaches this webhook (a
  *   misrouted kind, DELETE, a subresource) is allowed untouched: the configuration routes only our
  *   own resource here, and refusing what we do not own could lock other objects out.
- * - An UPDATE that leaves spec as it was (labels, finalizers) or that finishes a deletion is allowed,
- *   so that a policy that became unsafe because the fleet changed can still be labelled and deleted.
+ * - An UPDATE that leaves spec as it was (labels, finalizers) is allowed, so that a policy that became
+ *   unsafe because the fleet changed can still be labelled and its deletion finished (finalizer
+ *   removal). A policy being deleted is judged like any other when its spec changes: the apiserver
+ *   lets a terminating object's spec change, so a deletionTimestamp is no pass.
  * - Until the node cache has synced, requests are refused with 503 and a reason, never judged blind.
  * - Enforce: any deny finding refuses the policy with a bounded message; warn findings become warnings.
  * - DryRun: admitted; deny findings become "would deny" warnings (audit mode).
@@ -85,9 +80,8 @@ export function admit(request: AdmissionRequest, snapshot: NodeSnapshot): Admiss
   if (request.object === undefined || request.object === null) {
     return answer(uid, "no-object", { allowed: false, status: { code: 400, reason: "BadRequest", message: `${request.operation} of a TcpTuningPolicy without request.object` } });
   }
-  if (request.operation === "UPDATE") {
-    if (deletionRequested(request.object)) return answer(uid, "deleting", { allowed: true });
-    if (request.oldObject !== undefined && isDeepStrictEqual(specOf(request.object), specOf(request.oldObject))) return answer(uid, "unchanged-spec", { allowed: true });
+  if (request.operation === "UPDATE" && request.oldObject !== undefined && isDeepStrictEqual(specOf(request.object), specOf(request.oldObject))) {
+    return answer(uid, "unchanged-spec", { allowed: true });
   }
   if (!snapshot.synced) {
     return answer(uid, "not-synced", {

@@ -104,3 +104,12 @@ export function splitPemBundle(bundle: string): string[] {
 export function fingerprint(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
 }
+
+/** The fingerprint, or undefined for a PEM block that is no certificate (a hand-edited bundle). */
+export function fingerprintIfValid(certPem: string): string | undefined {
+  try {
+    return fingerprint(certPem);
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@ import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../api/group.js";
 import { isNotFound, wrapApiError } from "../kube/api-error.js";
 import { jsonPatch, jsonPointer, mergePatch, type JsonPatchOperation } from "../kube/patch.js";
 import { FIELD_MANAGERS } from "../kube/client.js";
-import { splitPemBundle } from "./certs.js";
+import { fingerprintIfValid, splitPemBundle } from "./certs.js";
 import { VALIDATE_PATH } from "./server.js";
 
 export const WEBHOOK_CONFIGURATION_NAME = "tcp-tuning-webhook";
@@ -79,13 +79,29 @@ export class WebhookConfigClient {
     }
   }
 
-  /** Creates the configuration, or brings an existing one back to `desired` with a merge patch (webhooks replaced whole). */
+  /**
+   * Creates the configuration, or brings an existing one back to `desired` with a merge patch (webhooks
+   * replaced whole). An existing caBundle only grows here: a replica starting while another is in the
+   * middle of a CA rotation must not take the new CA out of the bundle; TlsManager, which writes the
+   * bundle from then on, drops what is no longer needed.
+   */
   async ensure(desired: V1ValidatingWebhookConfiguration): Promise<V1ValidatingWebhookConfiguration> {
     const current = await this.read();
     try {
       if (!current) return await this.api.createValidatingWebhookConfiguration({ body: desired, fieldManager: FIELD_MANAGERS.webhook });
+      const live = caBundleOf(current);
+      const webhooks = desired.webhooks?.map((w) => {
+        if (w.name !== WEBHOOK_NAME) return w;
+        const ours = w.clientConfig.caBundle ? splitPemBundle(Buffer.from(w.clientConfig.caBundle, "base64").toString("utf8")) : [];
+        const known = new Set(ours.map(fingerprintIfValid));
+        const kept = live.filter((pem) => {
+          const fp = fingerprintIfValid(pem);
+          return fp !== undefined && !known.has(fp);
+        });
+        return kept.length === 0 ? w : { ...w, clientConfig: { ...w.clientConfig, caBundle: Buffer.from([...ours, ...kept].join(""), "utf8").toString("base64") } };
+      });
       return await this.api.patchValidatingWebhookConfiguration(
-        { name: this.name, body: { metadata: { labels: desired.metadata?.labels ?? {} }, webhooks: desired.webhooks }, fieldManager: FIELD_MANAGERS.webhook },
+        { name: this.name, body: { metadata: { labels: desired.metadata?.labels ?? {} }, webhooks }, fieldManager: FIELD_MANAGERS.webhook },
         mergePatch(),
       );
     } catch (err) {

@@ -32,6 +32,8 @@ Options (environment variable in brackets)
   --dns NAME                  extra DNS name for the serving certificate (repeatable)
   --default-placement SPEC    placement of unlabelled nodes, e.g. nat=none,load-balancer=none
   --ca-validity-days N        (3650)      --cert-validity-days N (365)
+  --shutdown-delay-seconds N  after SIGTERM, keep answering (readyz 503) this long so the Service
+                              stops routing here before the port closes (5); a second signal cuts it
   --help
 `;
 
@@ -53,6 +55,8 @@ export interface WebhookSettings {
   /** How often the Secret is re-read so every replica follows a rotation. */
   readonly resyncMs: number;
   readonly syncTimeoutMs: number;
+  /** After SIGTERM: how long to keep answering, not ready, before closing the port. */
+  readonly shutdownDelayMs: number;
 }
 
 function intArg(name: string, text: string, min: number): number {
@@ -81,6 +85,7 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       "default-placement": { type: "string" },
       "ca-validity-days": { type: "string" },
       "cert-validity-days": { type: "string" },
+      "shutdown-delay-seconds": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -115,6 +120,7 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     },
     resyncMs: 60_000,
     syncTimeoutMs: 120_000,
+    shutdownDelayMs: intArg("shutdown-delay-seconds", values["shutdown-delay-seconds"] ?? "5", 0) * 1000,
   };
 }
 
@@ -193,6 +199,18 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
   return { port: address.port, server: running, cache, tls, config, close };
 }
 
+function nextSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.off("SIGTERM", done);
+      process.off("SIGINT", done);
+      resolve();
+    };
+    process.once("SIGTERM", done);
+    process.once("SIGINT", done);
+  });
+}
+
 /** `tcp-tuning webhook`: runs until SIGTERM or SIGINT; returns the exit code. */
 export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let settings: WebhookSettings | "help";
@@ -214,10 +232,15 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
     logger.error({ err }, "webhook failed to start");
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  await nextSignal();
+  if (settings.shutdownDelayMs > 0) {
+    // The pod is terminating but may still be an endpoint of the Service for a few seconds, and with
+    // failurePolicy Fail every admission sent here while the port is closed fails. Keep answering,
+    // tell the readiness probe we are going, and close once the routing has caught up.
+    logger.info({ delayMs: settings.shutdownDelayMs }, "stopping: still answering while the Service stops routing here");
+    running.server.drain();
+    await Promise.race([nextSignal(), new Promise((resolve) => setTimeout(resolve, settings.shutdownDelayMs))]);
+  }
   logger.info("stopping");
   await running.close();
   return 0;

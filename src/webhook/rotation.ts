@@ -1,4 +1,4 @@
-import { coversNames, createCa, fingerprint, issueServingCert, issuedBy, keyMatches, renewalTime, validityOf, type KeyPair, type Lifetime, type ServingNames } from "./certs.js";
+import { coversNames, createCa, fingerprint, fingerprintIfValid, issueServingCert, issuedBy, keyMatches, renewalTime, validityOf, type KeyPair, type Lifetime, type ServingNames } from "./certs.js";
 
 /**
  * The webhook's certificates as stored in its Secret.
@@ -42,6 +42,11 @@ export interface RotationInputs {
   readonly bundleInstalled: boolean;
   /** Start a CA rotation now, whatever the CA's age (an operator's request, a test). */
   readonly forceCaRotation?: boolean;
+  /**
+   * The CAs the live configuration trusts now. A bootstrap keeps those still valid in the bundle for
+   * retireAfterMs: other replicas serve certificates signed by them until they re-read the Secret.
+   */
+  readonly installedBundle?: readonly string[];
 }
 
 function later(a: Date, ms: number): Date {
@@ -59,11 +64,18 @@ function serve(ca: KeyPair, policy: RotationPolicy, now: Date): KeyPair {
   return issueServingCert(ca, policy.names, now, { ...policy.servingLife, validityMs });
 }
 
+/** A certificate that parses and has not expired: worth keeping trusted while replicas move off it. */
+function stillValidCa(pem: string, now: Date): boolean {
+  if (fingerprintIfValid(pem) === undefined) return false;
+  return validityOf(pem).notAfter > now;
+}
+
 /** Why a stored state cannot be used as it is, or undefined when it can. */
 export function stateProblem(state: PkiState, now: Date): string | undefined {
   if (!keyMatches(state.ca)) return "the CA key does not match its certificate";
   if (!keyMatches(state.serving)) return "the serving key does not match its certificate";
   if (state.nextCa && !keyMatches(state.nextCa)) return "the next CA key does not match its certificate";
+  if (state.bundle.some((b) => fingerprintIfValid(b) === undefined)) return "the bundle holds a block that is no certificate";
   if (validityOf(state.ca.certPem).notAfter <= now) return "the CA has expired";
   const fp = fingerprint(state.ca.certPem);
   if (!state.bundle.some((b) => fingerprint(b) === fp)) return "the CA is not in the bundle";
@@ -84,8 +96,10 @@ export function planRotation(state: PkiState | undefined, now: Date, policy: Rot
   if (!state || problem) {
     const ca = createCa(now, policy.caLife);
     const serving = serve(ca, policy, now);
-    const fresh: PkiState = { ca, serving, bundle: [ca.certPem] };
-    return { step: "bootstrap", state: fresh, nextCheck: minDate(renewalTime(ca.certPem, policy.renewFraction), renewalTime(serving.certPem, policy.renewFraction)), why: problem ?? "" };
+    const kept = (inputs.installedBundle ?? []).filter((b) => stillValidCa(b, now));
+    const fresh: PkiState = kept.length > 0 ? { ca, serving, bundle: [ca.certPem, ...kept], phaseSince: now } : { ca, serving, bundle: [ca.certPem] };
+    const renewal = minDate(renewalTime(ca.certPem, policy.renewFraction), renewalTime(serving.certPem, policy.renewFraction));
+    return { step: "bootstrap", state: fresh, nextCheck: kept.length > 0 ? minDate(renewal, later(now, policy.retireAfterMs)) : renewal, why: problem ?? "" };
   }
   const since = state.phaseSince ?? now;
   if (state.nextCa) {

@@ -30,10 +30,10 @@ class HttpError extends Error {
   }
 }
 
-/** Reads a body up to `limit` bytes; a larger one is an HttpError 413 as soon as it is known. */
+/** Reads a body up to `limit` bytes; a larger one is an HttpError 400 as soon as it is known (the issue asks for 400 for every bad request; the apiserver treats any non-200 alike). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(413, `request body of ${declared} bytes is over the ${limit}-byte limit`));
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -43,7 +43,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         done = true;
-        reject(new HttpError(413, `request body is over the ${limit}-byte limit`));
+        reject(new HttpError(400, `request body is over the ${limit}-byte limit`));
         return;
       }
       chunks.push(chunk);
@@ -82,7 +82,7 @@ function failure(code: number, message: string): Record<string, unknown> {
 
 /**
  * The admission webhook's HTTPS server: POST /validate takes an AdmissionReview v1 and answers one;
- * /healthz says the process is alive, /readyz that it can judge. Bad requests get a 400 (or 413, 405,
+ * /healthz says the process is alive, /readyz that it can judge. Bad requests get a 400 (or 405,
  * 415) with a reason and never take the server down. The serving certificate can be swapped at runtime.
  */
 export class WebhookServer {
@@ -91,6 +91,7 @@ export class WebhookServer {
   private readonly server: Server;
   private readonly path: string;
   private readonly maxBodyBytes: number;
+  private draining = false;
 
   constructor(private readonly options: WebhookServerOptions) {
     this.path = options.path ?? VALIDATE_PATH;
@@ -128,6 +129,11 @@ export class WebhookServer {
     this.options.logger.info("serving certificate replaced");
   }
 
+  /** Shutting down: /readyz says 503 so the pod leaves the Service, while admissions are still answered. */
+  drain(): void {
+    this.draining = true;
+  }
+
   async listen(port: number, host: string): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -160,8 +166,8 @@ export class WebhookServer {
       return;
     }
     if (url.pathname === "/readyz") {
-      const ready = this.options.ready();
-      send(res, ready ? 200 : 503, ready ? "ok" : "node cache not synced yet");
+      const ready = !this.draining && this.options.ready();
+      send(res, ready ? 200 : 503, ready ? "ok" : this.draining ? "shutting down" : "node cache not synced yet");
       return;
     }
     if (url.pathname !== this.path) {

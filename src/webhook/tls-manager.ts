@@ -1,6 +1,6 @@
 import type { Logger } from "../log.js";
 import { describeApiError } from "../kube/api-error.js";
-import { fingerprint, type KeyPair } from "./certs.js";
+import { fingerprint, fingerprintIfValid, type KeyPair } from "./certs.js";
 import { planRotation, type PkiState, type RotationPlan, type RotationPolicy } from "./rotation.js";
 import { ConflictError, type StoredState } from "./secret-store.js";
 
@@ -28,7 +28,12 @@ export interface TlsManagerOptions {
   readonly now?: () => Date;
 }
 
-const sameBundle = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => fingerprint(x) === fingerprint(b[i] ?? ""));
+/**
+ * The installed bundle is read from the configuration, which anyone with access can edit: a block that
+ * is no certificate matches nothing (and gets replaced), it does not fail the reconciliation for good.
+ */
+const sameBundle = (installed: readonly string[], ours: readonly string[]): boolean =>
+  installed.length === ours.length && installed.every((x, i) => fingerprintIfValid(x) === fingerprint(ours[i] ?? ""));
 
 /**
  * Keeps the webhook's certificates right: reads the Secret and the caBundle, plans one rotation
@@ -81,10 +86,13 @@ export class TlsManager {
   private async reconcileOnce(): Promise<RotationPlan> {
     const { state, resourceVersion } = await this.options.store.read();
     const installed = await this.options.bundle.read();
-    const bundleInstalled = state !== undefined && installed !== undefined && state.bundle.every((b) => installed.some((i) => fingerprint(i) === fingerprint(b)));
+    const bundleInstalled = state !== undefined && installed !== undefined && state.bundle.every((b) => {
+        const fp = fingerprintIfValid(b);
+        return fp !== undefined && installed.some((i) => fingerprintIfValid(i) === fp);
+      });
     const now = this.now();
     const force = this.forceCa && state !== undefined && !state.nextCa && state.bundle.length === 1;
-    const plan = planRotation(state, now, this.options.policy, { bundleInstalled, forceCaRotation: force });
+    const plan = planRotation(state, now, this.options.policy, { bundleInstalled, forceCaRotation: force, installedBundle: installed ?? [] });
     if (plan.step !== "none") {
       await this.options.store.write(plan.state, resourceVersion);
       if (plan.step === "ca-added") this.forceCa = false;

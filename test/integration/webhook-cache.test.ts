@@ -81,6 +81,39 @@ describe("the webhook's node cache on the real apiserver", () => {
 });
 
 describe("ResilientInformer", () => {
+  it("skips an event whose handler throws, in the first LIST and in the watch, and goes on watching", async () => {
+    const namespace = uniqueName("tt-informer");
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const seen: string[] = [];
+    const informer = new ResilientInformer<KubernetesObject>({
+      kubeConfig: kc,
+      path: `/api/v1/namespaces/${namespace}/configmaps`,
+      list: () => core.listNamespacedConfigMap({ namespace }),
+      logger,
+      onAdd: (cm) => {
+        const name = cm.metadata?.name ?? "";
+        if (name.startsWith("bad-")) throw new Error(`handler refuses ${name}`);
+        seen.push(name);
+      },
+      backoff: { initialMs: 100, maxMs: 1000 },
+    });
+    try {
+      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "bad-listed" } } });
+      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "good-listed" } } });
+      informer.start();
+      await informer.waitForSync(20_000);
+      await until("the listed good object", () => seen.includes("good-listed"));
+      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "bad-watched" } } });
+      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "good-watched" } } });
+      await until("the watched good object after a throwing handler", () => seen.includes("good-watched"));
+      expect(informer.handlerErrors).toBe(2);
+      expect(informer.lists).toBe(1);
+    } finally {
+      await informer.stop();
+      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    }
+  });
+
   it("keeps retrying while its resource does not exist, syncs once it does, and survives the resource going away and coming back", async () => {
     const group = `${suffix}.example.com`;
     const plural = "widgets";

@@ -34,9 +34,9 @@ afterAll(async () => {
 });
 
 describe("tcp-tuning webhook as a process", () => {
-  it("starts from the CLI, refuses and admits through the apiserver, and exits 0 on SIGTERM", async () => {
+  it("starts from the CLI, refuses and admits through the apiserver, keeps answering for its shutdown delay after SIGTERM, and exits 0", async () => {
     const port = await freePort();
-    const args = ["bin/tcp-tuning.js", "webhook", "--kubeconfig", kubeconfigPath(), "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName];
+    const args = ["bin/tcp-tuning.js", "webhook", "--kubeconfig", kubeconfigPath(), "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName, "--shutdown-delay-seconds", "3"];
     const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, LOG_FORMAT: "json" }, stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
     proc.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -59,7 +59,11 @@ describe("tcp-tuning webhook as a process", () => {
     expect(lines.some((l) => l.msg === "admission" && l.outcome === "denied")).toBe(true);
     expect(lines.some((l) => l.msg === "ValidatingWebhookConfiguration in place")).toBe(true);
 
+    // Terminating, but the Service may still route here: admissions are still answered, not refused by a closed port.
     proc.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(proc.exitCode).toBeNull();
+    await expect(kubectl(["apply", "--dry-run=server", "-f", denied])).rejects.toThrow(/denied the request: TcpTuningPolicy/);
     const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running after 10 s"), 10_000))]);
     expect(code).toBe(0);
   }, 90_000);

@@ -8,7 +8,8 @@ import { SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../src/api/policy
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
 import { fleetExpected, fleetPolicies, type FleetPolicy } from "../unit/webhook/support/fleet.js";
-import { POLICY_REF, createFleetNodes, deleteNodes, startTestWebhook, waitForNodes, type TestWebhook } from "./webhook-harness.js";
+import { mergePatch } from "../../src/kube/patch.js";
+import { POLICY_REF, alwaysDenied, createFleetNodes, deleteNodes, startTestWebhook, waitForNodes, type TestWebhook } from "./webhook-harness.js";
 
 const expected = fleetExpected();
 const policies = fleetPolicies();
@@ -163,5 +164,25 @@ describe("@kubernetes/client-node create of every fleet policy through the webho
     } finally {
       await deleteNodes(kc, [late]);
     }
+  });
+});
+
+describe("a policy held by a finalizer while it is being deleted", () => {
+  it("cannot take an unsafe spec, and its finalizer can still be removed", async () => {
+    const name = `held-${suffix}`;
+    stored.push(name);
+    const safe = { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }], nodeSelector: { matchLabels: { tier: "no-such-tier" } } };
+    await objects.createClusterCustomObject({ ...POLICY_REF, body: { apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name, finalizers: ["tcptuning.io/test-hold"] }, spec: safe } });
+    await objects.deleteClusterCustomObject({ ...POLICY_REF, name });
+    const held = (await objects.getClusterCustomObject({ ...POLICY_REF, name })) as { metadata: { deletionTimestamp?: string } };
+    expect(held.metadata.deletionTimestamp).toBeDefined();
+    // The apiserver itself lets a terminating object's spec change: only the webhook stands in the way.
+    const unsafe = alwaysDenied(name)["spec"];
+    const refused = await refusal(() => objects.patchClusterCustomObject({ ...POLICY_REF, name, body: { spec: unsafe } }, mergePatch()));
+    expect(refused).toMatch(/^403 .*denied the request/);
+    const after = (await objects.getClusterCustomObject({ ...POLICY_REF, name })) as { spec: unknown };
+    expect(after.spec).toMatchObject(safe);
+    await objects.patchClusterCustomObject({ ...POLICY_REF, name, body: { metadata: { finalizers: null } } }, mergePatch());
+    await expect(objects.getClusterCustomObject({ ...POLICY_REF, name })).rejects.toMatchObject({ code: 404 });
   });
 });

@@ -90,7 +90,7 @@ export class ControlPlane {
       const pki = await createPki(dir);
       const tPki = performance.now();
       const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort] = await freePorts(5);
-      if (schedPort === undefined) throw new Error("could not allocate ports");
+      if (etcdClient === undefined || etcdPeer === undefined || apiPort === undefined || kcmPort === undefined || schedPort === undefined) throw new Error("could not allocate ports");
       const server = `https://127.0.0.1:${apiPort}`;
       const tls: Tls = {
         ca: await readFile(pki.ca.certFile),
@@ -163,18 +163,23 @@ export class ControlPlane {
       let tControllers: number | undefined;
       if (controllers) {
         progress("starting kube-controller-manager and kube-scheduler");
+        // What both controllers need alike: the admin kubeconfig for everything, a loopback secure port
+        // with its own self-signed serving cert, and no leader election (one of each).
+        const controllerArgs = (port: number, certDir: string): string[] => [
+          `--kubeconfig=${kubeconfigPath}`,
+          `--authentication-kubeconfig=${kubeconfigPath}`,
+          `--authorization-kubeconfig=${kubeconfigPath}`,
+          `--secure-port=${port}`,
+          "--bind-address=127.0.0.1",
+          `--cert-dir=${join(dir, certDir)}`,
+          "--leader-elect=false",
+        ];
         const kcm = new ProcessGroup({
           name: "kube-controller-manager",
           command: join(bins, "kube-controller-manager"),
           logFile: join(dir, "kube-controller-manager.log"),
           args: [
-            `--kubeconfig=${kubeconfigPath}`,
-            `--authentication-kubeconfig=${kubeconfigPath}`,
-            `--authorization-kubeconfig=${kubeconfigPath}`,
-            `--secure-port=${kcmPort}`,
-            "--bind-address=127.0.0.1",
-            `--cert-dir=${join(dir, "kcm")}`,
-            "--leader-elect=false",
+            ...controllerArgs(kcmPort, "kcm"),
             `--service-account-private-key-file=${pki.serviceAccount.keyFile}`,
             `--root-ca-file=${pki.ca.certFile}`,
             `--cluster-signing-cert-file=${pki.ca.certFile}`,
@@ -187,15 +192,7 @@ export class ControlPlane {
           name: "kube-scheduler",
           command: join(bins, "kube-scheduler"),
           logFile: join(dir, "kube-scheduler.log"),
-          args: [
-            `--kubeconfig=${kubeconfigPath}`,
-            `--authentication-kubeconfig=${kubeconfigPath}`,
-            `--authorization-kubeconfig=${kubeconfigPath}`,
-            `--secure-port=${schedPort}`,
-            "--bind-address=127.0.0.1",
-            `--cert-dir=${join(dir, "scheduler")}`,
-            "--leader-elect=false",
-          ],
+          args: controllerArgs(schedPort, "scheduler"),
         });
         processes.push(scheduler);
         await Promise.all([

@@ -68,7 +68,11 @@ export function renderSarif(report: CheckReport, version: string): string {
         invocations: [
           {
             executionSuccessful: report.errors.length === 0,
-            toolExecutionNotifications: report.errors.map((e) => ({ level: "error", message: { text: e.message }, locations: locations(e) })),
+            // Input errors, then the notes (e.g. "node checks were not run"), which SARIF has no result for.
+            toolExecutionNotifications: [
+              ...report.errors.map((e) => ({ level: "error", message: { text: e.message }, locations: locations(e) })),
+              ...report.notes.map((note) => ({ level: "note", message: { text: note } })),
+            ],
           },
         ],
         results,

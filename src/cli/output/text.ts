@@ -90,7 +90,8 @@ function byRule(groups: readonly FindingGroup[]): { rule: string; severity: Find
 const RULE_NAMES = new Map(RULES.map((r) => [r.id, r.name]));
 
 function entryLabel(g: FindingGroup): string {
-  const what = g.sysctl === undefined ? "(policy)" : g.value === undefined ? g.sysctl : `${g.sysctl}=${g.value}`;
+  // A finding about no sysctl is about the whole policy, or (with nodes) about those nodes themselves.
+  const what = g.sysctl === undefined ? (g.nodes.length > 0 ? "(node)" : "(policy)") : g.value === undefined ? g.sysctl : `${g.sysctl}=${g.value}`;
   return g.location?.line !== undefined ? `${what} (line ${g.location.line})` : what;
 }
 
@@ -125,7 +126,7 @@ export function renderText(report: CheckReport, options: TextOptions): string {
   for (const note of report.notes) out.push(...wrap(`note: ${note}`, "", width));
   const s = report.summary;
   const policies = `${s.policies} ${s.policies === 1 ? "policy" : "policies"}: ${s.allowed} allowed, ${s.denied > 0 ? c.red(`${s.denied} denied`) : "0 denied"}`;
-  const nodes = s.nodes ? `; ${s.nodes.total} nodes (${s.nodes.linux} Linux, ${s.nodes.skipped} skipped)` : "";
+  const nodes = s.nodes ? `; ${s.nodes.total} ${s.nodes.total === 1 ? "node" : "nodes"} (${s.nodes.linux} Linux, ${s.nodes.skipped} skipped)` : "";
   const findings = `; ${s.denyFindings} deny and ${s.warnFindings} warn findings`;
   const errors = report.errors.length > 0 ? c.red(`; ${report.errors.length} input ${report.errors.length === 1 ? "error" : "errors"} (on stderr)`) : "";
   out.push(c.bold(`${policies}${nodes}${findings}`) + errors);

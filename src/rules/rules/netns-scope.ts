@@ -10,6 +10,23 @@ const OLDEST_KERNEL = parseVersionSpec("3.10");
 /** Denied everywhere by TT010/TT011/TT012: saying where its value reaches would only add noise. */
 const NOT_WORTH_SCOPING = new Set(["net.ipv4.tcp_tw_recycle"]);
 
+/**
+ * Safe-list additions from this Kubernetes minor on are named with their version: on an older kubelet a
+ * pod asking for them is refused (SysctlForbidden). Older additions (1.4, 1.22) are in every kubelet in use.
+ */
+const SAFE_LIST_VERSION_NOTED_FROM = 27;
+
+function minorOf(kubernetes: string): number {
+  const m = /^1\.(\d+)$/.exec(kubernetes);
+  return m ? Number(m[1]) : Number.POSITIVE_INFINITY;
+}
+
+/** "net.ipv4.tcp_keepalive_time (Kubernetes 1.29+)", or just the name for long-standing safe sysctls. */
+function safeName(e: PreparedEntry): string {
+  const since = e.spec?.kubeletSafeSince;
+  return since !== undefined && minorOf(since) >= SAFE_LIST_VERSION_NOTED_FROM ? `${e.name} (Kubernetes ${since}+)` : e.name;
+}
+
 function scoped(e: PreparedEntry): boolean {
   return e.spec !== undefined && e.spec.netns !== "global" && !NOT_WORTH_SCOPING.has(e.name);
 }
@@ -43,7 +60,7 @@ export const hostNamespaceOnlyRule: Rule = {
       parts.push(`On older kernels the host value reaches every pod instead, because the key was still global there: ${lateNetns.map((e) => `${e.name} before ${e.spec?.perNetnsSince ?? "?"}`).join(", ")}.`);
     }
     parts.push(`If ordinary pods need ${one ? "this value" : "these values"}, set ${one ? "it" : "them"} per pod with securityContext.sysctls:`);
-    if (safe.length > 0) parts.push(`${names(safe)} ${safe.length === 1 ? "is" : "are"} on the kubelet's safe list${unsafe.length > 0 ? ";" : "."}`);
+    if (safe.length > 0) parts.push(`${safe.map(safeName).join(", ")} ${safe.length === 1 ? "is" : "are"} on the kubelet's safe list${unsafe.length > 0 ? ";" : "."}`);
     if (unsafe.length > 0) parts.push(`${names(unsafe)} ${unsafe.length === 1 ? "needs" : "need"} the kubelet's --allowed-unsafe-sysctls.`);
     parts.push(`If only the node itself needs ${one ? "it" : "them"}, nothing to change.`);
     emit({ message: parts.join(" "), sysctl: first.name, value: first.value, index: first.index });

@@ -48,6 +48,13 @@ function nodeRangeLow(node: PreparedNode): { low: number; from: string } {
   return Number.isInteger(low) ? { low, from: "as the node agent probed it" } : { low: DEFAULT_RANGE_LOW, from: "the kernel default" };
 }
 
+/** The policy sets both keys, and its range starts below its own start: no node can take both. */
+function contradictsItself(policy: PreparedPolicy): boolean {
+  const range = requestedRange(policy);
+  const start = requestedInt(policy, UNPRIV);
+  return range !== undefined && start !== undefined && range.low < start;
+}
+
 /**
  * TT020: the kernel keeps ip_local_port_range at or above ip_unprivileged_port_start (4.11+): it refuses
  * a range starting below the start, and refuses raising the start above the range's low port.
@@ -58,7 +65,16 @@ export const portRangeUnprivilegedRule: Rule = {
   severity: "deny",
   summary: "ip_local_port_range would start below ip_unprivileged_port_start (a lower range or a raised start), which the kernel refuses.",
   reference: { title: "commit 4548b683b781 (ip_unprivileged_port_start, 4.11)" },
-  nodeCheckApplies: (policy) => requestedRange(policy) !== undefined || requestedInt(policy, UNPRIV) !== undefined,
+  nodeCheckApplies: (policy) => (requestedRange(policy) !== undefined || requestedInt(policy, UNPRIV) !== undefined) && !contradictsItself(policy),
+  // A range below the start the same policy sets is refused on every kernel that has the start key (and
+  // the key is absent, TT011, on the others): a cross-sysctl rule, so it is judged without nodes too.
+  checkPolicy(policy, emit) {
+    const range = requestedRange(policy);
+    const start = requestedInt(policy, UNPRIV);
+    const rangeEntry = policy.byName.get(RANGE);
+    if (!range || start === undefined || !rangeEntry || !contradictsItself(policy)) return;
+    emit(entryReport(rangeEntry, `${RANGE}="${range.low} ${range.high}" starts below ${UNPRIV}=${start}, set in the same policy: the kernel refuses a range whose low port is below ip_unprivileged_port_start, whatever the order of the writes. Start the range at ${start} or above, or lower ${UNPRIV}.`));
+  },
   checkNode(policy, node, emit) {
     const range = requestedRange(policy);
     const rangeEntry = policy.byName.get(RANGE);
@@ -129,6 +145,6 @@ export const portRangeParityRule: Rule = {
     const range = requestedRange(policy);
     const e = policy.byName.get(RANGE);
     if (!range || !e || range.low === range.high || range.low % 2 !== range.high % 2) return;
-    emit(entryReport(e, `${RANGE}="${range.low} ${range.high}": low and high have the same parity, and the kernel logs "ip_local_port_range: prefer different parity for start/end values". Make one of them odd, e.g. "${range.low} ${range.high - 1}".`));
+    emit(entryReport(e, `${RANGE}="${range.low} ${range.high}": low and high have the same parity, and the kernel logs "ip_local_port_range: prefer different parity for start/end values". Make low and high differ in parity, e.g. "${range.low} ${range.high - 1}".`));
   },
 };

@@ -25,7 +25,7 @@ export const somaxconnCapRule: Rule = {
     if (v === undefined || !e) return;
     for (const limit of LIMITS) {
       if (v <= limit.max || kernelAtLeast(node, limit.before) !== false) continue;
-      emit(entryReport(e, `${SOMAXCONN}=${v} is refused by node ${node.name} (${describeKernel(node)}): before ${limit.before} ${limit.why}. Use ${limit.max} or less for that node, or narrow nodeSelector to kernels ${limit.before}+.`));
+      emit(entryReport(e, `${SOMAXCONN}=${v} is refused by node ${node.name} (${describeKernel(node)}): ${limit.why}. Use ${limit.max} or less for that node, or narrow nodeSelector to kernels ${limit.before}+.`));
       return;
     }
   },

@@ -122,6 +122,62 @@ describe("check inputs", () => {
     expect(r.code).toBe(1);
   });
 
+  it.each([
+    ["ignores a TcpTuningPolicy of another API group, as any other document", "other.example.com/v1", 0, /no TcpTuningPolicy found in 1 file \(1 other documents ignored\)/],
+    ["reports a tcptuning.io TcpTuningPolicy of an unknown version as an input error", "tcptuning.io/v9", 2, /^$/],
+  ] as const)("%s", async (_what, apiVersion, code, note) => {
+    const dir = await tempTree({ "p.yaml": `apiVersion: ${apiVersion}\nkind: TcpTuningPolicy\nmetadata:\n  name: theirs\nspec:\n  anything: 1\n` });
+    const r = await run(["check", "-o", "json", "p.yaml"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    expect(r.code).toBe(code);
+    expect(doc.notes.filter((n) => !n.startsWith("node checks")).join(" ")).toMatch(note);
+  });
+
+  it("takes what the node agent probed from TcpTuningNodeState objects next to the Nodes, as the webhook does", async () => {
+    const state = (node: string, probe: unknown) =>
+      `apiVersion: tcptuning.io/v1alpha1\nkind: TcpTuningNodeState\nmetadata:\n  name: ${node}\nspec:\n  nodeName: ${node}\nstatus:\n  probe: ${JSON.stringify(probe)}\n`;
+    const backported = { kernelRelease: "4.9.0-19-amd64", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_recycle", present: false }] };
+    const dir = await tempTree({
+      "facts.yaml": [nodeYaml("patched", "4.9.0-19-amd64", { "tcptuning.io/nat": "none", "tcptuning.io/load-balancer": "none" }), state("patched", backported)].join("---\n"),
+      "bad-state.yaml": [nodeYaml("n", "6.1.100+"), state("n", { kernelRelease: 6, keys: [] })].join("---\n"),
+      "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_recycle": "1" }),
+    });
+    const r = await run(["check", "-o", "json", "--nodes", "facts.yaml", "p.yaml"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    const rules = doc.policies[0]?.nodes.find((n) => n.node === "patched")?.findings.map((f) => f.rule);
+    expect(rules).toEqual(["TT011"]);
+    expect(doc.policies[0]?.nodes[0]?.findings[0]?.message).toMatch(/node agent found no \/proc\/sys entry/);
+
+    const bad = await run(["check", "--nodes", "bad-state.yaml", "p.yaml"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^bad-state\.yaml:\d+:\d+: TcpTuningNodeState n is not valid: status\.probe\.kernelRelease: /m);
+  });
+
+  it("reads --nodes as a NodeList straight from the API server, whose items carry no kind", async () => {
+    const item = (name: string, kernelVersion: string) => ({ metadata: { name, labels: {} }, status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } });
+    const dir = await tempTree({
+      "nodes.json": JSON.stringify({ kind: "NodeList", apiVersion: "v1", items: [item("raw-old", "4.9.0-19-amd64"), item("raw-new", "6.1.100+")] }),
+      "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "2" }),
+    });
+    const r = await run(["check", "-o", "json", "--nodes", "nodes.json", "p.yaml"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    expect(doc.policies[0]?.nodes.map((n) => [n.node, n.verdict])).toEqual([["raw-old", "denied"], ["raw-new", "allowed"]]);
+    expect(doc.notes.join(" ")).not.toMatch(/no Node objects/);
+    expect(r.code).toBe(1);
+  });
+
+  it("reads policies from a TcpTuningPolicyList whose items carry no kind, and still ignores other kinds of list", async () => {
+    const policy = { metadata: { name: "from-list" }, spec: { sysctls: [{ name: "net.ipv4.tcp_tw_recycle", value: "1" }] } };
+    const dir = await tempTree({
+      "list.json": JSON.stringify({ kind: "TcpTuningPolicyList", apiVersion: "tcptuning.io/v1alpha1", items: [policy] }),
+      "cms.json": JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", items: [{ metadata: { name: "cm" }, data: {} }] }),
+    });
+    const r = await run(["check", "-o", "json", "list.json", "cms.json"], { cwd: dir });
+    const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
+    expect(doc.policies.map((p) => [p.name, p.verdict])).toEqual([["from-list", "denied"]]);
+    expect(r.code).toBe(1);
+  });
+
   it("reports a Node without a name at its line", async () => {
     const dir = await tempTree({ "nodes.yaml": "apiVersion: v1\nkind: Node\nmetadata:\n  labels: {}\n", "p.yaml": GOOD });
     const r = await run(["check", "--nodes", "nodes.yaml", "p.yaml"], { cwd: dir });

@@ -81,7 +81,7 @@ describe("check --output", () => {
     for (const l of commands) expect(l).toMatch(/^::(error|warning|notice)( file=[^,:]+,line=\d+,col=\d+,title=[^:]+)?::\S/);
     expect(commands).toContainEqual(expect.stringMatching(new RegExp(`^::error file=${f.policy},line=8,col=7,title=TT004 mixed net\\.ipv4\\.tcp_fin_timout::.*Did you mean net\\.ipv4\\.tcp_fin_timeout\\?`)));
     expect(commands).toContainEqual(expect.stringMatching(/^::error file=.*,line=10,.*title=TT013 .*\(nodes: old-1, old-2\)$/));
-    expect(lines.at(-1)).toMatch(/^tcp-tuning check: 1 policies, 0 allowed, 1 denied/);
+    expect(lines.at(-1)).toMatch(/^tcp-tuning check: 1 policy, 0 allowed, 1 denied/);
   });
 
   it("text groups findings by rule, names the nodes, and states each verdict", async () => {
@@ -93,6 +93,15 @@ describe("check --output", () => {
     expect(r.stdout).toMatch(/^ {2}nodes: 4 matched, 2 denied, 1 allowed, 1 skipped \(win-1: not a Linux node/m);
     expect(r.stdout).toMatch(/^ {2}deny TT013 \S+\n {4}net\.ipv4\.tcp_tw_reuse=2 \(line 10\) on old-1, old-2$/m);
     expect(r.stdout).toMatch(/2 policies: 1 allowed, 1 denied; 4 nodes \(3 Linux, 1 skipped\)/);
+  });
+
+  it("text labels a finding about a node itself (unreadable kernel, undocumented label) as the node's, not the policy's", async () => {
+    const dir = await tempTree({ "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "1" }), "nodes.yaml": nodeYaml("odd", "not-a-kernel", { "tcptuning.io/nat": "maybe" }) });
+    const r = await run(["check", "--nodes", path.join(dir, "nodes.yaml"), path.join(dir, "p.yaml")]);
+    expect(r.stdout).toMatch(/^ {2}warn TT014 \S+\n {4}\(node\) on odd$/m);
+    expect(r.stdout).toMatch(/^ {2}warn TT041 \S+\n {4}\(node\) on odd$/m);
+    expect(r.stdout).not.toContain("(policy) on odd");
+    expect(r.stdout).toMatch(/^1 policy: 1 allowed, 0 denied; 1 node \(1 Linux, 0 skipped\)/m);
   });
 
   it("text bounds long node lists with +N more", async () => {
@@ -108,6 +117,17 @@ describe("check --output", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("note: node checks were not run");
     expect(r.stdout).not.toContain("nodes:");
+  });
+
+  it("sarif without --nodes says node checks were not run, as a notification of the run", async () => {
+    const f = await fixture();
+    const r = await run(["check", "-o", "sarif", f.policy]);
+    expect(r.code).toBe(1);
+    const invocation = z
+      .object({ runs: z.array(z.object({ invocations: z.array(z.object({ executionSuccessful: z.boolean(), toolExecutionNotifications: z.array(z.object({ level: z.string(), message: z.object({ text: z.string() }) })) })) })) })
+      .parse(JSON.parse(r.stdout)).runs[0]?.invocations[0];
+    expect(invocation?.executionSuccessful).toBe(true);
+    expect(invocation?.toolExecutionNotifications).toContainEqual({ level: "note", message: { text: expect.stringMatching(/^node checks were not run/) } });
   });
 
   it.each([

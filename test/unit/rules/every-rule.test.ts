@@ -115,6 +115,8 @@ const CASES: readonly Case[] = [
   // TT010 tw-recycle-enabled
   { rule: "TT010", says: "denies tcp_tw_recycle=1 at policy level, whatever the nodes", sysctls: [[RECYCLE, "1"]], fires: { severity: "deny", sysctl: RECYCLE, count: 1, message: /removed in 4\.12/ } },
   { rule: "TT010", says: "denies tcp_tw_recycle=1 on a NAT node that still has the key", sysctls: [[RECYCLE, "1"]], nodes: [k4_4nat], fires: { severity: "deny", node: "old-nat", sysctl: RECYCLE, count: 1, message: /tcptuning\.io\/nat=inbound/ } },
+  { rule: "TT010", says: "denies tcp_tw_recycle=1 on a node whose kernel cannot be read, without claiming that kernel has the key", sysctls: [[RECYCLE, "1"]], nodes: [garbageKernel], fires: { severity: "deny", node: "garbage", sysctl: RECYCLE, count: 1, message: /kernel not-a-kernel: it may still have the key; kernels before 4\.12 do\)/ } },
+  { rule: "TT010", says: "says a kernel before 4.12 still has the key", sysctls: [[RECYCLE, "1"]], nodes: [k4_11], fires: { severity: "deny", node: "fc25", sysctl: RECYCLE, count: 1, message: /kernel 4\.11\.12-200\.fc25\.x86_64 still has the key/ } },
   { rule: "TT010", says: "stays silent on tcp_tw_recycle=0", sysctls: [[RECYCLE, "0"]], nodes: [k4_4nat, k4_19] },
 
   // TT011 sysctl-absent-on-kernel
@@ -146,6 +148,7 @@ const CASES: readonly Case[] = [
 
   // TT016 somaxconn-above-kernel-cap
   { rule: "TT016", says: "denies somaxconn above 65535 on a kernel before 4.1", sysctls: [[SOMAXCONN, "131072"]], nodes: [k4_0, k3_10], fires: { severity: "deny", sysctl: SOMAXCONN, count: 2, message: /before 4\.1/ } },
+  { rule: "TT016", says: "says once, not twice, that the cap ends in 4.1", sysctls: [[SOMAXCONN, "131072"]], nodes: [k3_10], fires: { severity: "deny", node: "rhel7", sysctl: SOMAXCONN, count: 1, message: /^(?![\s\S]*before 4\.1[\s\S]*before 4\.1)/ } },
   { rule: "TT016", says: "stays silent on somaxconn above 65535 from 4.1", sysctls: [[SOMAXCONN, "131072"]], nodes: [k4_1, k5_4] },
   { rule: "TT016", says: "stays silent on somaxconn=65535 on old kernels", sysctls: [[SOMAXCONN, "65535"]], nodes: [k3_10] },
 
@@ -154,10 +157,12 @@ const CASES: readonly Case[] = [
   { rule: "TT020", says: "denies a port range starting below the probed unprivileged start", sysctls: [[RANGE, "1500 60999"]], nodes: [probedUnpriv], fires: { severity: "deny", node: "unpriv-2000", sysctl: RANGE, message: /\(2000, as the node agent probed it\)/ } },
   { rule: "TT020", says: "denies raising ip_unprivileged_port_start above the default range's low port", sysctls: [[UNPRIV, "40000"]], nodes: [k5_4], fires: { severity: "deny", node: "focal", sysctl: UNPRIV, message: /starts at 32768 \(the kernel default\)/ } },
   { rule: "TT020", says: "denies raising ip_unprivileged_port_start above the probed range's low port", sysctls: [[UNPRIV, "45000"]], nodes: [probedRange], fires: { severity: "deny", node: "range-40000", sysctl: UNPRIV, message: /starts at 40000/ } },
-  { rule: "TT020", says: "denies a range below the start the same policy raises", sysctls: [[UNPRIV, "40000"], [RANGE, "32768 60999"]], nodes: [k5_4], fires: { severity: "deny", node: "focal", sysctl: RANGE } },
+  { rule: "TT020", says: "denies a range below the start the same policy raises once, at policy level, not again on each node", sysctls: [[UNPRIV, "40000"], [RANGE, "32768 60999"]], nodes: [k5_4, k4_19], fires: { severity: "deny", sysctl: RANGE, count: 1, message: /starts below net\.ipv4\.ip_unprivileged_port_start=40000, set in the same policy/ } },
+  { rule: "TT020", says: "denies a range below the start the same policy raises without any node facts (a cross-sysctl rule)", sysctls: [[UNPRIV, "40000"], [RANGE, "32768 60999"]], fires: { severity: "deny", sysctl: RANGE, count: 1 } },
   { rule: "TT020", says: "warns about privileged ephemeral ports on kernels without the start key", sysctls: [[RANGE, "1000 60999"]], nodes: [k4_9], fires: { severity: "warn", node: "deb9", sysctl: RANGE } },
   { rule: "TT020", says: "stays silent on a range starting at 1024", sysctls: [[RANGE, "1024 65535"]], nodes: [k4_19, k4_9] },
   { rule: "TT020", says: "stays silent on a start raised together with the range", sysctls: [[UNPRIV, "40000"], [RANGE, "40000 60999"]], nodes: [k5_4] },
+  { rule: "TT020", says: "stays silent without nodes on a start raised together with the range", sysctls: [[UNPRIV, "40000"], [RANGE, "40000 60999"]] },
   { rule: "TT020", says: "stays silent on a start below the range", sysctls: [[UNPRIV, "30000"]], nodes: [k5_4, probedRange] },
 
   // TT021 port-range-overlaps-node-ports
@@ -167,6 +172,7 @@ const CASES: readonly Case[] = [
 
   // TT022 port-range-parity
   { rule: "TT022", says: "warns when low and high have the same parity", sysctls: [[RANGE, "32768 61000"]], fires: { severity: "warn", sysctl: RANGE, message: /prefer different parity/ } },
+  { rule: "TT022", says: "warns when both ends are odd without telling the user to make one of them odd", sysctls: [[RANGE, "1025 65535"]], fires: { severity: "warn", sysctl: RANGE, message: /^(?![\s\S]*one of them odd)[\s\S]*differ in parity, e\.g\. "1025 65534"/ } },
   { rule: "TT022", says: "stays silent on different parity", sysctls: [[RANGE, "32768 60999"]] },
 
   // TT030 fin-timeout-does-not-shorten-time-wait
@@ -183,12 +189,15 @@ const CASES: readonly Case[] = [
 
   // TT033 retries2-low
   { rule: "TT033", says: "warns about tcp_retries2 below 8", sysctls: [["net.ipv4.tcp_retries2", "5"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_retries2", message: /RFC 1122/ } },
+  { rule: "TT033", says: "says how soon tcp_retries2=7 gives up (about 51 s), not 'a few seconds'", sysctls: [["net.ipv4.tcp_retries2", "7"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_retries2", message: /after about 51 s of unanswered retransmissions/ } },
+  { rule: "TT033", says: "says tcp_retries2=0 gives up after the first retransmission timeout", sysctls: [["net.ipv4.tcp_retries2", "0"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_retries2", message: /after about 0\.2 s/ } },
   { rule: "TT033", says: "stays silent at 8", sysctls: [["net.ipv4.tcp_retries2", "8"]] },
 
   // TT040 host-namespace-only
   { rule: "TT040", says: "warns once per policy that host values do not reach ordinary pods", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_keepalive_intvl", "30"], [TW_REUSE, "1"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_keepalive_time", count: 1, message: /--allowed-unsafe-sysctls/ } },
   { rule: "TT040", says: "says that keys which became per-namespace late reach every pod on older kernels", sysctls: [[TS, "1"]], fires: { severity: "warn", sysctl: TS, count: 1, message: /net\.ipv4\.tcp_timestamps before 4\.13/ } },
   { rule: "TT040", says: "does not call a key global on kernels that never had it", sysctls: [[DELAY, "1000"]], fires: { severity: "warn", sysctl: DELAY, count: 1, message: /^(?![\s\S]*still global)/ } },
+  { rule: "TT040", says: "names the Kubernetes version that put a key on the kubelet's safe list when it is recent", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_rmem", "4096 131072 6291456"], [RANGE, "32768 60999"]], fires: { severity: "warn", count: 1, message: /net\.ipv4\.tcp_keepalive_time \(Kubernetes 1\.29\+\), net\.ipv4\.tcp_rmem \(Kubernetes 1\.32\+\), net\.ipv4\.ip_local_port_range are on the kubelet's safe list/ } },
   { rule: "TT040", says: "stays silent on tcp_tw_recycle, which is denied anyway", sysctls: [[RECYCLE, "1"]] },
   { rule: "TT040", says: "stays silent on a key with one value per host", sysctls: [[CONNTRACK_MAX, "262144"]] },
 

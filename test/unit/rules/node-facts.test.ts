@@ -56,6 +56,7 @@ describe("what tcp_tw_recycle=1 tells a node about its placement", () => {
     ["a NAT node is told about NAT", { "tcptuning.io/nat": "inbound" }, {}, /arrive through NAT \(tcptuning\.io\/nat=inbound\)/],
     ["a SNAT-balanced node is told about the balancer", { "tcptuning.io/nat": "none", "tcptuning.io/load-balancer": "snat" }, {}, /SNAT load balancer/],
     ["a node without NAT is still told about per-connection offsets", { "tcptuning.io/nat": "none" }, {}, /offset TCP timestamps per connection/],
+    ["a node with an undocumented nat label is told that label is why its placement is unknown", { "tcptuning.io/nat": "maybe" }, {}, /NAT placement is unknown \(tcptuning\.io\/nat="maybe" is not a documented value\)/],
   ] as const)("%s", (_what, labels, defaults, expected) => {
     expect(message(labels, defaults)).toMatch(expected);
   });

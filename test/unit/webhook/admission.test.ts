@@ -103,11 +103,20 @@ describe("admission decisions", () => {
     expect(judge(policyReview(recycle, { operation: "UPDATE", oldObject: before })).review.response.allowed).toBe(false);
   });
 
-  it("allows the UPDATE that finishes a deletion (finalizer removal) whatever the spec", () => {
-    const deleting = { ...recycle, metadata: { name: "recycle", deletionTimestamp: "2026-01-01T00:00:00Z" } };
-    const res = judge(policyReview(deleting, { operation: "UPDATE", oldObject: { ...recycle, spec: {} } }));
-    expect(res.outcome).toBe("deleting");
+  it("allows the UPDATE that finishes a deletion (finalizer removal) of a policy the fleet outgrew", () => {
+    const held = { ...recycle, metadata: { name: "recycle", deletionTimestamp: "2026-01-01T00:00:00Z", finalizers: ["tcptuning.io/cleanup"] } };
+    const released = { ...recycle, metadata: { name: "recycle", deletionTimestamp: "2026-01-01T00:00:00Z" } };
+    const res = judge(policyReview(released, { operation: "UPDATE", oldObject: held }));
+    expect(res.outcome).toBe("unchanged-spec");
     expect(res.review.response.allowed).toBe(true);
+  });
+
+  it("judges a spec change on a policy being deleted: a deletionTimestamp is no pass", () => {
+    const before = policy("recycle", [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }], { nodeSelector: { matchLabels: { tier: "edge" } } });
+    const deleting = { ...recycle, metadata: { name: "recycle", deletionTimestamp: "2026-01-01T00:00:00Z", finalizers: ["tcptuning.io/cleanup"] } };
+    const res = judge(policyReview(deleting, { operation: "UPDATE", oldObject: { ...before, metadata: deleting.metadata } }));
+    expect(res.outcome).toBe("denied");
+    expect(res.review.response.allowed).toBe(false);
   });
 
   it("refuses with 503 and a reason while the node cache has not synced", () => {

@@ -87,6 +87,14 @@ describe("planRotation", () => {
     expect(plan.why).toMatch(/signed by no CA/);
   });
 
+  it("starts over from a stored bundle holding a block that is no certificate, instead of throwing", () => {
+    const a = planRotation(undefined, t0, policy, { bundleInstalled: true }).state;
+    const broken: PkiState = { ...a, bundle: [...a.bundle, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"] };
+    const plan = planRotation(broken, at(1), policy, { bundleInstalled: true });
+    expect(plan.step).toBe("bootstrap");
+    expect(plan.why).toMatch(/no certificate/);
+  });
+
   it("over three CA lifetimes, with an apiserver that sees bundle changes 8 s late, never serves a certificate it does not trust", () => {
     const run = simulate(1800, 8);
     expect(run.failures).toBe(0);

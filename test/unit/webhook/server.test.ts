@@ -39,8 +39,8 @@ describe("the webhook server", () => {
     ["a review without a uid", { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) }, 400, /request\.uid/],
     ["an empty body", { body: "" }, 400, /malformed JSON/],
     ["a JSON value that is not a review", { body: "42" }, 400, /AdmissionReview/],
-    ["a body over the limit", { body: Buffer.alloc(65 * 1024, 0x20) }, 413, /limit/],
-    ["a body over the limit sent chunked", { body: Buffer.alloc(65 * 1024, 0x20), headers: { "transfer-encoding": "chunked" } }, 413, /limit/],
+    ["a body over the limit", { body: Buffer.alloc(65 * 1024, 0x20) }, 400, /limit/],
+    ["a body over the limit sent chunked", { body: Buffer.alloc(65 * 1024, 0x20), headers: { "transfer-encoding": "chunked" } }, 400, /limit/],
     ["a form post", { body: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } }, 415, /application\/json/],
     ["a GET on the admission path", { method: "GET" }, 405, /POST/],
     ["an unknown path", { path: "/mutate", body: recycle }, 404, /\/validate/],
@@ -74,5 +74,26 @@ describe("the webhook server", () => {
     expect(s.count).toBeGreaterThan(5);
     expect(s.p50).toBeGreaterThan(0);
     expect(server.outcomes.get("bad-request")).toBeGreaterThanOrEqual(7);
+  });
+});
+
+describe("a draining webhook server", () => {
+  it("says it is not ready while it still answers admissions", async () => {
+    const draining = new WebhookServer({
+      tls: issueServingCert(ca, names, new Date(), life),
+      snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
+      ready: () => true,
+      logger: createLogger("test", { level: "silent", pretty: false }),
+    });
+    const p = (await draining.listen(0, "127.0.0.1")).port;
+    try {
+      expect((await call(p, ca.certPem, { method: "GET", path: "/readyz" })).status).toBe(200);
+      draining.drain();
+      const ready = await call(p, ca.certPem, { method: "GET", path: "/readyz" });
+      expect([ready.status, ready.body]).toEqual([503, "shutting down"]);
+      expect((await call(p, ca.certPem, { body: recycle })).status).toBe(200);
+    } finally {
+      await draining.close();
+    }
   });
 });

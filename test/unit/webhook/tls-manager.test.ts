@@ -117,6 +117,28 @@ describe("TlsManager", () => {
     expect(t.served).toHaveLength(1);
   });
 
+  it("repairs a caBundle holding a block that is no certificate, instead of failing every reconciliation", async () => {
+    const t = setup();
+    await t.manager.reconcile();
+    const ours = t.store.state?.bundle ?? [];
+    t.bundle.bundle = ["-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n", ...ours];
+    const plan = await t.manager.reconcile();
+    expect(plan.step).toBe("none");
+    expect(t.bundle.bundle?.map(fingerprint)).toEqual(ours.map(fingerprint));
+  });
+
+  it("replaces a Secret whose bundle holds a block that is no certificate, Secret before caBundle before serving", async () => {
+    const t = setup();
+    await t.manager.reconcile();
+    const stored = t.store.state;
+    if (!stored) throw new Error("no state");
+    t.store.state = { ...stored, bundle: [...stored.bundle, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"] };
+    t.bundle.bundle = stored.bundle;
+    t.events.length = 0;
+    expect((await t.manager.reconcile()).step).toBe("bootstrap");
+    expect(t.events).toEqual(["secret:2", "bundle:2", "serve"]);
+  });
+
   it("re-reads and re-plans when another replica wrote the Secret first", async () => {
     const t = setup();
     t.store.conflicts = 2;
@@ -124,6 +146,25 @@ describe("TlsManager", () => {
     expect(plan.step).toBe("bootstrap");
     expect(t.store.state).toBeDefined();
     expect(t.events).toEqual(["secret:1", "serve"]);
+  });
+
+  it("keeps trusting the CA other replicas still serve from when the Secret is deleted, and retires it later", async () => {
+    const a = setup();
+    await a.manager.reconcile();
+    a.bundle.bundle = a.store.state?.bundle;
+    const old = a.store.state;
+    if (!old) throw new Error("no state");
+    // Someone deletes the Secret to force new certificates; replica B still serves the old certificate.
+    a.store.state = undefined;
+    a.store.version = 0;
+    const stored = (): PkiState | undefined => a.store.state;
+    expect((await a.manager.reconcile()).step).toBe("bootstrap");
+    const trusted = a.bundle.bundle ?? [];
+    expect(trusted.some((ca) => issuedBy(old.serving.certPem, ca))).toBe(true);
+    expect(trusted.some((ca) => issuedBy(stored()?.serving.certPem ?? "", ca))).toBe(true);
+    a.advance(21);
+    expect((await a.manager.reconcile()).step).toBe("ca-retired");
+    expect(a.bundle.bundle?.map(fingerprint)).toEqual([fingerprint(stored()?.ca.certPem ?? "")]);
   });
 
   it("follows a rotation another replica made: serves what the Secret holds", async () => {
