@@ -71,7 +71,8 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
         (err) => {
           ended = true;
           if (stopped) return;
-          // client-node ends a watch that was quiet for 30 s with a TimeoutError: a normal end.
+          // client-node ends a watch that stayed quiet past its inactivity limit with a TimeoutError:
+          // re-list at once (the get then tells whether the server is really gone).
           if (err && (err as Error).name !== "TimeoutError") {
             opts.log.warn({ err }, "node state watch failed; re-listing");
             scheduleAfterFailure();
