@@ -69,8 +69,11 @@ export interface PreparedNode {
   readonly kernel: KernelVersion | undefined;
   readonly kernelText: string;
   readonly placement: Placement;
-  /** Probed keys: name -> normalised value, or null when the key does not exist on the node. */
-  readonly probed: ReadonlyMap<string, string | null> | undefined;
+  /**
+   * Probed keys: name -> normalised value; null when the key does not exist on the node; undefined
+   * when it exists but the agent left its value out (too long for status, or unreadable).
+   */
+  readonly probed: ReadonlyMap<string, string | null | undefined> | undefined;
 }
 
 export function prepareNode(input: NodeInput, defaults: DefaultPlacement = {}): PreparedNode {
@@ -81,10 +84,11 @@ export function prepareNode(input: NodeInput, defaults: DefaultPlacement = {}): 
   const fromProbe = probed !== "" ? parseKernelVersion(probed) : undefined;
   const kernelText = fromProbe ? probed : reported !== "" ? reported : probed;
   const kernel = fromProbe ?? parseKernelVersion(reported);
-  let keys: Map<string, string | null> | undefined;
+  let keys: Map<string, string | null | undefined> | undefined;
   if (input.probe) {
     keys = new Map();
-    for (const k of input.probe.keys) keys.set(k.name, k.present ? normalizeSysctlValue(k.value ?? "") : null);
+    // A present key without a value is "exists, value unknown", never the empty string.
+    for (const k of input.probe.keys) keys.set(k.name, k.present ? (k.value === undefined ? undefined : normalizeSysctlValue(k.value)) : null);
   }
   return {
     name: input.name,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mayReceiveNatedClients } from "../../../src/rules/placement.js";
 import { evaluatePolicy, nodeInputFromObject, nodeObjectSchema, parseDefaultPlacement, placementFromLabels, prepareNode, type DefaultPlacement } from "../../../src/rules/index.js";
+import { probedPresence, probedValue } from "../../../src/rules/node-facts.js";
 import { findingsOf, node, policyDoc } from "./support.js";
 
 describe("placement from node labels", () => {
@@ -118,5 +119,12 @@ describe("prepareNode", () => {
   it("normalises probed values as the kernel prints them", () => {
     const n = prepareNode({ name: "n", labels: {}, kernelVersion: "6.6.54", probe: { kernelRelease: "6.6.54", probedAt: "x", keys: [{ name: "net.ipv4.ip_local_port_range", present: true, value: "32768\t60999" }] } });
     expect(n.probed?.get("net.ipv4.ip_local_port_range")).toBe("32768 60999");
+  });
+
+  it("treats a probed key without a value as present with an unknown value, not as the empty string", () => {
+    // The agent leaves long values (ip_local_reserved_ports) out of status to stay within API limits.
+    const n = prepareNode({ name: "n", labels: {}, kernelVersion: "6.6.54", probe: { kernelRelease: "6.6.54", probedAt: "x", keys: [{ name: "net.ipv4.ip_local_reserved_ports", present: true }] } });
+    expect(probedPresence(n, "net.ipv4.ip_local_reserved_ports")).toBe(true);
+    expect(probedValue(n, "net.ipv4.ip_local_reserved_ports")).toBeUndefined();
   });
 });
