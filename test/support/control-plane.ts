@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,7 +118,7 @@ export class ControlPlane {
       });
       processes.push(etcd);
       await waitFor(etcd, "/health to say healthy", async () => {
-        const res = await httpGet(`${etcdUrl}/health`);
+        const res = await get(`${etcdUrl}/health`);
         return res.status === 200 && res.body.includes('"health":"true"');
       });
       const tEtcd = performance.now();
@@ -150,11 +150,11 @@ export class ControlPlane {
       });
       processes.push(apiserver);
       await waitFor(apiserver, "/readyz to answer ok", async () => {
-        const res = await httpsGet(`${server}/readyz`, tls);
+        const res = await get(`${server}/readyz`, tls);
         return res.status === 200;
       });
       // Namespaces like "default" are made by a loop that /readyz does not wait for.
-      await waitFor(apiserver, "the default namespace", async () => (await httpsGet(`${server}/api/v1/namespaces/default`, tls)).status === 200);
+      await waitFor(apiserver, "the default namespace", async () => (await get(`${server}/api/v1/namespaces/default`, tls)).status === 200);
       const tApi = performance.now();
 
       const kubeconfigPath = join(dir, "kubeconfig");
@@ -196,8 +196,8 @@ export class ControlPlane {
         });
         processes.push(scheduler);
         await Promise.all([
-          waitFor(kcm, "/healthz to answer ok", async () => (await httpsGet(`https://127.0.0.1:${kcmPort}/healthz`, tls, true)).status === 200),
-          waitFor(scheduler, "/readyz to answer ok", async () => (await httpsGet(`https://127.0.0.1:${schedPort}/readyz`, tls, true)).status === 200),
+          waitFor(kcm, "/healthz to answer ok", async () => (await get(`https://127.0.0.1:${kcmPort}/healthz`, tls, true)).status === 200),
+          waitFor(scheduler, "/readyz to answer ok", async () => (await get(`https://127.0.0.1:${schedPort}/readyz`, tls, true)).status === 200),
         ]);
         tControllers = performance.now();
       }
@@ -255,33 +255,18 @@ interface HttpResult {
   readonly body: string;
 }
 
-function httpGet(url: string): Promise<HttpResult> {
+/** GET over plain HTTP (etcd), or with the admin client cert over HTTPS; `selfSigned` for components that serve their own cert. */
+function get(url: string, tls?: Tls, selfSigned = false): Promise<HttpResult> {
   return new Promise((resolvePromise, reject) => {
-    const req = httpRequest(url, { timeout: 5000 }, (res) => {
+    const onResponse = (res: IncomingMessage): void => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));
       res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-/** GET with the admin client cert; `selfSigned` for components that serve their own cert. */
-function httpsGet(url: string, tls: Tls, selfSigned = false): Promise<HttpResult> {
-  return new Promise((resolvePromise, reject) => {
-    const req = request(
-      url,
-      { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !selfSigned, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    };
+    const req = tls
+      ? request(url, { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !selfSigned, timeout: 5000 }, onResponse)
+      : httpRequest(url, { timeout: 5000 }, onResponse);
     req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on("error", reject);
     req.end();
