@@ -2,6 +2,7 @@ import type { NodeState, NodeStateStatus } from "../api/node-state.js";
 import type { Logger } from "../log.js";
 import type { NodeStateClient, NodeStateWatch } from "../kube/node-state-client.js";
 import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";
+import { Backoff } from "../kube/backoff.js";
 
 /**
  * Desired state from the API server: this node's TcpTuningNodeState only (get, then a watch with
@@ -33,10 +34,12 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
   let uid: string | undefined;
   let exists = false;
   let deliver: (d: DesiredState) => void = () => undefined;
-  const initialMs = opts.backoff?.initialMs ?? 1000;
-  const maxMs = opts.backoff?.maxMs ?? 30_000;
-  const random = opts.random ?? Math.random;
-  let failureDelayMs = initialMs;
+  const backoff = new Backoff({
+    initialMs: opts.backoff?.initialMs ?? 1000,
+    maxMs: opts.backoff?.maxMs ?? 30_000,
+    jitter: 0.2,
+    random: opts.random ?? Math.random,
+  });
 
   /** A node state whose spec names another node was not approved for this one: not delivered. */
   function forThisNode(obj: NodeState): boolean {
@@ -82,7 +85,7 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
         },
       );
       // The watch is established (client-node ends a refused one before it returns).
-      if (!ended) failureDelayMs = initialMs;
+      if (!ended) backoff.reset();
     } catch (err) {
       opts.log.error({ err, node: opts.nodeName }, "cannot get or watch the node state; retrying");
       scheduleAfterFailure();
@@ -90,9 +93,7 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
   }
 
   function scheduleAfterFailure(): void {
-    const delay = failureDelayMs * (0.8 + 0.4 * random());
-    failureDelayMs = Math.min(failureDelayMs * 2, maxMs);
-    schedule(delay);
+    schedule(backoff.next());
   }
 
   function schedule(delayMs: number): void {

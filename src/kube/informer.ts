@@ -1,6 +1,7 @@
 import { ADD, DELETE, ERROR, UPDATE, makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from "@kubernetes/client-node";
 import type { Logger } from "../log.js";
 import { describeApiError } from "./api-error.js";
+import { Backoff } from "./backoff.js";
 
 export interface InformerOptions<T extends KubernetesObject> {
   readonly kubeConfig: KubeConfig;
@@ -27,9 +28,7 @@ type Waiter = { resolve: () => void; reject: (err: Error) => void; timer: NodeJS
  */
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer: Informer<T> & ObjectCache<T>;
-  private readonly initialMs: number;
-  private readonly maxMs: number;
-  private delayMs: number;
+  private readonly backoff: Backoff;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = true;
   private hasSynced = false;
@@ -42,13 +41,11 @@ export class ResilientInformer<T extends KubernetesObject> {
   handlerErrors = 0;
 
   constructor(private readonly options: InformerOptions<T>) {
-    this.initialMs = options.backoff?.initialMs ?? 500;
-    this.maxMs = options.backoff?.maxMs ?? 30_000;
-    this.delayMs = this.initialMs;
+    this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 500, maxMs: options.backoff?.maxMs ?? 30_000 });
     const listed = async (): Promise<KubernetesListObject<T>> => {
       const result = await options.list();
       this.lists++;
-      this.delayMs = this.initialMs;
+      this.backoff.reset();
       if (!this.hasSynced) {
         this.hasSynced = true;
         options.logger.info({ path: options.path, items: result.items.length }, "informer synced");
@@ -132,8 +129,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private failed(err: unknown): void {
     this.errors++;
     if (this.stopped) return;
-    const delay = this.delayMs;
-    this.delayMs = Math.min(this.delayMs * 2, this.maxMs);
+    const delay = this.backoff.next();
     this.options.logger.warn({ path: this.options.path, error: describeApiError(err), retryInMs: delay }, "informer list/watch failed; restarting");
     if (this.restartTimer) return;
     this.restartTimer = setTimeout(() => {
