@@ -1,10 +1,9 @@
-import { constants } from "node:fs";
-import { appendFile, open, readFile, rename } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { appendFile, readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { nodeStateSchema, nodeStateSpecSchema, nodeStateStatusSchema, type NodeStateStatus } from "../api/node-state.js";
 import type { Logger } from "../log.js";
+import { writeFileAtomic } from "./atomic-file.js";
 import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";
 
 /**
@@ -68,16 +67,8 @@ export function createFileBackend(opts: FileBackendOptions): AgentBackend {
     },
     async writeStatus(status: NodeStateStatus) {
       if (!opts.statusFile) return;
-      const tmp = join(dirname(opts.statusFile), `.${basename(opts.statusFile)}.${process.pid}.tmp`);
-      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-      try {
-        // The same schema the API client checks before a status patch, so the file shows what the API would take.
-        await fh.writeFile(`${JSON.stringify({ status: nodeStateStatusSchema.parse(status) }, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, opts.statusFile);
+      // The same schema the API client checks before a status patch, so the file shows what the API would take.
+      await writeFileAtomic(opts.statusFile, `${JSON.stringify({ status: nodeStateStatusSchema.parse(status) }, null, 2)}\n`);
     },
     async emitEvent(event: AgentEvent) {
       if (!opts.eventsFile) return;

@@ -1,8 +1,8 @@
-import { constants } from "node:fs";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { z } from "zod";
 import { originalValueSchema, type OriginalValue } from "../api/node-state.js";
+import { writeFileAtomic } from "./atomic-file.js";
 
 /**
  * The agent's durable memory on the node (a hostPath file): the value each key had before this
@@ -74,29 +74,10 @@ export async function saveStateFile(path: string, state: StateFile): Promise<voi
   const valid = stateFileSchema.parse(state);
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const body = `${JSON.stringify(valid, null, 2)}\n`;
-  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   try {
-    await file.writeFile(body, "utf8");
-    await file.sync();
+    await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}\n`);
   } catch (err) {
-    await file.close();
-    await unlink(tmp).catch(() => undefined);
-    throw new StateFileError(path, `cannot write ${tmp}: ${(err as Error).message}`, { cause: err });
-  }
-  await file.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw new StateFileError(path, `cannot rename ${tmp} over it: ${(err as Error).message}`, { cause: err });
-  }
-  const dirHandle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
+    throw new StateFileError(path, (err as Error).message, { cause: err });
   }
 }
 
