@@ -1,7 +1,9 @@
-import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../api/group.js";
 import { nodeStateSchema, nodeStateStatusSchema, type NodeState, type NodeStateStatus } from "../api/node-state.js";
+import { describeApiError, isNotFound } from "./api-error.js";
 import { FIELD_MANAGERS } from "./client.js";
+import { mergePatch } from "./patch.js";
 
 /**
  * Get, watch and status-patch one TcpTuningNodeState: what a node's agent needs, and nothing more
@@ -58,8 +60,8 @@ export class NodeStateClient {
       const raw: unknown = await this.custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name });
       return parseNodeState(raw, name);
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return undefined;
-      throw new NodeStateClientError(`get ${NODE_STATE_KIND} ${name}: ${(err as Error).message}`, { cause: err });
+      if (isNotFound(err)) return undefined;
+      throw new NodeStateClientError(`get ${NODE_STATE_KIND} ${name}: ${describeApiError(err)}`, { cause: err });
     }
   }
 
@@ -92,12 +94,11 @@ export class NodeStateClient {
     try {
       const raw: unknown = await this.custom.patchClusterCustomObjectStatus(
         { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name, body, fieldManager: FIELD_MANAGERS.agent },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        mergePatch(),
       );
       return parseNodeState(raw, name);
     } catch (err) {
-      const detail = err instanceof ApiException ? ` (HTTP ${err.code}: ${typeof err.body === "string" ? err.body : ""})` : "";
-      throw new NodeStateClientError(`patch status of ${NODE_STATE_KIND} ${name}: ${(err as Error).message}${detail}`, { cause: err });
+      throw new NodeStateClientError(`patch status of ${NODE_STATE_KIND} ${name}: ${describeApiError(err)}`, { cause: err });
     }
   }
 
