@@ -115,3 +115,14 @@ export const nodeStateSchema = z.object({
   status: nodeStateStatusSchema.optional(),
 });
 export type NodeState = z.infer<typeof nodeStateSchema>;
+
+/**
+ * The node a TcpTuningNodeState (any shape, as read from an informer or a file) describes: spec.nodeName,
+ * else its name (the controller names each object after its node). Undefined when it names none.
+ */
+export function nodeStateNodeName(obj: unknown): string | undefined {
+  if (!obj || typeof obj !== "object") return undefined;
+  const o = obj as { spec?: { nodeName?: unknown }; metadata?: { name?: unknown } };
+  if (typeof o.spec?.nodeName === "string" && o.spec.nodeName !== "") return o.spec.nodeName;
+  return typeof o.metadata?.name === "string" && o.metadata.name !== "" ? o.metadata.name : undefined;
+}

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
 import { API_GROUP, NODE_STATE_KIND, POLICY_KIND } from "../api/group.js";
-import { nodeProbeSchema, type NodeProbe } from "../api/node-state.js";
+import { nodeProbeSchema, nodeStateNodeName, type NodeProbe } from "../api/node-state.js";
 import { policySchema, type Policy } from "../api/policy.js";
 import { nodeInputFromObject, nodeObjectSchema, type NodeInput, type NodeObject } from "../rules/index.js";
 import type { CliIo } from "./io.js";
@@ -157,13 +157,6 @@ export async function readPolicies(args: readonly string[], io: CliIo): Promise<
   return { policies, errors, ignored, files: sources.length };
 }
 
-/** The node a TcpTuningNodeState is about: spec.nodeName, else its own name (as the webhook reads it). */
-function stateNodeName(value: unknown): string | undefined {
-  const o = value as { spec?: { nodeName?: unknown }; metadata?: { name?: unknown } };
-  if (typeof o.spec?.nodeName === "string" && o.spec.nodeName !== "") return o.spec.nodeName;
-  return typeof o.metadata?.name === "string" && o.metadata.name !== "" ? o.metadata.name : undefined;
-}
-
 /**
  * Reads Node objects: `kubectl get nodes -o yaml|json` output (a List) or single Node documents; and,
  * when the same input holds TcpTuningNodeState objects (`kubectl get ttns -o yaml`), their status.probe,
@@ -180,7 +173,7 @@ export async function readNodes(file: string, io: CliIo): Promise<NodeInputs> {
       const kind = kindOf(obj.value);
       if (kind === NODE_STATE_KIND) {
         const probe = (obj.value as { status?: { probe?: unknown } }).status?.probe;
-        const node = stateNodeName(obj.value);
+        const node = nodeStateNodeName(obj.value);
         if (probe === undefined || node === undefined) continue;
         const result = nodeProbeSchema.safeParse(probe);
         if (result.success) probes.set(node, result.data);

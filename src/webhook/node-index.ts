@@ -1,4 +1,4 @@
-import { nodeProbeSchema, type NodeProbe } from "../api/node-state.js";
+import { nodeProbeSchema, nodeStateNodeName, type NodeProbe } from "../api/node-state.js";
 import { nodeInputFromObject, nodeObjectSchema, prepareNode, type DefaultPlacement, type NodeInput, type PreparedNode } from "../rules/index.js";
 
 /**
@@ -36,7 +36,7 @@ export class NodeIndex {
 
   /** A TcpTuningNodeState: its status.probe (when valid) becomes what the engine knows of its node. */
   upsertState(obj: unknown): void {
-    const name = stateNodeName(obj);
+    const name = nodeStateNodeName(obj);
     if (name === undefined) {
       this.rejected++;
       return;
@@ -50,7 +50,7 @@ export class NodeIndex {
   }
 
   deleteState(obj: unknown): void {
-    const name = stateNodeName(obj);
+    const name = nodeStateNodeName(obj);
     if (name === undefined) return;
     this.probes.delete(name);
     if (this.nodes.has(name)) this.prepare(name);
@@ -71,12 +71,4 @@ export class NodeIndex {
     this.prepared.set(name, prepareNode({ ...input, probe: this.probes.get(name) }, this.defaults));
     this.cached = undefined;
   }
-}
-
-/** The Node a TcpTuningNodeState describes: spec.nodeName, else its own name (they are named alike). */
-function stateNodeName(obj: unknown): string | undefined {
-  if (!obj || typeof obj !== "object") return undefined;
-  const o = obj as { spec?: { nodeName?: unknown }; metadata?: { name?: unknown } };
-  if (typeof o.spec?.nodeName === "string" && o.spec.nodeName !== "") return o.spec.nodeName;
-  return typeof o.metadata?.name === "string" && o.metadata.name !== "" ? o.metadata.name : undefined;
 }
