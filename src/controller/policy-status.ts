@@ -1,37 +1,21 @@
 import type { Condition } from "../api/meta.js";
 import { FINDING_NODES_MAX, FINDINGS_MAX, type FindingSummary, type NodeCounts, type PolicyMode } from "../api/policy.js";
 import { setCondition } from "../kube/conditions.js";
-import type { Finding, PolicyReport } from "../rules/index.js";
+import { groupFindingKinds, type PolicyReport } from "../rules/index.js";
 
 /** Groups findings by rule and sysctl, deny first, with the nodes each concerns (bounded). */
 export function summarizeFindings(report: PolicyReport): FindingSummary[] {
-  const groups = new Map<string, { first: Finding; nodes: string[]; nodeCount: number }>();
-  const add = (f: Finding): void => {
-    const key = `${f.severity}\u0000${f.rule}\u0000${f.sysctl ?? ""}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { first: f, nodes: [], nodeCount: 0 };
-      groups.set(key, g);
-    }
-    if (f.node !== undefined) {
-      g.nodeCount++;
-      if (g.nodes.length < FINDING_NODES_MAX) g.nodes.push(f.node);
-    }
-  };
-  report.findings.forEach(add);
-  for (const n of report.nodes) n.findings.forEach(add);
-  const out: FindingSummary[] = [];
-  for (const g of groups.values()) {
-    const s: FindingSummary = { rule: g.first.rule, severity: g.first.severity, message: g.first.message.slice(0, 2048) };
-    if (g.first.sysctl !== undefined) s.sysctl = g.first.sysctl;
-    if (g.nodeCount > 0) {
-      s.nodes = g.nodes;
-      s.nodeCount = g.nodeCount;
-    }
-    out.push(s);
-  }
-  out.sort((a, b) => (a.severity === b.severity ? a.rule.localeCompare(b.rule) || (a.sysctl ?? "").localeCompare(b.sysctl ?? "") : a.severity === "deny" ? -1 : 1));
-  return out.slice(0, FINDINGS_MAX);
+  return groupFindingKinds(report)
+    .slice(0, FINDINGS_MAX)
+    .map(({ first, nodes }) => {
+      const s: FindingSummary = { rule: first.rule, severity: first.severity, message: first.message.slice(0, 2048) };
+      if (first.sysctl !== undefined) s.sysctl = first.sysctl;
+      if (nodes.length > 0) {
+        s.nodes = nodes.slice(0, FINDING_NODES_MAX);
+        s.nodeCount = nodes.length;
+      }
+      return s;
+    });
 }
 
 /** What the engine alone can say of a policy: matched and rejected nodes, and whether it is accepted. */

@@ -2,6 +2,8 @@
 export { evaluatePolicy, evaluatePrepared, checkOnNode, checkPolicyAlone, selects } from "./engine.js";
 export type { NodeReport, NodeVerdict, PolicyReport, PolicyVerdict } from "./engine.js";
 export type { Finding, RuleInfo, Severity } from "./finding.js";
+export { groupFindingKinds } from "./finding-groups.js";
+export type { FindingKind } from "./finding-groups.js";
 export { referenceText } from "./finding.js";
 export { prepareNode, nodeInputFromObject, nodeObjectSchema, nodeInputSchema } from "./node-facts.js";
 export type { NodeInput, NodeObject, PreparedNode } from "./node-facts.js";

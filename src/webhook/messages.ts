@@ -1,4 +1,4 @@
-import { RULES, type Finding, type PolicyReport, type Severity } from "../rules/index.js";
+import { RULES, groupFindingKinds, type PolicyReport, type Severity } from "../rules/index.js";
 
 /**
  * What a user reads when admission refuses or warns. The apiserver and kubectl print these as they are,
@@ -34,27 +34,13 @@ const SUMMARIES: ReadonlyMap<string, string> = new Map(RULES.map((r) => [r.id, r
 
 /** Groups a report's findings by (severity, rule, sysctl); denials first, then by rule id. */
 export function groupFindings(report: PolicyReport): FindingGroup[] {
-  const groups = new Map<string, { rule: string; severity: Severity; sysctl: string | undefined; message: string; nodeMessage: boolean; nodes: string[] }>();
-  const add = (f: Finding): void => {
-    const key = `${f.severity}\u0000${f.rule}\u0000${f.sysctl ?? ""}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { rule: f.rule, severity: f.severity, sysctl: f.sysctl, message: f.message, nodeMessage: f.node !== undefined, nodes: [] };
-      groups.set(key, g);
-    }
-    if (f.node !== undefined) {
-      if (!g.nodeMessage) {
-        g.message = f.message;
-        g.nodeMessage = true;
-      }
-      g.nodes.push(f.node);
-    }
-  };
-  report.findings.forEach(add);
-  for (const n of report.nodes) n.findings.forEach(add);
-  const out: FindingGroup[] = [...groups.values()].map((g) => ({ rule: g.rule, severity: g.severity, sysctl: g.sysctl, message: g.message, nodes: g.nodes }));
-  out.sort((a, b) => (a.severity === b.severity ? a.rule.localeCompare(b.rule) || (a.sysctl ?? "").localeCompare(b.sysctl ?? "") : a.severity === "deny" ? -1 : 1));
-  return out;
+  return groupFindingKinds(report).map(({ first, firstOnNode, nodes }) => ({
+    rule: first.rule,
+    severity: first.severity,
+    sysctl: first.sysctl,
+    message: (firstOnNode ?? first).message,
+    nodes,
+  }));
 }
 
 /** Cuts text at a word boundary so that it fits in max characters, marking the cut with an ellipsis. */

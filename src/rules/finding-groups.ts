@@ -1,0 +1,42 @@
+import type { PolicyReport } from "./engine.js";
+import type { Finding } from "./finding.js";
+
+/** One kind of finding in a policy's report: a rule, at one severity, on one sysctl (or on none). */
+export interface FindingKind {
+  /** The first finding of this kind, policy-level ones before node ones. */
+  readonly first: Finding;
+  /** The first finding of this kind that concerns a node, when any does: the most specific message. */
+  readonly firstOnNode: Finding | undefined;
+  /** Every node concerned, in report order; empty for a policy-level finding. */
+  readonly nodes: readonly string[];
+}
+
+/**
+ * Groups a report's findings by (severity, rule, sysctl): denials first, then by rule id and sysctl.
+ * What the webhook's messages and the policy status summarise from; they differ only in how much of
+ * each group they show.
+ */
+export function groupFindingKinds(report: PolicyReport): FindingKind[] {
+  const groups = new Map<string, { first: Finding; firstOnNode: Finding | undefined; nodes: string[] }>();
+  const add = (f: Finding): void => {
+    const key = `${f.severity}\u0000${f.rule}\u0000${f.sysctl ?? ""}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { first: f, firstOnNode: undefined, nodes: [] };
+      groups.set(key, g);
+    }
+    if (f.node !== undefined) {
+      g.firstOnNode ??= f;
+      g.nodes.push(f.node);
+    }
+  };
+  report.findings.forEach(add);
+  for (const n of report.nodes) n.findings.forEach(add);
+  return [...groups.values()].sort((a, b) =>
+    a.first.severity === b.first.severity
+      ? a.first.rule.localeCompare(b.first.rule) || (a.first.sysctl ?? "").localeCompare(b.first.sysctl ?? "")
+      : a.first.severity === "deny"
+        ? -1
+        : 1,
+  );
+}
