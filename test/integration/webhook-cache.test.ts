@@ -6,6 +6,7 @@ import { mergePatch } from "../../src/kube/patch.js";
 import { createLogger } from "../../src/log.js";
 import { kubeConfig, uniqueName } from "../support/cluster.js";
 import { installCrds, waitEstablished } from "../support/crds.js";
+import { until } from "../support/eventually.js";
 import { POLICY_REF, deleteNodes, percentile, startTestWebhook, waitForNodes, type TestWebhook } from "./webhook-harness.js";
 
 let kc: KubeConfig;
@@ -32,14 +33,6 @@ async function admitted(body: unknown): Promise<string> {
   } catch (err) {
     if (err instanceof ApiException) return `${err.code} ${String(err.body)}`;
     throw err;
-  }
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await cond())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

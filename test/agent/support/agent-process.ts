@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import type { DesiredSysctl, NodeStateStatus } from "../../../src/api/node-state.js";
+import { eventually } from "../../support/eventually.js";
+
+export { eventually };
 
 /**
  * The real agent process (src/agent/bin.ts via tsx, one node process, no wrapper) started inside a
@@ -177,18 +180,3 @@ export class AgentProcess {
   }
 }
 
-/** Polls until `check` returns a value (not undefined), or throws after the timeout. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}

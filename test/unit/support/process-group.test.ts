@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../support/eventually.js";
 import { freePorts } from "../../support/ports.js";
 import { ProcessGroup } from "../../support/process-group.js";
 
@@ -14,14 +15,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("a process group of the test harness", () => {
   let dir: string;
@@ -40,11 +33,11 @@ describe("a process group of the test harness", () => {
       args: ["-c", `(trap '' TERM; sleep 300) & echo $! > ${pidFile}; echo started; wait`],
       logFile: join(dir, "shell.log"),
     });
-    await until(() => group.lastLines().includes("started"));
+    await until("the child to start", () => group.lastLines().includes("started"), 5000, 20);
     const grandchild = Number((await readFile(pidFile, "utf8")).trim());
     expect(alive(grandchild)).toBe(true);
     await group.stop(500);
-    await until(() => !alive(grandchild) || isZombie(grandchild));
+    await until("the grandchild to die", () => !alive(grandchild) || isZombie(grandchild), 5000, 20);
     expect(group.exitDescription()).toMatch(/killed by SIGTERM|exited with code/);
   });
 
@@ -56,8 +49,8 @@ describe("a process group of the test harness", () => {
       logFile: join(dir, "failing.log"),
       tailLines: 5,
     });
-    await until(() => group.exitDescription() !== undefined);
-    await until(() => group.lastLines().includes("oops"));
+    await until("the group to exit", () => group.exitDescription() !== undefined, 5000, 20);
+    await until("the last lines to hold oops", () => group.lastLines().includes("oops"), 5000, 20);
     expect(group.exitDescription()).toBe("exited with code 3");
     expect(group.lastLines().split("\n")).toEqual(["line 47", "line 48", "line 49", "line 50", "oops"]);
     const err = group.failure("not ready");
@@ -69,7 +62,7 @@ describe("a process group of the test harness", () => {
 
   it("reports a command that cannot be started instead of hanging", async () => {
     const group = new ProcessGroup({ name: "missing", command: join(dir, "no-such-binary"), args: [], logFile: join(dir, "missing.log") });
-    await until(() => group.exitDescription() !== undefined);
+    await until("the group to exit", () => group.exitDescription() !== undefined, 5000, 20);
     expect(group.failure("not started").message).toContain("missing: not started");
     await group.stop();
   });
