@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { TcpCounters } from "../api/node-state.js";
+import type { TcpCounters } from "../api/v1alpha1/node-state.js";
 
 /**
  * TCP counters of the network namespace the agent runs in: /proc/net is /proc/self/net, so the

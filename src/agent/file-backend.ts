@@ -1,7 +1,7 @@
 import { appendFile, readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { nodeStateSchema, nodeStateSpecSchema, nodeStateStatusSchema, type NodeStateStatus } from "../api/node-state.js";
+import { nodeStateSchema, nodeStateSpecSchema, nodeStateStatusSchema, type NodeStateStatus } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";

@@ -1,4 +1,4 @@
-import type { NodeState, NodeStateStatus } from "../api/node-state.js";
+import type { NodeState, NodeStateStatus } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
 import type { NodeStateClient, NodeStateWatch } from "../kube/node-state-client.js";
 import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";

@@ -1,4 +1,4 @@
-import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/node-state.js";
+import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
 import { readTcpCounters } from "./counters.js";
 import { kernelBootId, probeNode } from "./probe.js";

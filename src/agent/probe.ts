@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { release } from "node:os";
 import { join } from "node:path";
-import type { NodeProbe, ProbedKey } from "../api/node-state.js";
-import { SYSCTL_VALUE_MAX } from "../api/policy.js";
+import type { NodeProbe, ProbedKey } from "../api/v1alpha1/node-state.js";
+import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
 import { catalogNames } from "../rules/catalog.js";
 import type { SysctlFs } from "./sysctl-fs.js";
 

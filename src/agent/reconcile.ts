@@ -1,5 +1,5 @@
-import type { DesiredSysctl, KeyResult, OriginalValue } from "../api/node-state.js";
-import { SYSCTL_VALUE_MAX } from "../api/policy.js";
+import type { DesiredSysctl, KeyResult, OriginalValue } from "../api/v1alpha1/node-state.js";
+import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
 import type { Logger } from "../log.js";
 import type { SysctlSpec } from "../rules/catalog-types.js";
 import { parseValue } from "../rules/value-grammar.js";

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
-import { originalValueSchema, type OriginalValue } from "../api/node-state.js";
+import { originalValueSchema, type OriginalValue } from "../api/v1alpha1/node-state.js";
 import { writeFileAtomic } from "./atomic-file.js";
 
 /**

@@ -1,7 +1,7 @@
-import type { Drift, KeyResult, NodeProbe, NodeStateStatus, OriginalValue, TcpCounters } from "../api/node-state.js";
-import type { Condition } from "../api/meta.js";
+import type { Drift, KeyResult, NodeProbe, NodeStateStatus, OriginalValue, TcpCounters } from "../api/v1alpha1/node-state.js";
+import type { Condition } from "../api/v1alpha1/meta.js";
 import { setCondition } from "../kube/conditions.js";
-import { SYSCTL_VALUE_MAX } from "../api/policy.js";
+import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
 
 /** Everything the agent knows after its latest pass and drift check; turned into status by one function. */
 export interface AgentView {

@@ -1,9 +1,9 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
-import { API_GROUP, NODE_STATE_KIND, POLICY_KIND } from "../api/group.js";
-import { nodeProbeSchema, nodeStateNodeName, type NodeProbe } from "../api/node-state.js";
-import { policySchema, type Policy } from "../api/policy.js";
+import { API_GROUP, NODE_STATE_KIND, POLICY_KIND } from "../api/v1alpha1/group.js";
+import { nodeProbeSchema, nodeStateNodeName, type NodeProbe } from "../api/v1alpha1/node-state.js";
+import { policySchema, type Policy } from "../api/v1alpha1/policy.js";
 import { nodeInputFromObject, nodeObjectSchema, type NodeInput, type NodeObject } from "../rules/index.js";
 import type { CliIo } from "./io.js";
 import { parseSource, STDIN_NAME, type InputError, type LocatedObject, type Position } from "./source.js";

@@ -1,5 +1,5 @@
-import type { Condition } from "../api/meta.js";
-import { FINDING_NODES_MAX, FINDINGS_MAX, type FindingSummary, type NodeCounts, type PolicyMode } from "../api/policy.js";
+import type { Condition } from "../api/v1alpha1/meta.js";
+import { FINDING_NODES_MAX, FINDINGS_MAX, type FindingSummary, type NodeCounts, type PolicyMode } from "../api/v1alpha1/policy.js";
 import { setCondition } from "../kube/conditions.js";
 import { groupFindingKinds, type PolicyReport } from "../rules/index.js";
 

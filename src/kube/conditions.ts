@@ -1,4 +1,4 @@
-import type { Condition } from "../api/meta.js";
+import type { Condition } from "../api/v1alpha1/meta.js";
 
 export type ConditionInput = Omit<Condition, "lastTransitionTime">;
 

@@ -1,6 +1,6 @@
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
-import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../api/group.js";
-import { nodeStateSchema, nodeStateStatusSchema, type NodeState, type NodeStateStatus } from "../api/node-state.js";
+import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../api/v1alpha1/group.js";
+import { nodeStateSchema, nodeStateStatusSchema, type NodeState, type NodeStateStatus } from "../api/v1alpha1/node-state.js";
 import { describeApiError, isNotFound } from "./api-error.js";
 import { FIELD_MANAGERS } from "./client.js";
 import { mergePatch } from "./patch.js";

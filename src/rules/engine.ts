@@ -3,7 +3,7 @@ import { referenceText } from "./finding.js";
 import type { PreparedNode } from "./node-facts.js";
 import { preparePolicy, type PreparedPolicy } from "./prepared-policy.js";
 import type { Report, Rule } from "./rule.js";
-import { RULES } from "./rules/index.js";
+import { RULES } from "./checks/index.js";
 
 export type NodeVerdict = "allowed" | "denied" | "skipped";
 export type PolicyVerdict = "allowed" | "denied";

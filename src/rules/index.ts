@@ -13,7 +13,7 @@ export { parseDefaultPlacement, placementFromLabels } from "./placement.js";
 export type { DefaultPlacement, Placement } from "./placement.js";
 export { CATALOG, lookupSysctl, catalogNames } from "./catalog.js";
 export type { EnumValue, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
-export { RULES } from "./rules/index.js";
+export { RULES } from "./checks/index.js";
 export type { Rule } from "./rule.js";
 export { parseKernelVersion } from "./kernel-version.js";
 export type { KernelVersion } from "./kernel-version.js";

@@ -1,4 +1,4 @@
-import type { LabelSelector } from "../api/meta.js";
+import type { LabelSelector } from "../api/v1alpha1/meta.js";
 
 export type LabelMatcher = (labels: Readonly<Record<string, string>>) => boolean;
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { OS_LABEL } from "../api/labels.js";
-import { nodeProbeSchema, type NodeProbe } from "../api/node-state.js";
+import { OS_LABEL } from "../api/v1alpha1/labels.js";
+import { nodeProbeSchema, type NodeProbe } from "../api/v1alpha1/node-state.js";
 import { parseKernelVersion, type KernelVersion } from "./kernel-version.js";
 import { labelValue } from "./label-selector.js";
 import { placementFromLabels, type DefaultPlacement, type Placement } from "./placement.js";

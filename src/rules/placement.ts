@@ -8,7 +8,7 @@ import {
   type LoadBalancerPlacement,
   type NatPlacement,
   type TimestampsPath,
-} from "../api/labels.js";
+} from "../api/v1alpha1/labels.js";
 import { labelValue } from "./label-selector.js";
 
 /** A node's network placement as its labels declare it; "unknown" when undeclared or unreadable. */

@@ -1,4 +1,4 @@
-import { policySpecSchema, DEFAULT_MODE, DEFAULT_PRIORITY, type PolicyMode, type PolicySpec } from "../api/policy.js";
+import { policySpecSchema, DEFAULT_MODE, DEFAULT_PRIORITY, type PolicyMode, type PolicySpec } from "../api/v1alpha1/policy.js";
 import { lookupSysctl, type SysctlSpec } from "./catalog.js";
 import { compileSelector, type LabelMatcher } from "./label-selector.js";
 import { parseValue, type ParsedValue } from "./value-grammar.js";

@@ -1,7 +1,7 @@
 import { CATALOG } from "./catalog.js";
 import type { Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 import type { Rule } from "./rule.js";
-import { RULES } from "./rules/index.js";
+import { RULES } from "./checks/index.js";
 
 /** Where docs/rules.md comes from; `npm run gen:rules-doc` writes it, a unit test fails when it is stale. */
 export const RULES_DOC_FILE = "docs/rules.md";

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { API_GROUP, POLICY_KIND, POLICY_PLURAL } from "../api/group.js";
+import { API_GROUP, POLICY_KIND, POLICY_PLURAL } from "../api/v1alpha1/group.js";
 import { evaluatePrepared, preparePolicy, type PolicyReport, type PreparedNode } from "../rules/index.js";
 import {
   admissionReviewSchema,

@@ -1,5 +1,5 @@
 import { AdmissionregistrationV1Api, type KubeConfig, type V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
-import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../api/group.js";
+import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../api/v1alpha1/group.js";
 import { isNotFound, wrapApiError } from "../kube/api-error.js";
 import { jsonPatch, jsonPointer, mergePatch, type JsonPatchOperation } from "../kube/patch.js";
 import { FIELD_MANAGERS } from "../kube/client.js";

@@ -1,5 +1,5 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node } from "@kubernetes/client-node";
-import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../api/group.js";
+import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../api/v1alpha1/group.js";
 import { ResilientInformer } from "../kube/informer.js";
 import type { Logger } from "../log.js";
 import type { DefaultPlacement } from "../rules/index.js";

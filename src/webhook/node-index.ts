@@ -1,4 +1,4 @@
-import { nodeProbeSchema, nodeStateNodeName, type NodeProbe } from "../api/node-state.js";
+import { nodeProbeSchema, nodeStateNodeName, type NodeProbe } from "../api/v1alpha1/node-state.js";
 import { nodeInputFromObject, nodeObjectSchema, prepareNode, type DefaultPlacement, type NodeInput, type PreparedNode } from "../rules/index.js";
 
 /**

@@ -1,8 +1,8 @@
 import { readFile, rm } from "node:fs/promises";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../../src/api/group.js";
-import { nodeStateSchema, type NodeState } from "../../src/api/node-state.js";
+import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../../src/api/v1alpha1/group.js";
+import { nodeStateSchema, type NodeState } from "../../src/api/v1alpha1/node-state.js";
 import { ControlPlane } from "../support/control-plane.js";
 import { installCrds } from "../support/crds.js";
 import { PAUSE_AFTER_WRITES_ENV } from "../../src/agent/cli.js";

@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { release } from "node:os";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { NodeStateStatus } from "../../src/api/node-state.js";
+import type { NodeStateStatus } from "../../src/api/v1alpha1/node-state.js";
 import { PAUSE_AFTER_WRITES_ENV } from "../../src/agent/cli.js";
 import { AgentProcess, agentFiles, eventually, readEventsWhen, readStatus, removeAgentFiles, writeDesired, type AgentFiles } from "./support/agent-process.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";

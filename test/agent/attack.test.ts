@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { NodeStateStatus } from "../../src/api/node-state.js";
+import type { NodeStateStatus } from "../../src/api/v1alpha1/node-state.js";
 import { AgentProcess, agentFiles, eventually, readEventsWhen, readStatus, removeAgentFiles, writeDesired } from "./support/agent-process.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
 import { createNamespace, destroyAllNamespaces, nsSysctl } from "./support/netns.js";

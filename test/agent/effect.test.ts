@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import type { NodeStateStatus } from "../../src/api/node-state.js";
+import type { NodeStateStatus } from "../../src/api/v1alpha1/node-state.js";
 import { AgentProcess, agentFiles, eventually, readStatus, removeAgentFiles, writeDesired } from "./support/agent-process.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
 import { createNamespace, destroyAllNamespaces, destroyNamespace, nsExec, nsSysctl } from "./support/netns.js";

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createKubeBackend } from "../../src/agent/kube-backend.js";
 import type { DesiredState } from "../../src/agent/main.js";
-import type { NodeState } from "../../src/api/node-state.js";
+import type { NodeState } from "../../src/api/v1alpha1/node-state.js";
 import type { NodeStateClient, WatchPhase } from "../../src/kube/node-state-client.js";
 import { createLogger } from "../../src/log.js";
 

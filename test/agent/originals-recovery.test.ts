@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent, type AgentBackend, type AgentEvent, type DesiredState } from "../../src/agent/main.js";
 import { createSysctlFs } from "../../src/agent/sysctl-fs.js";
-import type { NodeStateStatus } from "../../src/api/node-state.js";
+import type { NodeStateStatus } from "../../src/api/v1alpha1/node-state.js";
 import { createLogger } from "../../src/log.js";
 
 /**

@@ -1,7 +1,7 @@
 import { ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { API_GROUP, API_VERSION, POLICY_KIND, POLICY_PLURAL } from "../../src/api/group.js";
-import type { PolicySpec, PolicyStatus } from "../../src/api/policy.js";
+import { API_GROUP, API_VERSION, POLICY_KIND, POLICY_PLURAL } from "../../src/api/v1alpha1/group.js";
+import type { PolicySpec, PolicyStatus } from "../../src/api/v1alpha1/policy.js";
 import { kubeConfig, uniqueName } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
 import { ResourceWatch } from "../support/watch.js";

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { API_GROUP, NODE_STATE_PLURAL, POLICY_PLURAL } from "../../src/api/group.js";
+import { API_GROUP, NODE_STATE_PLURAL, POLICY_PLURAL } from "../../src/api/v1alpha1/group.js";
 import { kubectl, uniqueName } from "../support/cluster.js";
 
 const versionSchema = z.object({

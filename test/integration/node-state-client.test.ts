@@ -1,6 +1,6 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_GROUP, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../../src/api/group.js";
+import { API_GROUP, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../../src/api/v1alpha1/group.js";
 import { NodeStateClient, type WatchPhase } from "../../src/kube/node-state-client.js";
 import { mergePatch } from "../../src/kube/patch.js";
 import { kubeConfig, uniqueName } from "../support/cluster.js";

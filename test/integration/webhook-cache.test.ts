@@ -1,6 +1,6 @@
 import { ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../../src/api/group.js";
+import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../../src/api/v1alpha1/group.js";
 import { ResilientInformer } from "../../src/kube/informer.js";
 import { mergePatch } from "../../src/kube/patch.js";
 import { createLogger } from "../../src/log.js";

@@ -1,5 +1,5 @@
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
-import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../../src/api/group.js";
+import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../../src/api/v1alpha1/group.js";
 import { mergePatch } from "../../src/kube/patch.js";
 import { createLogger } from "../../src/log.js";
 import { parseWebhookArgs, startWebhook, type RunningWebhook, type WebhookSettings } from "../../src/webhook/main.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../src/api/policy.js";
+import { SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../src/api/v1alpha1/policy.js";
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
 import { fleetExpected, fleetPolicies, type FleetPolicy } from "../unit/webhook/support/fleet.js";

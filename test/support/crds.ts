@@ -1,10 +1,10 @@
 import { ApiextensionsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1CustomResourceDefinition } from "@kubernetes/client-node";
-import { CRDS } from "../../src/api/crd.js";
+import { CRDS } from "../../src/api/crd-gen/crd.js";
 
 const FIELD_MANAGER = "tcp-tuning-test-support";
 
 /**
- * Installs this project's CRDs (src/api/crd.ts, the same objects as crds/*.yaml) by server-side
+ * Installs this project's CRDs (src/api/crd-gen/crd.ts, the same objects as crds/*.yaml) by server-side
  * apply, so calling it again, from another test file or after a change, is harmless; then waits
  * until each is Established and its API is served.
  */

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { API_GROUP, NODE_STATE_PLURAL } from "../../../src/api/group.js";
+import { API_GROUP, NODE_STATE_PLURAL } from "../../../src/api/v1alpha1/group.js";
 
 /**
  * The least a node's agent needs, as RBAC: get/list/watch of ITS OWN node state (resourceNames,

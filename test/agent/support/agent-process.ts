@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
-import type { DesiredSysctl, NodeStateStatus } from "../../../src/api/node-state.js";
+import type { DesiredSysctl, NodeStateStatus } from "../../../src/api/v1alpha1/node-state.js";
 import { eventually } from "../../support/eventually.js";
 
 export { eventually };

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CRDS, NODE_STATE_CRD, POLICY_CRD, toStructural } from "../../../src/api/crd.js";
-import { renderCrd } from "../../../src/api/crd-yaml.js";
+import { CRDS, NODE_STATE_CRD, POLICY_CRD, toStructural } from "../../../src/api/crd-gen/crd.js";
+import { renderCrd } from "../../../src/api/crd-gen/yaml.js";
 import { z } from "zod";
 
 const root = join(import.meta.dirname, "..", "..", "..");

@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { policySchema, SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../../src/api/policy.js";
+import { policySchema, SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../../src/api/v1alpha1/policy.js";
 import { IN_SCOPE_PREFIXES } from "../../../src/rules/catalog.js";
-import { nameGrammarProblem } from "../../../src/rules/rules/names.js";
+import { nameGrammarProblem } from "../../../src/rules/checks/names.js";
 
 const fleet = join(import.meta.dirname, "..", "..", "..", "..", "shared", "examples", "fleet", "policies");
 

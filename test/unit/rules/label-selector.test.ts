@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LabelSelector } from "../../../src/api/meta.js";
+import type { LabelSelector } from "../../../src/api/v1alpha1/meta.js";
 import { compileSelector } from "../../../src/rules/label-selector.js";
 import { evaluatePolicy } from "../../../src/rules/index.js";
 import { node, policyDoc } from "./support.js";

@@ -1,6 +1,6 @@
 /** Builders and checks shared by the rule engine's unit tests. */
 import { expect } from "vitest";
-import type { NodeProbe } from "../../../src/api/node-state.js";
+import type { NodeProbe } from "../../../src/api/v1alpha1/node-state.js";
 import {
   evaluatePolicy,
   prepareNode,

@@ -1,5 +1,5 @@
 import { nodeInputFromObject, nodeObjectSchema, prepareNode, type PreparedNode } from "../../../../src/rules/index.js";
-import type { NodeProbe } from "../../../../src/api/node-state.js";
+import type { NodeProbe } from "../../../../src/api/v1alpha1/node-state.js";
 
 let counter = 0;
 

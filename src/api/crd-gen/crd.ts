@@ -11,9 +11,9 @@ import {
   POLICY_PLURAL,
   POLICY_SHORT_NAMES,
   POLICY_SINGULAR,
-} from "./group.js";
-import { nodeStateSpecSchema, nodeStateStatusSchema } from "./node-state.js";
-import { policySpecSchema, policyStatusSchema } from "./policy.js";
+} from "../v1alpha1/group.js";
+import { nodeStateSpecSchema, nodeStateStatusSchema } from "../v1alpha1/node-state.js";
+import { policySpecSchema, policyStatusSchema } from "../v1alpha1/policy.js";
 
 /**
  * CustomResourceDefinitions generated from the zod schemas, so the API the apiserver enforces and

@@ -1,5 +1,5 @@
 import { lookupSysctl } from "../catalog.js";
-import { describeKernel, kernelAtLeast } from "../kernel-support.js";
+import { describeKernel, kernelAtLeast } from "../key-presence.js";
 import { requestedInt } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";
 import { entryReport } from "../rule.js";

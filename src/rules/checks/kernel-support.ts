@@ -1,4 +1,4 @@
-import { describeKernel, keyPresence, valueTooNew } from "../kernel-support.js";
+import { describeKernel, keyPresence, valueTooNew } from "../key-presence.js";
 import type { PreparedEntry } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";
 import { entryReport } from "../rule.js";

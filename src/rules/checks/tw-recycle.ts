@@ -1,4 +1,4 @@
-import { describeKernel, keyPresence } from "../kernel-support.js";
+import { describeKernel, keyPresence } from "../key-presence.js";
 import { lookupSysctl } from "../catalog.js";
 import type { PreparedNode } from "../node-facts.js";
 import { requestedInt, type PreparedPolicy } from "../prepared-policy.js";

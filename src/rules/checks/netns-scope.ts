@@ -1,5 +1,5 @@
 import { KUBERNETES_REFERENCE } from "../catalog.js";
-import { version } from "../kernel-support.js";
+import { version } from "../key-presence.js";
 import { atLeast, parseVersionSpec } from "../kernel-version.js";
 import type { PreparedEntry } from "../prepared-policy.js";
 import type { Rule } from "../rule.js";

@@ -1,5 +1,5 @@
 import { lookupSysctl } from "../catalog.js";
-import { describeKernel, keyPresence } from "../kernel-support.js";
+import { describeKernel, keyPresence } from "../key-presence.js";
 import { probedValue, type PreparedNode } from "../node-facts.js";
 import type { PreparedPolicy } from "../prepared-policy.js";
 import { requestedInt } from "../prepared-policy.js";
