@@ -11,6 +11,7 @@ export const USAGE = `Usage: tcp-tuning <command> [options]
 Commands
   check     Check TcpTuningPolicy files offline against the rule engine (see \`tcp-tuning check --help\`)
   explain   What the sysctl catalog knows about a sysctl (see \`tcp-tuning explain --help\`)
+  rollout   A policy's gradual rollout: status [--watch], pause, resume (see \`tcp-tuning rollout --help\`)
   agent     Run the node agent (in the DaemonSet)
   webhook   Run the admission webhook server
   version   Print the version
@@ -31,6 +32,11 @@ export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<num
         return await runCheck(rest, io);
       case "explain":
         return runExplain(rest, io);
+      case "rollout": {
+        // Loaded on demand: check and explain never load the Kubernetes client.
+        const { runRollout } = await import("./rollout/command.js");
+        return await runRollout(rest, io);
+      }
       case "version":
       case "--version":
       case "-v":
