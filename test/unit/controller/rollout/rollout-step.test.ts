@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CounterSample } from "../../../../src/api/v1alpha1/node-state.js";
 import type { Rollout } from "../../../../src/api/v1alpha1/policy.js";
 import { PAUSED_ANNOTATION, RESUME_ANNOTATION, type RolloutStatus } from "../../../../src/api/v1alpha1/rollout-status.js";
-import { HEALTH_SAMPLE_GRACE_MS, rolloutGate, type GateDecision, type GateNode } from "../../../../src/controller/rollout/gate.js";
+import { HEALTH_SAMPLE_GRACE_MS, rolloutStep, type RolloutStepResult, type RolloutNode } from "../../../../src/controller/rollout/rollout-step.js";
 import { progressMessage, rolloutConditions } from "../../../../src/controller/rollout/progress.js";
 import { zoneShare } from "../../../../src/controller/rollout/wave-plan.js";
 
@@ -15,7 +15,7 @@ interface SimNode {
   name: string;
   zone: string;
   atTarget: boolean;
-  progress: GateNode["progress"];
+  progress: RolloutNode["progress"];
   message?: string;
   history: CounterSample[];
   /** listenOverflows per second while at target (baseline 0.2/s otherwise). */
@@ -33,8 +33,8 @@ class World {
   failing = new Set<string>();
   maxChanging = 0;
   changingByWave = new Map<number, number>();
-  events: GateDecision["events"][number][] = [];
-  last: GateDecision | undefined;
+  events: RolloutStepResult["events"][number][] = [];
+  last: RolloutStepResult | undefined;
 
   constructor(count: number, readonly spec: Rollout | undefined, zones = ["zone-a", "zone-b", "zone-c"]) {
     this.nodes = Array.from({ length: count }, (_, i) => ({ name: `n-${String(i).padStart(2, "0")}`, zone: zones[i % zones.length] as string, atTarget: false, progress: "inFlight", history: [], overflowRateAtTarget: 0.2, overflows: 1000 }));
@@ -54,7 +54,7 @@ class World {
     this.sample();
   }
 
-  step(): GateDecision {
+  step(): RolloutStepResult {
     // Agents report what was published at the previous step.
     for (const n of this.nodes) {
       if (n.atTarget && n.progress === "inFlight") {
@@ -64,7 +64,7 @@ class World {
         n.progress = "inFlight";
       }
     }
-    const d = rolloutGate({
+    const d = rolloutStep({
       policy: "p",
       generation: this.generation,
       action: this.action,
@@ -94,7 +94,7 @@ class World {
     return d;
   }
 
-  run(maxSteps = 500, until: (d: GateDecision) => boolean = (d) => d.complete || d.status.halted !== undefined): GateDecision {
+  run(maxSteps = 500, until: (d: RolloutStepResult) => boolean = (d) => d.complete || d.status.halted !== undefined): RolloutStepResult {
     for (let i = 0; i < maxSteps; i++) {
       const d = this.step();
       if (until(d)) return d;
@@ -109,7 +109,7 @@ describe("the rollout gate on 50 nodes in 3 zones, canary 1, maxUnavailable 10%"
   it("changes 1 node during the canary, then at most 5 at once, respects zone shares, and completes", () => {
     const w = new World(50, SPEC);
     const waves: string[][] = [];
-    let d: GateDecision;
+    let d: RolloutStepResult;
     do {
       d = w.step();
       const members = d.status.waveNodes ?? [];

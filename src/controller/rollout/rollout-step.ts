@@ -10,7 +10,7 @@ import {
   type WaveSummary,
 } from "../../api/v1alpha1/rollout-status.js";
 import { judgeHealth, type NodeVerdict } from "./health-gate.js";
-import type { NodeProgress } from "./node-progress.js";
+import type { NodeProgress } from "./node-rollout-view.js";
 import { planWaves, type PlanNode } from "./wave-plan.js";
 
 /**
@@ -39,7 +39,7 @@ export const HEALTH_SAMPLE_GRACE_MS = 120_000;
 /** How often to look again while waiting for counter samples. */
 export const SAMPLE_POLL_MS = 2_000;
 
-export interface GateNode {
+export interface RolloutNode {
   readonly name: string;
   readonly zone?: string | undefined;
   /** The policy's target is already in this node's desired state. */
@@ -50,7 +50,7 @@ export interface GateNode {
   readonly counterHistory?: readonly CounterSample[] | undefined;
 }
 
-export interface GateInput {
+export interface RolloutStepInput {
   readonly policy: string;
   readonly generation: number;
   readonly action: "Apply" | "Remove";
@@ -58,23 +58,23 @@ export interface GateInput {
   readonly annotations?: Readonly<Record<string, string>> | undefined;
   readonly previous: RolloutStatus | undefined;
   /** Every node the rollout concerns: those the policy matches, and those still carrying its keys. */
-  readonly nodes: readonly GateNode[];
+  readonly nodes: readonly RolloutNode[];
   readonly now: Date;
 }
 
-export interface GateEvent {
+export interface RolloutEvent {
   readonly type: "Normal" | "Warning";
   readonly reason: string;
   readonly message: string;
 }
 
-export interface GateDecision {
+export interface RolloutStepResult {
   /** Nodes whose desired state must carry the policy's target now (those already there included). */
   readonly release: ReadonlySet<string>;
   /** Nodes that must get back their state before the change: the policy's keys leave their desired state. */
   readonly revert: ReadonlySet<string>;
   readonly status: RolloutStatus;
-  readonly events: readonly GateEvent[];
+  readonly events: readonly RolloutEvent[];
   /** Call again after this long even if nothing changes (a soak ends, samples are due). */
   readonly requeueAfterMs?: number;
   readonly complete: boolean;
@@ -83,7 +83,7 @@ export interface GateDecision {
 const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 const ms = (t: string | undefined): number => (t === undefined ? NaN : Date.parse(t));
 
-function fresh(input: GateInput): RolloutStatus {
+function fresh(input: RolloutStepInput): RolloutStatus {
   const token = input.annotations?.[RESUME_ANNOTATION];
   return {
     generation: input.generation,
@@ -96,9 +96,9 @@ function fresh(input: GateInput): RolloutStatus {
   };
 }
 
-export function rolloutGate(input: GateInput): GateDecision {
+export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
   const { now, spec } = input;
-  const events: GateEvent[] = [];
+  const events: RolloutEvent[] = [];
   const prev = input.previous;
   const same = prev !== undefined && prev.generation === input.generation && prev.action === input.action;
   let s: RolloutStatus = same ? { ...prev } : fresh(input);
@@ -129,14 +129,14 @@ export function rolloutGate(input: GateInput): GateDecision {
   const judged = s.wave === 0 || s.waveCompletedAt !== undefined;
   const waveList = new Map<number, WaveSummary>((s.waveList ?? []).map((w) => [w.wave, w]));
 
-  const isDone = (n: GateNode): boolean => n.atTarget && n.progress === "done" && !failed.has(n.name);
-  const isFailed = (n: GateNode): boolean => failed.has(n.name) || (n.atTarget && n.progress === "failed");
+  const isDone = (n: RolloutNode): boolean => n.atTarget && n.progress === "done" && !failed.has(n.name);
+  const isFailed = (n: RolloutNode): boolean => failed.has(n.name) || (n.atTarget && n.progress === "failed");
 
   // The current wave: landed? soaked? healthy?
   if (!judged) {
     const wave = s.wave;
     const landed = members.every((m) => {
-      const n = nodes.get(m) as GateNode;
+      const n = nodes.get(m) as RolloutNode;
       return n.atTarget && n.progress !== "inFlight";
     });
     if (landed) {
@@ -146,7 +146,7 @@ export function rolloutGate(input: GateInput): GateDecision {
       if (now.getTime() < soakEnd) {
         requeueAfterMs = soakEnd - now.getTime();
       } else if (soakSeconds > 0) {
-        const changed = members.map((m) => nodes.get(m) as GateNode).filter((n) => n.progress === "done");
+        const changed = members.map((m) => nodes.get(m) as RolloutNode).filter((n) => n.progress === "done");
         const sampled = changed.every((n) => (n.counterHistory ?? []).some((x) => ms(x.sampledAt) >= soakEnd));
         if (sampled || now.getTime() >= soakEnd + HEALTH_SAMPLE_GRACE_MS) {
           const unchanged = input.nodes.filter((n) => !n.atTarget && !members.includes(n.name));
@@ -163,7 +163,7 @@ export function rolloutGate(input: GateInput): GateDecision {
       }
       if (verdicts) {
         for (const m of members) {
-          const n = nodes.get(m) as GateNode;
+          const n = nodes.get(m) as RolloutNode;
           if (n.progress === "failed") failed.set(m, { name: m, wave, reason: "ApplyFailed", message: (n.message ?? "the agent reported a failure").slice(0, 1024) });
         }
         for (const v of verdicts.filter((x) => !x.healthy)) {
@@ -200,7 +200,7 @@ export function rolloutGate(input: GateInput): GateDecision {
 
   // Start the next wave.
   const all: PlanNode[] = input.nodes.map((n) => ({ name: n.name, zone: n.zone }));
-  const waitingNodes = (): GateNode[] => input.nodes.filter((n) => !n.atTarget && !revert.has(n.name) && !(s.waveCompletedAt === undefined && members.includes(n.name)));
+  const waitingNodes = (): RolloutNode[] => input.nodes.filter((n) => !n.atTarget && !revert.has(n.name) && !(s.waveCompletedAt === undefined && members.includes(n.name)));
   const nowJudged = s.wave === 0 || s.waveCompletedAt !== undefined;
   if (nowJudged && !s.halted && !paused) {
     const waiting = waitingNodes();
@@ -228,7 +228,7 @@ export function rolloutGate(input: GateInput): GateDecision {
 
   // Counts.
   failed = new Map([...failed].filter(([name, f]) => {
-    const n = nodes.get(name) as GateNode;
+    const n = nodes.get(name) as RolloutNode;
     // A node that failed to apply and has since applied is done; a health failure stays for this generation.
     return f.reason === "HealthGate" || revert.has(name) || (n.atTarget && n.progress === "failed") || !n.atTarget;
   }));
@@ -258,7 +258,7 @@ export function rolloutGate(input: GateInput): GateDecision {
   return { release, revert, status: s, events, complete, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }
 
-function waveSummary(wave: number, members: readonly string[], nodes: ReadonlyMap<string, GateNode>, failed: ReadonlyMap<string, FailedNode>, state: WaveSummary["state"]): WaveSummary {
+function waveSummary(wave: number, members: readonly string[], nodes: ReadonlyMap<string, RolloutNode>, failed: ReadonlyMap<string, FailedNode>, state: WaveSummary["state"]): WaveSummary {
   let done = 0;
   let nfailed = 0;
   for (const m of members) {
