@@ -6,7 +6,8 @@ import { boundedPlan, planRows } from "./dry-run-plan.js";
 import { desiredForNode, type NodeDesired } from "./node-desired.js";
 import { nodeProgress, type NodeProgress, type ObservedNodeState } from "./node-progress.js";
 import { policyStatus } from "./policy-status.js";
-import type { GateNode, GatePolicy, RolloutGate } from "./rollout-gate.js";
+import type { GateNode, GatePolicy, RolloutGate, RolloutProgress } from "./rollout-gate.js";
+import { setCondition } from "../kube/conditions.js";
 
 /**
  * The whole controller as one pure function: every policy, node and node state in; every node
@@ -52,7 +53,8 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
   const desired = new Map<string, NodeDesired>();
   for (const node of linux) desired.set(node.name, desiredForNode(node, view.policies));
 
-  const enforce = view.policies.filter((p) => !p.policyDenied && !p.deleting && p.prepared.mode === "Enforce");
+  // Deleted policies stay in the gate until their keys have left every node (in waves, like a change).
+  const enforce = view.policies.filter((p) => !p.policyDenied && p.prepared.mode === "Enforce");
   const gateNodes: GateNode[] = linux.map((n) => {
     const d = desired.get(n.name) as NodeDesired;
     return {
@@ -69,7 +71,10 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
     name: p.name,
     generation: p.generation,
     rollout: p.rollout,
-    nodes: linux.filter((n) => desired.get(n.name)?.policies.get(p.name)?.kind === "active").map((n) => n.name),
+    nodes: p.deleting ? [] : linux.filter((n) => desired.get(n.name)?.policies.get(p.name)?.kind === "active").map((n) => n.name),
+    annotations: p.annotations,
+    previousRollout: p.status?.rollout,
+    deleting: p.deleting,
   }));
   const decision = gate.decide({ nodes: gateNodes, policies: gatePolicies, now });
 
@@ -82,7 +87,16 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
   const statuses = new Map<string, PolicyStatus>();
   const events: EventIntent[] = [];
   for (const p of view.policies) {
-    if (p.deleting) continue;
+    const rollout = decision.progress.get(p.name);
+    for (const e of rollout?.events ?? []) {
+      const r = rollout?.rollout;
+      events.push({ key: `${p.name}/${p.uid ?? ""}/${r?.action ?? ""}/${r?.generation ?? p.generation}/${r?.wave ?? 0}/${e.reason}`, policy: p.name, policyUid: p.uid, type: e.type, reason: e.reason, message: e.message.slice(0, 1024) });
+    }
+    if (p.deleting) {
+      // Only the removal's progress: the rest of the status describes the policy as it was.
+      if (rollout?.rollout) statuses.set(p.name, removalStatus(p, rollout, now));
+      continue;
+    }
     const matched = linux.filter((n) => p.prepared.spec !== undefined && selects(p.prepared, n.judged));
     const report = evaluatePrepared(p.prepared, matched.map((n) => n.judged));
     const progress = new Map<string, NodeProgress>();
@@ -120,4 +134,11 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
     statuses.set(p.name, policyStatus(input, p.status?.conditions, now));
   }
   return { nodes, statuses, events, requeueAfterMs: decision.requeueAfterMs };
+}
+
+/** A deleted policy's status while its keys leave the nodes: status.rollout and the rollout's conditions. */
+function removalStatus(p: PolicyView, rollout: RolloutProgress, now: Date): PolicyStatus {
+  let conditions = [...(p.status?.conditions ?? [])];
+  for (const c of rollout.conditions ?? []) conditions = setCondition(conditions, c, now);
+  return { ...(p.status ?? {}), observedGeneration: p.generation, conditions, ...(rollout.rollout ? { rollout: rollout.rollout } : {}) };
 }

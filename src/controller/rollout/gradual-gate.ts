@@ -6,6 +6,7 @@ import { nodeRolloutView } from "./node-rollout-view.js";
 import { progressMessage, rolloutConditions } from "./progress.js";
 import { rolloutStep, type RolloutEvent, type RolloutNode } from "./rollout-step.js";
 import { ZONE_LABEL } from "./wave-plan.js";
+import type { RolloutGate } from "../rollout-gate.js";
 
 /**
  * The gradual rollout gate: canary, waves, soak and health gate for every policy at once. For each
@@ -144,3 +145,8 @@ export function composeSpec(n: GradualGateNode, verdicts: ReadonlyMap<string, Re
   }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/** The controller's gate (rollout-gate.ts) with canary, waves, soak and the health gate. */
+export const gradualGate: RolloutGate = {
+  decide: (input) => decideGradually(input),
+};
