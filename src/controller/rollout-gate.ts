@@ -80,6 +80,8 @@ export interface GateDecision {
 
 export interface RolloutGate {
   decide(input: GateInput): GateDecision;
+  /** This process just became the leader: forget anything not read from the cluster. */
+  reset?(): void;
 }
 
 /** Every node gets its whole desired state at once (issue 10; spec.rollout is not yet honoured). */

@@ -146,7 +146,38 @@ export function composeSpec(n: GradualGateNode, verdicts: ReadonlyMap<string, Re
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** The controller's gate (rollout-gate.ts) with canary, waves, soak and the health gate. */
-export const gradualGate: RolloutGate = {
-  decide: (input) => decideGradually(input),
-};
+/**
+ * The controller's gate (rollout-gate.ts) with canary, waves, soak and the health gate.
+ *
+ * It remembers the rollout status it decided last for each policy and starts the next decision from
+ * that rather than from the policy's status in the informer cache while they describe the same
+ * generation: the controller computes a pass on every change, often before its own status write
+ * has come back through the watch, and a pass that started from the older status would judge a
+ * wave again and start a different "next" wave. reset() (on becoming the leader) forgets it, so
+ * a new leader starts from what is in the cluster.
+ */
+export function createGradualGate(): RolloutGate & { decide(input: GradualGateInput): GradualGateDecision } {
+  let memory = new Map<string, RolloutStatus>();
+  return {
+    decide(input) {
+      const policies = input.policies.map((p) => {
+        const mine = memory.get(p.name);
+        const action = p.deleting ? "Remove" : "Apply";
+        const fromCache = p.previousRollout;
+        const useMine = mine !== undefined && mine.generation === p.generation && mine.action === action && !(fromCache && fromCache.generation === mine.generation && fromCache.action === mine.action && isAhead(fromCache, mine));
+        return useMine ? { ...p, previousRollout: mine } : p;
+      });
+      const decision = decideGradually({ ...input, policies });
+      memory = new Map([...decision.progress].map(([name, r]) => [name, r.rollout]));
+      return decision;
+    },
+    reset() {
+      memory = new Map();
+    },
+  };
+}
+
+/** The cluster's status is further along than what this process remembers (another leader wrote it). */
+function isAhead(a: RolloutStatus, b: RolloutStatus): boolean {
+  return a.wave > b.wave || (a.wave === b.wave && a.waveCompletedAt !== undefined && b.waveCompletedAt === undefined);
+}

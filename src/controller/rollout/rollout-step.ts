@@ -11,7 +11,7 @@ import {
 } from "../../api/v1alpha1/rollout-status.js";
 import { judgeHealth, type NodeVerdict } from "./health-gate.js";
 import type { NodeProgress } from "./node-rollout-view.js";
-import { planWaves, type PlanNode } from "./wave-plan.js";
+import { planWaves, waveSize, type PlanNode } from "./wave-plan.js";
 
 /**
  * The rollout gate: which nodes receive one policy's new desired state now. A pure step function:
@@ -204,10 +204,18 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
   const nowJudged = s.wave === 0 || s.waveCompletedAt !== undefined;
   if (nowJudged && !s.halted && !paused) {
     const waiting = waitingNodes();
-    const next = planWaves({ policy: input.policy, spec, all, waiting, nextWave: s.wave + 1 })[0];
-    if (next && next.length > 0) {
+    // Nodes released but not landed that no judged wave holds: the status this step started from
+    // is older than the node states (the controller restarted between writing a wave's node states
+    // and its status). They belong to the wave that starts now and count toward its size, so a
+    // stale status can never release more nodes at once than a wave may hold.
+    const judgedMembers = new Set(members);
+    const orphans = input.nodes.filter((n) => n.atTarget && n.progress === "inFlight" && !judgedMembers.has(n.name)).map((n) => n.name);
+    const size = waveSize(spec, s.wave + 1, all.length);
+    const planned = (planWaves({ policy: input.policy, spec, all, waiting, nextWave: s.wave + 1 })[0] ?? []).slice(0, Math.max(0, size - orphans.length));
+    const next = [...orphans, ...planned.map((n) => n.name)];
+    if (next.length > 0) {
       s.wave += 1;
-      members = next.map((n) => n.name);
+      members = next;
       s.waveNodes = members;
       s.waveStartedAt = iso(now);
       delete s.soakStartedAt;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planCluster } from "../../../../src/controller/cluster-plan.js";
 import { clusterView, policyView } from "../../../../src/controller/cluster-view.js";
-import { gradualGate } from "../../../../src/controller/rollout/gradual-gate.js";
+import { createGradualGate } from "../../../../src/controller/rollout/gradual-gate.js";
 import { appliedStatus, node, policyObject } from "../fixtures.js";
 
 const FIN = "net.ipv4.tcp_fin_timeout";
@@ -18,7 +18,7 @@ function rolloutPolicy(rollout: Record<string, unknown>, extra: { deleting?: boo
 describe("the controller's plan with the gradual gate", () => {
   it("gives the new values to the canary only, and says so in status.rollout and Progressing", () => {
     const nodes = Array.from({ length: 6 }, (_, i) => node(`n${i}`, { labels: zones(i), state: { sysctls: [], generation: 1, status: appliedStatus(1, []) } }));
-    const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 2, canary: { nodes: 1, soakSeconds: 5 } })], nodes), gradualGate, NOW);
+    const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 2, canary: { nodes: 1, soakSeconds: 5 } })], nodes), createGradualGate(), NOW);
     const withFin = [...plan.nodes.values()].filter((n) => n.spec.some((s) => s.name === FIN));
     expect(withFin).toHaveLength(1);
     expect(withFin[0]?.spec).toEqual([{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }]);
@@ -31,7 +31,7 @@ describe("the controller's plan with the gradual gate", () => {
   it("takes a deleted policy's keys off in waves: the first wave's nodes lose them, the others keep them", () => {
     const fin = [{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }];
     const nodes = Array.from({ length: 6 }, (_, i) => node(`n${i}`, { labels: zones(i), state: { sysctls: fin, generation: 2, status: appliedStatus(2, fin) } }));
-    const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 2 }, { deleting: true })], nodes), gradualGate, NOW);
+    const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 2 }, { deleting: true })], nodes), createGradualGate(), NOW);
     const without = [...plan.nodes.values()].filter((n) => !n.spec.some((s) => s.name === FIN));
     expect(without).toHaveLength(2);
     expect(plan.statuses.get("p")?.rollout).toMatchObject({ action: "Remove", wave: 1, waves: 3, nodes: { total: 6, done: 0, inFlight: 2, waiting: 4, failed: 0 } });
@@ -41,7 +41,7 @@ describe("the controller's plan with the gradual gate", () => {
   it("reports the whole rollout complete and Ready once every node has applied the generation", () => {
     const fin = [{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }];
     const nodes = Array.from({ length: 3 }, (_, i) => node(`n${i}`, { labels: zones(i), state: { sysctls: fin, generation: 2, status: appliedStatus(2, fin) } }));
-    const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 1 })], nodes), gradualGate, NOW);
+    const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 1 })], nodes), createGradualGate(), NOW);
     const status = plan.statuses.get("p");
     expect(status?.rollout).toMatchObject({ nodes: { total: 3, done: 3 }, completedAt: "2026-03-01T10:00:00Z" });
     expect(status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True" });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DesiredSysctl, NodeStateStatus } from "../../../../src/api/v1alpha1/node-state.js";
-import { composeSpec, decideGradually, type GradualGateNode, type GradualGatePolicy } from "../../../../src/controller/rollout/gradual-gate.js";
+import { composeSpec, createGradualGate, decideGradually, type GradualGateNode, type GradualGatePolicy } from "../../../../src/controller/rollout/gradual-gate.js";
 
 const NOW = new Date("2026-03-01T10:00:00Z");
 const P: DesiredSysctl = { name: "net.ipv4.tcp_fin_timeout", value: "30", policy: "p", policyGeneration: 1 };
@@ -50,5 +50,26 @@ describe("the gradual gate over every policy", () => {
     const gone: DesiredSysctl = { ...P, policy: "gone" };
     const n: GradualGateNode = { name: "n", labels: {}, current: [gone, Q], desired: [Q], generation: 1, status: undefined };
     expect(composeSpec(n, new Map())).toEqual([Q]);
+  });
+});
+
+describe("the gate's memory of its own last decision", () => {
+  const nodes = [0, 1, 2, 3].map((i) => node(i, [], [P]));
+  const policies: GradualGatePolicy[] = [{ name: "p", generation: 1, rollout: { maxUnavailable: 1, canary: { nodes: 1 } }, nodes: nodes.map((n) => n.name) }];
+
+  it("starts the next pass from what it decided, not from a cached status that has not caught up", () => {
+    const gate = createGradualGate();
+    const first = gate.decide({ nodes, policies, now: NOW });
+    const second = gate.decide({ nodes, policies, now: new Date(NOW.getTime() + 1000) });
+    expect(second.progress.get("p")?.rollout.waveStartedAt).toBe(first.progress.get("p")?.rollout.waveStartedAt);
+    expect([...second.specs].filter(([, s]) => s.length > 0).map(([n]) => n)).toEqual([...first.specs].filter(([, s]) => s.length > 0).map(([n]) => n));
+  });
+
+  it("forgets it on reset (a new leader starts from the cluster)", () => {
+    const gate = createGradualGate();
+    gate.decide({ nodes, policies, now: NOW });
+    gate.reset?.();
+    const again = gate.decide({ nodes, policies, now: new Date(NOW.getTime() + 5000) });
+    expect(again.progress.get("p")?.rollout.waveStartedAt).toBe("2026-03-01T10:00:05Z");
   });
 });

@@ -35,6 +35,8 @@ class World {
   changingByWave = new Map<number, number>();
   events: RolloutStepResult["events"][number][] = [];
   last: RolloutStepResult | undefined;
+  /** Agents report nothing while set (a slow fleet). */
+  agentsPaused = false;
 
   constructor(count: number, readonly spec: Rollout | undefined, zones = ["zone-a", "zone-b", "zone-c"]) {
     this.nodes = Array.from({ length: count }, (_, i) => ({ name: `n-${String(i).padStart(2, "0")}`, zone: zones[i % zones.length] as string, atTarget: false, progress: "inFlight", history: [], overflowRateAtTarget: 0.2, overflows: 1000 }));
@@ -56,7 +58,7 @@ class World {
 
   step(): RolloutStepResult {
     // Agents report what was published at the previous step.
-    for (const n of this.nodes) {
+    for (const n of this.agentsPaused ? [] : this.nodes) {
       if (n.atTarget && n.progress === "inFlight") {
         n.progress = this.failing.has(n.name) ? "failed" : "done";
         if (this.failing.has(n.name)) n.message = "net.ipv4.tcp_fin_timeout Failed: EINVAL";
@@ -294,5 +296,42 @@ describe("without spec.rollout", () => {
     const d = w.step();
     expect(d.release.size).toBe(40);
     expect(w.run().status.waves).toBe(1);
+  });
+});
+
+describe("a status older than the node states", () => {
+  it("never releases more than a wave's size at once when the status it starts from is stale", () => {
+    const w = new World(30, { maxUnavailable: 3, canary: { nodes: 1 } });
+    w.run(500, (d) => d.status.wave === 3); // wave 3 released
+    const stale = w.status;
+    // The next passes start again from the status of one wave before (its write was lost), while
+    // the node states (released, some landed) are current. Waves may be misnumbered then, but
+    // never more nodes change at once than a wave may hold.
+    w.run(500, (d) => d.status.wave === 4);
+    for (let i = 0; i < 3; i++) {
+      w.status = stale;
+      w.step();
+      expect(w.nodes.filter((n) => n.atTarget && n.progress === "inFlight").length).toBeLessThanOrEqual(3);
+    }
+    expect(w.run().complete).toBe(true);
+    expect(w.maxChanging).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("a status older than the node states, with the released nodes still applying", () => {
+  it("adopts them into the wave it starts instead of releasing more", () => {
+    const w = new World(30, { maxUnavailable: 3, canary: { nodes: 1 } });
+    w.run(500, (d) => d.status.wave === 2);
+    const stale = w.status;
+    w.run(500, (d) => d.status.wave === 3);
+    const wave3 = [...(w.status?.waveNodes ?? [])].sort();
+    w.agentsPaused = true;
+    w.status = stale;
+    const d = w.step();
+    expect([...(d.status.waveNodes ?? [])].sort()).toEqual(wave3);
+    expect(w.nodes.filter((n) => n.atTarget && n.progress === "inFlight").map((n) => n.name).sort()).toEqual(wave3);
+    w.agentsPaused = false;
+    expect(w.run().complete).toBe(true);
+    expect(w.maxChanging).toBeLessThanOrEqual(3);
   });
 });
