@@ -15,9 +15,8 @@ import type { GateNode, GatePolicy, RolloutGate } from "./rollout-gate.js";
  * and a controller that was down catches up on start.
  */
 
-/** An Event the controller wants to exist about a policy; `key` identifies the situation, so a repeat is not re-emitted. */
+/** An Event the controller wants to exist about a policy (one per situation: the process emits it when it appears). */
 export interface EventIntent {
-  readonly key: string;
   readonly policy: string;
   readonly policyUid: string | undefined;
   readonly type: "Normal" | "Warning";
@@ -87,8 +86,8 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
     const report = evaluatePrepared(p.prepared, matched.map((n) => n.judged));
     const progress = new Map<string, NodeProgress>();
     const withheld: WithheldKey[] = [];
-    const event = (type: EventIntent["type"], reason: string, key: string, message: string): void => {
-      events.push({ key: `${p.name}/${p.uid ?? ""}/${p.generation}/${reason}/${key}`, policy: p.name, policyUid: p.uid, type, reason, message: message.slice(0, 1024) });
+    const event = (type: EventIntent["type"], reason: string, message: string): void => {
+      events.push({ policy: p.name, policyUid: p.uid, type, reason, message: message.slice(0, 1024) });
     };
     let plan: Plan | undefined;
     if (p.policyDenied) {
@@ -107,12 +106,12 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
         const progressed = nodeProgress(outcome, p.generation, observedOf(n));
         progress.set(n.name, progressed);
         if (outcome.kind === "rejected") {
-          event("Warning", "Rejected", n.name, `rejected on node ${n.name}, nothing of this policy is applied there: ${progressed.reason ?? "denied by the rule engine"}`);
+          event("Warning", "Rejected", `rejected on node ${n.name}, nothing of this policy is applied there: ${progressed.reason ?? "denied by the rule engine"}`);
           continue;
         }
         for (const w of outcome.withheld) {
           withheld.push({ node: n.name, ...w });
-          event("Warning", w.reason, `${n.name}/${w.sysctl}`, w.message);
+          event("Warning", w.reason, w.message);
         }
       }
     }
