@@ -11,8 +11,10 @@ export const USAGE = `Usage: tcp-tuning <command> [options]
 Commands
   check     Check TcpTuningPolicy files offline against the rule engine (see \`tcp-tuning check --help\`)
   explain   What the sysctl catalog knows about a sysctl (see \`tcp-tuning explain --help\`)
+  plan      What a policy does (DryRun) or would change (Enforce) per node: tcp-tuning plan ttp/NAME
   rollout   A policy's gradual rollout: status [--watch], pause, resume (see \`tcp-tuning rollout --help\`)
   agent     Run the node agent (in the DaemonSet)
+  controller Run the controller (policies -> node states, policy status)
   webhook   Run the admission webhook server
   version   Print the version
   help      This help
@@ -51,6 +53,10 @@ export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<num
         return await delegate("agent", "../agent/cli.js", rest, io);
       case "webhook":
         return await delegate("webhook", "../webhook/main.js", rest, io);
+      case "controller":
+        return await delegate("controller", "../controller/main.js", rest, io);
+      case "plan":
+        return await delegate("plan", "../controller/plan-command.js", rest, io);
       case undefined:
         io.stderr.write(USAGE);
         return EXIT_INPUT;

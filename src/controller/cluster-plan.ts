@@ -16,9 +16,8 @@ import { setCondition } from "../kube/conditions.js";
  * and a controller that was down catches up on start.
  */
 
-/** An Event the controller wants to exist about a policy; `key` identifies the situation, so a repeat is not re-emitted. */
+/** An Event the controller wants to exist about a policy (one per situation: the process emits it when it appears). */
 export interface EventIntent {
-  readonly key: string;
   readonly policy: string;
   readonly policyUid: string | undefined;
   readonly type: "Normal" | "Warning";
@@ -88,10 +87,9 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
   const events: EventIntent[] = [];
   for (const p of view.policies) {
     const rollout = decision.progress.get(p.name);
-    for (const e of rollout?.events ?? []) {
-      const r = rollout?.rollout;
-      events.push({ key: `${p.name}/${p.uid ?? ""}/${r?.action ?? ""}/${r?.generation ?? p.generation}/${r?.wave ?? 0}/${e.reason}`, policy: p.name, policyUid: p.uid, type: e.type, reason: e.reason, message: e.message.slice(0, 1024) });
-    }
+    // The rollout reports a transition (a halt, a failed health gate) on the pass that makes it: an
+    // Event once, as the situation appears.
+    for (const e of rollout?.events ?? []) events.push({ policy: p.name, policyUid: p.uid, type: e.type, reason: e.reason, message: e.message.slice(0, 1024) });
     if (p.deleting) {
       // Only the removal's progress: the rest of the status describes the policy as it was.
       if (rollout?.rollout) statuses.set(p.name, removalStatus(p, rollout, now));
@@ -101,8 +99,8 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
     const report = evaluatePrepared(p.prepared, matched.map((n) => n.judged));
     const progress = new Map<string, NodeProgress>();
     const withheld: WithheldKey[] = [];
-    const event = (type: EventIntent["type"], reason: string, key: string, message: string): void => {
-      events.push({ key: `${p.name}/${p.uid ?? ""}/${p.generation}/${reason}/${key}`, policy: p.name, policyUid: p.uid, type, reason, message: message.slice(0, 1024) });
+    const event = (type: EventIntent["type"], reason: string, message: string): void => {
+      events.push({ policy: p.name, policyUid: p.uid, type, reason, message: message.slice(0, 1024) });
     };
     let plan: Plan | undefined;
     if (p.policyDenied) {
@@ -121,12 +119,12 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
         const progressed = nodeProgress(outcome, p.generation, observedOf(n));
         progress.set(n.name, progressed);
         if (outcome.kind === "rejected") {
-          event("Warning", "Rejected", n.name, `rejected on node ${n.name}, nothing of this policy is applied there: ${progressed.reason ?? "denied by the rule engine"}`);
+          event("Warning", "Rejected", `rejected on node ${n.name}, nothing of this policy is applied there: ${progressed.reason ?? "denied by the rule engine"}`);
           continue;
         }
         for (const w of outcome.withheld) {
           withheld.push({ node: n.name, ...w });
-          event("Warning", w.reason, `${n.name}/${w.sysctl}`, w.message);
+          event("Warning", w.reason, w.message);
         }
       }
     }
