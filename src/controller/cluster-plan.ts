@@ -33,7 +33,26 @@ export interface NodePlan {
   readonly spec: readonly DesiredSysctl[];
 }
 
+/**
+ * The finalizer that holds a deleted policy until its keys have left every node in waves: only an
+ * Enforce policy with spec.rollout gets it (without a rollout its keys leave at once, as before).
+ * It is removed when the removal's rollout completes, or REMOVAL_TIMEOUT_MS after the deletion
+ * (then every remaining key leaves at once), so a deletion never waits forever on a stuck rollout.
+ * Without a running controller nothing removes it: `kubectl patch ttp NAME --type merge -p
+ * '{"metadata":{"finalizers":null}}'` does (an uninstall removes it before the controller goes).
+ */
+export const ROLLOUT_FINALIZER = "tcptuning.io/rollout";
+export const REMOVAL_TIMEOUT_MS = 30 * 60_000;
+
+export interface FinalizerChange {
+  readonly policy: string;
+  readonly resourceVersion: string | undefined;
+  readonly finalizers: readonly string[];
+}
+
 export interface ClusterPlan {
+  /** Policies whose metadata.finalizers must change (add or drop ROLLOUT_FINALIZER). */
+  readonly finalizers: readonly FinalizerChange[];
   /** Linux nodes only, by name: Windows nodes get no node state. */
   readonly nodes: ReadonlyMap<string, NodePlan>;
   /** Every policy's status, by name. */
@@ -131,7 +150,18 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
     const input = { policy: p, report, progress, withheld, rollout: decision.progress.get(p.name), plan };
     statuses.set(p.name, policyStatus(input, p.status?.conditions, now));
   }
-  return { nodes, statuses, events, requeueAfterMs: decision.requeueAfterMs };
+  const finalizers: FinalizerChange[] = [];
+  for (const p of view.policies) {
+    const has = p.finalizers.includes(ROLLOUT_FINALIZER);
+    const gated = !p.policyDenied && p.prepared.mode === "Enforce" && p.rollout !== undefined;
+    if (!p.deleting && gated && !has) finalizers.push({ policy: p.name, resourceVersion: p.resourceVersion, finalizers: [...p.finalizers, ROLLOUT_FINALIZER] });
+    if (p.deleting && has) {
+      const timedOut = p.deletedAt !== undefined && now.getTime() - Date.parse(p.deletedAt) > REMOVAL_TIMEOUT_MS;
+      const done = !gated || decision.progress.get(p.name)?.complete === true;
+      if (done || timedOut) finalizers.push({ policy: p.name, resourceVersion: p.resourceVersion, finalizers: p.finalizers.filter((f) => f !== ROLLOUT_FINALIZER) });
+    }
+  }
+  return { nodes, statuses, events, finalizers, requeueAfterMs: decision.requeueAfterMs };
 }
 
 /** A deleted policy's status while its keys leave the nodes: status.rollout and the rollout's conditions. */

@@ -33,6 +33,10 @@ export interface PolicyView {
   readonly deleting: boolean;
   /** metadata.annotations (the rollout's pause and resume). */
   readonly annotations: Readonly<Record<string, string>>;
+  readonly finalizers: readonly string[];
+  /** metadata.deletionTimestamp as an ISO string, when deleting. */
+  readonly deletedAt: string | undefined;
+  readonly resourceVersion: string | undefined;
   readonly status: PolicyStatus | undefined;
   readonly rollout: Rollout | undefined;
 }
@@ -100,6 +104,9 @@ export function policyView(obj: unknown): PolicyView {
     policyDenied: prepared.spec === undefined || policyFindings.some((f) => f.severity === "deny"),
     deleting: m["deletionTimestamp"] !== undefined && m["deletionTimestamp"] !== null,
     annotations: stringRecord(m["annotations"]),
+    finalizers: Array.isArray(m["finalizers"]) ? (m["finalizers"] as unknown[]).filter((f): f is string => typeof f === "string") : [],
+    deletedAt: m["deletionTimestamp"] ? new Date(str(m["deletionTimestamp"]) ?? 0).toISOString() : undefined,
+    resourceVersion: str(m["resourceVersion"]),
     status: parsed.success ? parsed.data.status : undefined,
     rollout: prepared.spec?.rollout,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planCluster } from "../../../../src/controller/cluster-plan.js";
+import { planCluster, REMOVAL_TIMEOUT_MS } from "../../../../src/controller/cluster-plan.js";
 import { clusterView, policyView } from "../../../../src/controller/cluster-view.js";
 import { createGradualGate } from "../../../../src/controller/rollout/gradual-gate.js";
 import { appliedStatus, node, policyObject } from "../fixtures.js";
@@ -46,5 +46,37 @@ describe("the controller's plan with the gradual gate", () => {
     expect(status?.rollout).toMatchObject({ nodes: { total: 3, done: 3 }, completedAt: "2026-03-01T10:00:00Z" });
     expect(status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True" });
     expect(plan.events.filter((e) => e.reason === "RolloutComplete")).toHaveLength(1);
+  });
+});
+
+describe("the rollout finalizer", () => {
+  const fin = [{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }];
+  const withFinalizer = (obj: Record<string, unknown>, deletedAt?: string) => {
+    const m = obj["metadata"] as Record<string, unknown>;
+    m["finalizers"] = ["tcptuning.io/rollout"];
+    m["resourceVersion"] = "42";
+    if (deletedAt) m["deletionTimestamp"] = deletedAt;
+    return policyView(obj);
+  };
+  const objWithRollout = () => {
+    const obj = policyObject("p", { [FIN]: "30" });
+    (obj["spec"] as Record<string, unknown>)["rollout"] = { maxUnavailable: 1 };
+    return obj;
+  };
+
+  it("is added to an Enforce policy with spec.rollout, and not to one without", () => {
+    const nodes = [node("n0", { state: { sysctls: [], generation: 1, status: appliedStatus(1, []) } })];
+    expect(planCluster(clusterView([rolloutPolicy({ maxUnavailable: 1 })], nodes), createGradualGate(), NOW).finalizers).toEqual([{ policy: "p", resourceVersion: undefined, finalizers: ["tcptuning.io/rollout"] }]);
+    expect(planCluster(clusterView([policyView(policyObject("p", { [FIN]: "30" }))], nodes), createGradualGate(), NOW).finalizers).toEqual([]);
+  });
+
+  it("holds a deleted policy while its keys are still on nodes, and lets it go once they are gone or after the timeout", () => {
+    const carrying = [0, 1].map((i) => node(`n${i}`, { state: { sysctls: fin, generation: 2, status: appliedStatus(2, fin) } }));
+    const deleted = withFinalizer(objWithRollout(), "2026-03-01T09:59:00Z");
+    expect(planCluster(clusterView([deleted], carrying), createGradualGate(), NOW).finalizers).toEqual([]);
+    const late = new Date(Date.parse("2026-03-01T09:59:00Z") + REMOVAL_TIMEOUT_MS + 1000);
+    expect(planCluster(clusterView([deleted], carrying), createGradualGate(), late).finalizers).toEqual([{ policy: "p", resourceVersion: "42", finalizers: [] }]);
+    const clean = [0, 1].map((i) => node(`n${i}`, { state: { sysctls: [], generation: 3, status: appliedStatus(3, []) } }));
+    expect(planCluster(clusterView([deleted], clean), createGradualGate(), NOW).finalizers).toEqual([{ policy: "p", resourceVersion: "42", finalizers: [] }]);
   });
 });
