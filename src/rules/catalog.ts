@@ -4,7 +4,7 @@ export type { EnumValue, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGr
 
 /**
  * The sysctl catalog: everything the project knows about the TCP/IP keys in scope, as data.
- * Seeded from shared/design/kernel-facts.md (checked against kernel sources 2.6.32 to 6.18,
+ * Seeded from docs/kernel-facts.md (checked against kernel sources 2.6.32 to 6.18,
  * Documentation/networking/ip-sysctl.rst and the commits named). Rules read this table;
  * the agent writes only keys listed here.
  */

@@ -6,7 +6,7 @@ import { policySchema, SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../
 import { IN_SCOPE_PREFIXES } from "../../../src/rules/catalog.js";
 import { nameGrammarProblem } from "../../../src/rules/checks/names.js";
 
-const fleet = join(import.meta.dirname, "..", "..", "..", "..", "shared", "examples", "fleet", "policies");
+const fleet = join(import.meta.dirname, "..", "..", "fixtures", "fleet", "policies");
 
 describe("the TcpTuningPolicy schema", () => {
   it.each(readdirSync(fleet).filter((f) => f.endsWith(".yaml")))("accepts the fleet sample %s as a well-formed policy", (file) => {
