@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { allowSysctl, createSysctlFs, SysctlIoError, SysctlRefusedError } from "../../src/agent/sysctl-fs.js";
+import { allowSysctl, createSysctlFs, SysctlIoError, SysctlRefusedError } from "../../../src/agent/sysctl-fs.js";
 
 /** A plain-file sysctl tree: the same layout as /proc/sys, so path handling is tested without a kernel. */
 async function fakeRoot(): Promise<string> {
