@@ -245,6 +245,3 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
   await running.close();
   return 0;
 }
-
-/** The entry the CLI's lazy `webhook` dispatch looks for. */
-export const main = runWebhook;
