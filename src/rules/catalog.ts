@@ -380,7 +380,4 @@ export function catalogNames(): readonly string[] {
   return CATALOG.map((s) => s.name);
 }
 
-/** Top-level sysctl trees the project may write under at all. */
-export const IN_SCOPE_PREFIXES = ["net.ipv4.", "net.core.", "net.netfilter."] as const;
-
 export const KUBERNETES_REFERENCE = K8S_SYSCTLS;
