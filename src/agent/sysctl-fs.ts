@@ -2,9 +2,7 @@ import { constants } from "node:fs";
 import { open, readlink, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { isInScope, SYSCTL_SCOPE_TEXT, sysctlNameProblem } from "../api/v1alpha1/sysctl-name.js";
-import { lookupSysctl } from "../rules/catalog.js";
-import type { SysctlSpec } from "../rules/catalog-types.js";
-import { normalizeSysctlValue, parseValue } from "../rules/value-grammar.js";
+import { lookupSysctl, normalizeSysctlValue, parseValue, type SysctlSpec } from "../rules/index.js";
 
 /**
  * The only place the agent turns a sysctl name into a file and touches it.
