@@ -189,7 +189,7 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
         : { service: { namespace: settings.namespace, name: settings.service, port: 443 } };
       const bundle = tls.state?.bundle ?? [];
       await config.ensure(webhookConfiguration({ name: settings.configName, endpoint, caBundle: bundle }));
-      logger.info({ name: settings.configName, cas: bundle.length }, "ValidatingWebhookConfiguration in place");
+      logger.info({ object: settings.configName, cas: bundle.length }, "ValidatingWebhookConfiguration in place");
     }
     tls.start();
   } catch (err) {

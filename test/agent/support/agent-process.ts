@@ -19,7 +19,8 @@ const BIN = join(REPO, "src/cmd/agent.ts");
 const CLI = join(REPO, "bin/tcp-tuning.js");
 
 export interface LogLine {
-  readonly level: number;
+  /** pino's level label: "info", "warn", "error", ... */
+  readonly level: string;
   readonly msg: string;
   readonly [k: string]: unknown;
 }
