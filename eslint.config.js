@@ -43,6 +43,8 @@ export default tseslint.config(
   js.configs.recommended,
   tseslint.configs.base,
   {
+    // ESLint lints only JavaScript unless told: every TypeScript file of src, test, scripts and bench.
+    files: ["**/*.ts", "**/*.js"],
     languageOptions: {
       parserOptions: {
         projectService: { allowDefaultProject: ["eslint.config.js", "bin/*.js"] },

@@ -1,5 +1,4 @@
-import type { EntryPoint } from "../cmd/entry-point.js";
-import { isDirectRun } from "../cmd/entry-point.js";
+import { isDirectRun, type EntryPoint } from "../cmd/entry-point.js";
 import { CHECK_USAGE, runCheck } from "./check.js";
 import { runExplain } from "./explain.js";
 import { CliError, EXIT_INPUT, readStream, type CliIo } from "./io.js";
