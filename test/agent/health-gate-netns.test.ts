@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { CounterSample } from "../../src/api/v1alpha1/node-state.js";
 import { judgeHealth } from "../../src/controller/rollout/health-gate.js";
 import { AgentProcess, agentFiles, eventually, readStatus, removeAgentFiles, writeDesired } from "./support/agent-process.js";
-import { createNamespace, destroyAllNamespaces, destroyNamespace, nsSysctl } from "./support/netns.js";
+import { countersFrom, parseNetstat } from "../../src/agent/counters.js";
+import { createNamespace, destroyAllNamespaces, destroyNamespace, nsExec, nsSysctl } from "./support/netns.js";
 import { acceptQueueBurst } from "./support/tcp-burst.js";
 
 /**
@@ -26,6 +27,17 @@ function sampleAfter(history: readonly CounterSample[] | undefined, t: number): 
 }
 
 describe("the health gate on a real agent's counters", () => {
+  it("reads a fresh namespace's counters: the kernel exposes all five the gate uses", async () => {
+    const ns = await createNamespace();
+    try {
+      const [netstat, snmp] = await Promise.all([nsExec(ns, ["cat", "/proc/net/netstat"]), nsExec(ns, ["cat", "/proc/net/snmp"])]);
+      const c = countersFrom(new Map([...parseNetstat(snmp), ...parseNetstat(netstat)]), new Map(), new Date());
+      for (const k of ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails", "activeOpens"] as const) expect(c[k], k).toBe("0");
+    } finally {
+      await destroyNamespace(ns);
+    }
+  });
+
   it.each([
     { label: "net.core.somaxconn=4 (the accept queue overflows)", sysctl: { name: "net.core.somaxconn", value: "4" }, healthy: false },
     { label: "net.ipv4.tcp_fin_timeout=30 (harmless here)", sysctl: { name: "net.ipv4.tcp_fin_timeout", value: "30" }, healthy: true },

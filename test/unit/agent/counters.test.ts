@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { COUNTER_HISTORY_MAX, type CounterSample } from "../../src/api/v1alpha1/node-state.js";
-import { appendSample, jitteredDelay, toSample } from "../../src/agent/counter-history.js";
-import { countersFrom, parseNetstat, parseSockstat, readTcpCounters } from "../../src/agent/counters.js";
+import { COUNTER_HISTORY_MAX, type CounterSample } from "../../../src/api/v1alpha1/node-state.js";
+import { appendSample, jitteredDelay, toSample } from "../../../src/agent/counter-history.js";
+import { countersFrom, parseNetstat, parseSockstat, readTcpCounters } from "../../../src/agent/counters.js";
 
 const NETSTAT = `TcpExt: SyncookiesSent TW TWRecycled TWKilled PAWSActive PAWSEstab TCPTimeWaitOverflow
 TcpExt: 0 14 3 0 1 2 18446744073709551615
@@ -61,11 +61,6 @@ describe("the health gate's counters", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
-
-  it("reads this namespace's real counters (the kernel exposes all five)", async () => {
-    const c = await readTcpCounters();
-    for (const k of ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails", "activeOpens"] as const) expect(c[k], k).toMatch(/^\d+$/);
   });
 });
 
