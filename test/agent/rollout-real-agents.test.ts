@@ -25,6 +25,8 @@ import { acceptQueueBurst } from "./support/tcp-burst.js";
  */
 
 const SOMAXCONN = "net.core.somaxconn";
+/** Long enough that the workload runs inside the canary's soak even on a loaded machine (starting two node processes in a namespace can take seconds). */
+const SOAK_SECONDS = 60;
 const NODES = ["a", "b", "c"].map((z) => `real-${z}-${Math.random().toString(16).slice(2, 6)}`);
 
 let plane: ControlPlane;
@@ -82,7 +84,7 @@ describe("a rollout with real agents in network namespaces", () => {
       group: API_GROUP,
       version: API_VERSION,
       plural: POLICY_PLURAL,
-      body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: SOMAXCONN, value: "4" }], rollout: { maxUnavailable: 1, canary: { nodes: 1, soakSeconds: 20 }, pauseOnFailure: true, rollback: true } } },
+      body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: SOMAXCONN, value: "4" }], rollout: { maxUnavailable: 1, canary: { nodes: 1, soakSeconds: SOAK_SECONDS }, pauseOnFailure: true, rollback: true } } },
     });
     // The canary applies the change (the others wait).
     const canary = await eventually("the canary applied", async () => {
@@ -93,6 +95,10 @@ describe("a rollout with real agents in network namespaces", () => {
     // The workload on the canary: a listener that stalls while 64 connections arrive.
     const outcomes = await acceptQueueBurst(nsOf.get(canary) as string, { port: 9191, connections: 64, stallMs: 2500, connectTimeoutMs: 1500 });
     expect(outcomes["timeout"] ?? 0).toBeGreaterThan(0);
+    // The burst ran inside the canary's soak: the wave is still the canary's and not yet judged.
+    const during = await getPolicy(name);
+    expect(during.status?.rollout).toMatchObject({ wave: 1 });
+    expect(during.status?.rollout?.waveCompletedAt).toBeUndefined();
 
     const halted = await eventually("the health gate to stop the rollout", async () => {
       const p = await getPolicy(name);

@@ -5,11 +5,13 @@ import {
   PAUSED_ANNOTATION,
   RESUME_ANNOTATION,
   WAVES_LISTED_MAX,
+  type CounterBaseline,
   type FailedNode,
   type RolloutStatus,
   type WaveSummary,
 } from "../../api/v1alpha1/rollout-status.js";
-import { judgeHealth, type NodeVerdict } from "./health-gate.js";
+import { counterRate, judgeHealth, type NodeVerdict } from "./health-gate.js";
+import { HEALTH_COUNTERS } from "../../api/v1alpha1/node-state.js";
 import type { NodeProgress } from "./node-rollout-view.js";
 import { planWaves, waveSize, type PlanNode } from "./wave-plan.js";
 
@@ -151,7 +153,7 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
         if (sampled || now.getTime() >= soakEnd + HEALTH_SAMPLE_GRACE_MS) {
           const unchanged = input.nodes.filter((n) => !n.atTarget && !members.includes(n.name));
           verdicts = judgeHealth({
-            changed: changed.map((n) => ({ name: n.name, samples: n.counterHistory ?? [] })),
+            changed: changed.map((n) => ({ name: n.name, samples: n.counterHistory ?? [], baseline: s.baselines?.find((b) => b.node === n.name) })),
             unchanged: unchanged.map((n) => ({ name: n.name, samples: n.counterHistory ?? [] })),
             changedAt: new Date(ms(s.waveStartedAt)),
           });
@@ -218,6 +220,9 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
       members = next;
       s.waveNodes = members;
       s.waveStartedAt = iso(now);
+      const baselines = members.map((m) => counterBaseline(m, nodes.get(m)?.counterHistory ?? [], now)).filter((b) => b.start !== undefined);
+      if (baselines.length > 0) s.baselines = baselines;
+      else delete s.baselines;
       delete s.soakStartedAt;
       delete s.waveCompletedAt;
       delete s.completedAt;
@@ -264,6 +269,18 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
     events.push({ type: counts.failed > 0 ? "Warning" : "Normal", reason: "RolloutComplete", message: `${input.action === "Apply" ? `generation ${input.generation}` : "removal"}: ${counts.done}/${counts.total} node(s) done${counts.failed > 0 ? `, ${counts.failed} failed` : ""} in ${s.wave} wave(s)` });
   }
   return { release, revert, status: s, events, complete, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+}
+
+/** A node's latest sample before `now` and its rates over the samples before (the health gate's baseline). */
+export function counterBaseline(node: string, history: readonly CounterSample[], now: Date): CounterBaseline {
+  const earlier = history.filter((x) => Date.parse(x.sampledAt) <= now.getTime());
+  const start = earlier.reduce<CounterSample | undefined>((latest, x) => (!latest || Date.parse(x.sampledAt) > Date.parse(latest.sampledAt) ? x : latest), undefined);
+  const before: Record<string, number> = {};
+  for (const c of HEALTH_COUNTERS) {
+    const r = counterRate(earlier, c);
+    if (r) before[c] = Number(r.perSecond.toPrecision(6));
+  }
+  return { node, ...(start ? { start } : {}), ...(Object.keys(before).length > 0 ? { before } : {}) };
 }
 
 function waveSummary(wave: number, members: readonly string[], nodes: ReadonlyMap<string, RolloutNode>, failed: ReadonlyMap<string, FailedNode>, state: WaveSummary["state"]): WaveSummary {
