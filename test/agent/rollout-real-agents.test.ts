@@ -65,6 +65,11 @@ beforeAll(async () => {
     agents.push(AgentProcess.start({ ns, entry: "cli", args: ["--kubeconfig", agentKc, "--state-file", f.state, "--drift-interval", "5s", "--counters-interval", "1s", "--counters-window", "3m"], env: { NODE_NAME: name } }));
   }
   controller = ControllerProcess.start("controller-real", dir, ["--kubeconfig", plane.kubeconfigPath, "--lease-namespace", "default", "--lease-name", "real-rollout", "--resync-period", "5s"]);
+  // Agents run before any policy: each has reported a few counter samples (the gate's baseline).
+  await eventually("counter samples from every agent", async () => {
+    const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: "tcptuningnodestates" })) as { items: { status?: { counterHistory?: unknown[] } }[] };
+    return list.items.length === NODES.length && list.items.every((s) => (s.status?.counterHistory?.length ?? 0) >= 3) ? true : undefined;
+  }, 180_000, 500);
 }, 300_000);
 
 afterAll(async () => {

@@ -137,6 +137,13 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
   // The current wave: landed? soaked? healthy?
   if (!judged) {
     const wave = s.wave;
+    // A node that had no counter samples when the wave started (a new agent) is measured from the
+    // first sample seen since: recorded now, before the agent's short history moves past it.
+    const missing = members.filter((m) => !s.baselines?.some((b) => b.node === m) && (nodes.get(m)?.counterHistory?.length ?? 0) > 0);
+    if (missing.length > 0) {
+      const first = (m: string): CounterSample | undefined => [...(nodes.get(m)?.counterHistory ?? [])].sort((a, b) => ms(a.sampledAt) - ms(b.sampledAt))[0];
+      s.baselines = [...(s.baselines ?? []), ...missing.map((m) => ({ node: m, start: first(m) as CounterSample }))];
+    }
     const landed = members.every((m) => {
       const n = nodes.get(m) as RolloutNode;
       return n.atTarget && n.progress !== "inFlight";
