@@ -84,7 +84,7 @@ describe("policy status from the whole cluster", () => {
     expect(second).toEqual(first);
   });
 
-  it("reports a conflict on both policies as Degraded with reason Conflict, with an Event per policy naming node and key", () => {
+  it("reports a conflict on both policies as Degraded with reason Conflict, with one Event per policy naming the nodes and the key", () => {
     const result = plan([policy("a", { [FIN]: "30" }), policy("b", { [FIN]: "20" })], [node("n1"), node("n2")]);
     for (const name of ["a", "b"]) {
       const s = result.statuses.get(name);
@@ -92,9 +92,10 @@ describe("policy status from the whole cluster", () => {
       expect(cond(s, "Ready")).toMatchObject({ status: "False", reason: "Conflict" });
       expect(s?.nodes?.failed).toBe(2);
       expect(s?.withheld?.map((w) => `${w.node}/${w.sysctl}/${w.reason}`)).toEqual([`n1/${FIN}/Conflict`, `n2/${FIN}/Conflict`]);
+      // One Event for the situation, naming both nodes and the key.
       const events = result.events.filter((e) => e.policy === name && e.reason === "Conflict");
-      expect(events).toHaveLength(2);
-      expect(events[0]?.message).toContain("node n1");
+      expect(events).toHaveLength(1);
+      expect(events[0]?.message).toMatch(/^on 2 node\(s\) \(n1, n2\): /);
       expect(events[0]?.message).toContain(FIN);
     }
     expect(result.nodes.get("n1")?.spec).toEqual([]);
