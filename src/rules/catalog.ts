@@ -99,7 +99,7 @@ export const CATALOG: readonly SysctlSpec[] = [
   },
   {
     name: "net.ipv4.tcp_timestamps",
-    summary: "TCP timestamps option (RFC 7323): PAWS, RTT measurement, and what tcp_tw_reuse relies on.",
+    summary: "TCP timestamps option (RFC 7323): PAWS, RTT samples, and what tcp_tw_reuse relies on.",
     grammar: {
       kind: "enum",
       values: [
@@ -124,11 +124,11 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.13",
     netns: "per-netns-default",
     hazards: [
-      "0 disables PAWS, RTT measurement and tcp_tw_reuse.",
+      "0 drops the option from every connection: PAWS (protection against wrapped sequence numbers), RTT samples taken from timestamp echoes (RTT is still measured from ACK timing, tcp_ack_update_rtt() in net/ipv4/tcp_input.c, but not for retransmitted data, which Karn's rule skips), and the tcp_tw_reuse safety check, so nothing is reused.",
       "The offset is keyed per 4-tuple (4.10.0), per address pair (4.11+, 28ee1b746f49), per 4-tuple again from 165573e41f2f (7.0, 6.12.y, 6.18.17+, 6.19.y).",
       "The kernel accepts 3 (u8, no bounds; acts like 2); the catalog refuses undocumented values.",
     ],
-    references: [IP_SYSCTL, { title: "commit 25429d7b7dca (tcp_timestamps=2, 4.10)" }, { title: "RFC 7323", url: "https://www.rfc-editor.org/rfc/rfc7323" }],
+    references: [IP_SYSCTL, { title: "commit 25429d7b7dca (tcp_timestamps=2, 4.10)" }, { title: "RFC 7323", url: "https://www.rfc-editor.org/rfc/rfc7323" }, { title: "net/ipv4/tcp_input.c tcp_ack_update_rtt(): RTT from timestamps when present, else from the ACK of never-retransmitted data" }],
   },
   {
     name: "net.ipv4.tcp_max_tw_buckets",

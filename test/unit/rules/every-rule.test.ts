@@ -110,6 +110,7 @@ const CASES: readonly Case[] = [
 
   // TT008 timestamps-off
   { rule: "TT008", says: "warns that tcp_timestamps=0 costs PAWS and reuse", sysctls: [[TS, "0"]], fires: { severity: "warn", sysctl: TS } },
+  { rule: "TT008", says: "does not claim RTT measurement stops: only samples during retransmission are lost", sysctls: [[TS, "0"]], fires: { severity: "warn", sysctl: TS, message: /^(?![\s\S]*RTT measurement)[\s\S]*no samples while data is retransmitted/ } },
   { rule: "TT008", says: "stays silent on tcp_timestamps=1", sysctls: [[TS, "1"]] },
 
   // TT010 tw-recycle-enabled
