@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lookupSysctl, type SysctlSpec } from "../../../src/rules/index.js";
+import { lookupSysctl, RULES, type SysctlSpec } from "../../../src/rules/index.js";
 
 /**
  * Facts the catalog once had wrong, each pinned to its primary source (a kernel file and function,
@@ -21,6 +21,17 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       expect(text(s)).not.toMatch(/disables PAWS, RTT measurement/);
       expect(text(s)).toMatch(/tcp_ack_update_rtt\(\)/);
       expect(text(s)).toMatch(/retransmitted data/);
+    },
+  ],
+  [
+    "the even-port preference and its parity warning came with 07f4c90062f8 in 4.2, as the catalog dates the 32768-60999 default",
+    'commit 07f4c90062f8 "tcp/dccp: try to not exhaust ip_local_port_range in connect()" (2015-05-24, v4.2)',
+    () => {
+      const ref = RULES.find((r) => r.id === "TT022")?.reference.title ?? "";
+      expect(ref).toMatch(/07f4c90062f8/);
+      expect(ref).toMatch(/\b4\.2\b/);
+      expect(ref).not.toMatch(/4\.6/);
+      expect(spec("net.ipv4.ip_local_port_range").defaultValue).toMatch(/32768 61000 up to 4\.1/);
     },
   ],
 ];
