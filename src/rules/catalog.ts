@@ -163,7 +163,7 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     kubeletSafeSince: "1.4",
     hazards: [
-      "low must be at least ip_unprivileged_port_start (1024 by default); the kernel refuses lower.",
+      "From 4.11 (4548b683b781) low must be at least ip_unprivileged_port_start (1024 by default) and the kernel refuses lower; older kernels have no such key and take any low port from 1.",
       "low and high of the same parity make the kernel log 'prefer different parity'.",
       "Overlap with ports that listen on the node (Kubernetes NodePort range 30000-32767, kubelet 10250) can steal them: protect those with ip_local_reserved_ports.",
     ],

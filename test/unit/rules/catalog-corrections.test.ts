@@ -34,6 +34,15 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       expect(spec("net.ipv4.ip_local_port_range").defaultValue).toMatch(/32768 61000 up to 4\.1/);
     },
   ],
+  [
+    "a port range below ip_unprivileged_port_start is refused only from 4.11, where the start key arrived",
+    "commit 4548b683b781 (ip_unprivileged_port_start, 4.11): the check in ipv4_local_port_range() (net/ipv4/sysctl_net_ipv4.c)",
+    () => {
+      const hazard = spec("net.ipv4.ip_local_port_range").hazards.find((h) => h.includes("ip_unprivileged_port_start")) ?? "";
+      expect(hazard).toMatch(/From 4\.11 \(4548b683b781\)/);
+      expect(spec("net.ipv4.ip_unprivileged_port_start").since).toBe("4.11");
+    },
+  ],
 ];
 
 describe("catalog corrections, each pinned to its source", () => {
