@@ -242,11 +242,11 @@ export const CATALOG: readonly SysctlSpec[] = [
     name: "net.ipv4.tcp_max_syn_backlog",
     summary: "Most half-open connection requests remembered per listener.",
     grammar: { kind: "int", min: 0, max: INT_MAX },
-    defaultValue: "max(128, ehash/128) from 5.4; ehash/256 before",
+    defaultValue: "max(128, ehash entries / 128) from 5.4; max(128, ehash entries / 256) before (the floor of 128 always applies)",
     perNetnsSince: "4.11",
     netns: "per-netns-default",
     hazards: ["Capped by net.core.somaxconn per listener."],
-    references: [IP_SYSCTL],
+    references: [IP_SYSCTL, { title: "net/ipv4/tcp_ipv4.c tcp_sk_init() / tcp_set_hashinfo(): sysctl_max_syn_backlog = max(128, ehash entries / 128); tcp_init() in net/ipv4/tcp.c before 4.11 and tcp_sk_init() before 5.4: max(128, cnt / 256)" }],
   },
   {
     name: "net.core.somaxconn",

@@ -43,6 +43,17 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       expect(spec("net.ipv4.ip_unprivileged_port_start").since).toBe("4.11");
     },
   ],
+  [
+    "tcp_max_syn_backlog defaults to max(128, ehash entries / 128), with the floor of 128 on older kernels too",
+    "net/ipv4/tcp_ipv4.c tcp_sk_init() / tcp_set_hashinfo(); net/ipv4/tcp.c tcp_init() before 4.11",
+    () => {
+      const s = spec("net.ipv4.tcp_max_syn_backlog");
+      expect(s.defaultValue).toMatch(/^max\(128, ehash entries \/ 128\)/);
+      expect(s.defaultValue).toMatch(/max\(128, ehash entries \/ 256\) before/);
+      expect(s.defaultValue).not.toMatch(/; ehash\/256 before/);
+      expect(text(s)).toMatch(/tcp_sk_init\(\)/);
+    },
+  ],
 ];
 
 describe("catalog corrections, each pinned to its source", () => {
