@@ -78,6 +78,12 @@ export interface SysctlSpec {
   readonly requiresModule?: string;
   /** Pods may set it themselves via securityContext.sysctls (kubelet safe list) from this Kubernetes version. */
   readonly kubeletSafeSince?: string;
+  /**
+   * The kubelet keeps the key on its safe list only on nodes with at least this kernel (where the key
+   * is per network namespace); on older kernels a pod asking for it is refused.
+   */
+  readonly kubeletSafeKernel?: VersionSpec;
+  readonly kubeletSafeKernelRef?: string;
   readonly hazards: readonly string[];
   readonly references: readonly Reference[];
 }

@@ -24,6 +24,8 @@ const K8S_SYSCTLS: Reference = {
   url: "https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/",
 };
 const INT_MAX = 2147483647;
+/** Where the kubelet gates safe sysctls by kernel version. */
+const KUBELET_SAFE_REF = "kubernetes pkg/kubelet/sysctl/safe_sysctls.go (safeSysctls, utilkernel.*NamespacedKernelVersion)";
 
 export const CATALOG: readonly SysctlSpec[] = [
   {
@@ -151,6 +153,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.6",
     netns: "per-netns-default",
     kubeletSafeSince: "1.29",
+    kubeletSafeKernel: "4.6",
+    kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPFinTimeoutNamespacedKernelVersion`,
     hazards: ["It does NOT shorten TIME_WAIT (60 s, TCP_TIMEWAIT_LEN, not tunable); it only bounds orphaned FIN_WAIT2 sockets."],
     references: [IP_SYSCTL, TCP_H, MAN_TCP],
   },
@@ -179,6 +183,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "3.16",
     netns: "per-netns-default",
     kubeletSafeSince: "1.27",
+    kubeletSafeKernel: "3.16",
+    kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: IPLocalReservedPortsNamespacedKernelVersion`,
     hazards: ["Only affects automatic port choice; explicit binds still succeed."],
     references: [IP_SYSCTL],
   },
@@ -285,6 +291,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.5",
     netns: "per-netns-default",
     kubeletSafeSince: "1.29",
+    kubeletSafeKernel: "4.5",
+    kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveTimeNamespacedKernelVersion`,
     hazards: ["7200 s exceeds most NAT and load-balancer idle timeouts."],
     references: [IP_SYSCTL, MAN_TCP, { title: "include/net/tcp.h MAX_TCP_KEEPIDLE = 32767" }],
   },
@@ -296,6 +304,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.5",
     netns: "per-netns-default",
     kubeletSafeSince: "1.29",
+    kubeletSafeKernel: "4.5",
+    kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveIntervalNamespacedKernelVersion`,
     hazards: [],
     references: [IP_SYSCTL, MAN_TCP, { title: "include/net/tcp.h MAX_TCP_KEEPINTVL = 32767" }],
   },
@@ -307,6 +317,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.5",
     netns: "per-netns-default",
     kubeletSafeSince: "1.29",
+    kubeletSafeKernel: "4.5",
+    kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveProbesNamespacedKernelVersion`,
     hazards: ["The kernel refuses 256 (u8); the socket option caps at MAX_TCP_KEEPCNT = 127, and so does the catalog."],
     references: [IP_SYSCTL, MAN_TCP, { title: "include/net/tcp.h MAX_TCP_KEEPCNT = 127" }],
   },
@@ -334,6 +346,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.15",
     netns: "per-netns-copied",
     kubeletSafeSince: "1.32",
+    kubeletSafeKernel: "4.15",
+    kubeletSafeKernelRef: "Kubernetes docs, Using sysctls in a Kubernetes Cluster: tcp_rmem and tcp_wmem are safe from kernel 4.15",
     hazards: ["A new network namespace copies the host's values once, at creation; later host changes do not reach existing pods."],
     references: [IP_SYSCTL],
   },
@@ -345,6 +359,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.15",
     netns: "per-netns-copied",
     kubeletSafeSince: "1.32",
+    kubeletSafeKernel: "4.15",
+    kubeletSafeKernelRef: "Kubernetes docs, Using sysctls in a Kubernetes Cluster: tcp_rmem and tcp_wmem are safe from kernel 4.15",
     hazards: ["A new network namespace copies the host's values once, at creation; later host changes do not reach existing pods."],
     references: [IP_SYSCTL],
   },

@@ -54,7 +54,8 @@ function sysctlSection(s: SysctlSpec): string[] {
   ];
   if (s.absentEquivalent !== undefined) lines.push(`- Where the key is absent, the kernel behaves as \`${s.absentEquivalent}\`.`);
   for (const l of s.limits ?? []) lines.push(`- Before ${l.before}: at most ${l.max} (${l.why}).`);
-  lines.push(`- Pods may set it with securityContext.sysctls: ${s.kubeletSafeSince ? `yes, on the kubelet safe list since Kubernetes ${s.kubeletSafeSince}` : "only with the kubelet's --allowed-unsafe-sysctls"}`);
+  const kernelGate = s.kubeletSafeKernel ? ` on nodes with kernel ${s.kubeletSafeKernel}+ (${s.kubeletSafeKernelRef ?? "kubelet"}; on older kernels the kubelet leaves it off the list)` : "";
+  lines.push(`- Pods may set it with securityContext.sysctls: ${s.kubeletSafeSince ? `yes, on the kubelet safe list since Kubernetes ${s.kubeletSafeSince}${kernelGate}` : "only with the kubelet's --allowed-unsafe-sysctls"}`);
   if (s.hazards.length > 0) {
     lines.push("- Hazards:");
     for (const h of s.hazards) lines.push(`  - ${h}`);

@@ -54,6 +54,17 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       expect(text(s)).toMatch(/tcp_sk_init\(\)/);
     },
   ],
+  [
+    "the kubelet offers ip_local_reserved_ports, tcp_keepalive_* and tcp_fin_timeout to pods only on kernels where they are per namespace",
+    "kubernetes pkg/kubelet/sysctl/safe_sysctls.go (utilkernel.*NamespacedKernelVersion); Kubernetes docs for tcp_rmem/tcp_wmem (4.15)",
+    () => {
+      const gates = Object.fromEntries(
+        ["ip_local_reserved_ports", "tcp_keepalive_time", "tcp_keepalive_intvl", "tcp_keepalive_probes", "tcp_fin_timeout", "tcp_rmem", "tcp_wmem"].map((k) => [k, spec(`net.ipv4.${k}`).kubeletSafeKernel]),
+      );
+      expect(gates).toEqual({ ip_local_reserved_ports: "3.16", tcp_keepalive_time: "4.5", tcp_keepalive_intvl: "4.5", tcp_keepalive_probes: "4.5", tcp_fin_timeout: "4.6", tcp_rmem: "4.15", tcp_wmem: "4.15" });
+      for (const k of ["ip_local_port_range", "tcp_syncookies", "ip_unprivileged_port_start"]) expect(spec(`net.ipv4.${k}`).kubeletSafeKernel).toBeUndefined();
+    },
+  ],
 ];
 
 describe("catalog corrections, each pinned to its source", () => {
