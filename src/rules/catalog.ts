@@ -24,6 +24,14 @@ const K8S_SYSCTLS: Reference = {
   url: "https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/",
 };
 const INT_MAX = 2147483647;
+/**
+ * The ceiling of keys the kernel turns from seconds into jiffies (proc_dointvec_jiffies refuses more
+ * than INT_MAX / HZ). HZ is a build option (100, 250, 300 or 1000 on the architectures Kubernetes
+ * runs on); the catalog takes the ceiling of the fastest tick, which every build accepts: 2147483 s
+ * (24.8 days). No timeout needs more, and the agent never attempts a write that some kernel refuses.
+ */
+const JIFFIES_CEILING = Math.floor(INT_MAX / 1000);
+const IPV4_TABLE = "net/ipv4/sysctl_net_ipv4.c, ipv4_net_table";
 /** Where the kubelet gates safe sysctls by kernel version. */
 const KUBELET_SAFE_REF = "kubernetes pkg/kubelet/sysctl/safe_sysctls.go (safeSysctls, utilkernel.*NamespacedKernelVersion)";
 
@@ -148,7 +156,7 @@ export const CATALOG: readonly SysctlSpec[] = [
   {
     name: "net.ipv4.tcp_fin_timeout",
     summary: "Seconds an orphaned socket may stay in FIN_WAIT2.",
-    grammar: { kind: "int", min: 1, max: 2147483, unit: "s" },
+    grammar: { kind: "int", min: 1, max: JIFFIES_CEILING, unit: "s" },
     defaultValue: "60",
     perNetnsSince: "4.6",
     netns: "per-netns-default",
@@ -286,28 +294,31 @@ export const CATALOG: readonly SysctlSpec[] = [
   {
     name: "net.ipv4.tcp_keepalive_time",
     summary: "Idle seconds before the first keepalive probe.",
-    grammar: { kind: "int", min: 1, max: 32767, unit: "s" },
+    grammar: { kind: "int", min: 1, max: JIFFIES_CEILING, unit: "s" },
     defaultValue: "7200",
     perNetnsSince: "4.5",
     netns: "per-netns-default",
     kubeletSafeSince: "1.29",
     kubeletSafeKernel: "4.5",
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveTimeNamespacedKernelVersion`,
-    hazards: ["7200 s exceeds most NAT and load-balancer idle timeouts."],
-    references: [IP_SYSCTL, MAN_TCP, { title: "include/net/tcp.h MAX_TCP_KEEPIDLE = 32767" }],
+    hazards: [
+      "7200 s exceeds most NAT and load-balancer idle timeouts (AWS NAT gateway 350 s, Azure load balancer and NAT gateway 4 min, GCP Cloud NAT 1200 s for established TCP).",
+      "MAX_TCP_KEEPIDLE (32767) bounds only the TCP_KEEPIDLE socket option, not this sysctl: a one-day 86400 is accepted.",
+    ],
+    references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_time is proc_dointvec_jiffies, no min/max (MAX_TCP_KEEPIDLE in include/net/tcp.h applies to setsockopt only)` }],
   },
   {
     name: "net.ipv4.tcp_keepalive_intvl",
     summary: "Seconds between keepalive probes.",
-    grammar: { kind: "int", min: 1, max: 32767, unit: "s" },
+    grammar: { kind: "int", min: 1, max: JIFFIES_CEILING, unit: "s" },
     defaultValue: "75",
     perNetnsSince: "4.5",
     netns: "per-netns-default",
     kubeletSafeSince: "1.29",
     kubeletSafeKernel: "4.5",
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveIntervalNamespacedKernelVersion`,
-    hazards: [],
-    references: [IP_SYSCTL, MAN_TCP, { title: "include/net/tcp.h MAX_TCP_KEEPINTVL = 32767" }],
+    hazards: ["MAX_TCP_KEEPINTVL (32767) bounds only the TCP_KEEPINTVL socket option, not this sysctl."],
+    references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_intvl is proc_dointvec_jiffies, no min/max` }],
   },
   {
     name: "net.ipv4.tcp_keepalive_probes",

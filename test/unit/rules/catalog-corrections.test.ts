@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lookupSysctl, RULES, type SysctlSpec } from "../../../src/rules/index.js";
+import { lookupSysctl, parseValue, RULES, type SysctlSpec } from "../../../src/rules/index.js";
 
 /**
  * Facts the catalog once had wrong, each pinned to its primary source (a kernel file and function,
@@ -10,6 +10,7 @@ const spec = (name: string): SysctlSpec => {
   if (!s) throw new Error(`${name} is not in the catalog`);
   return s;
 };
+const takes = (name: string, value: string): boolean => parseValue(spec(name).grammar, value).ok;
 const text = (s: SysctlSpec): string => [s.summary, ...s.hazards, ...s.references.map((r) => r.title)].join("\n");
 
 const CORRECTIONS: readonly (readonly [correction: string, source: string, check: () => void])[] = [
@@ -63,6 +64,19 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       );
       expect(gates).toEqual({ ip_local_reserved_ports: "3.16", tcp_keepalive_time: "4.5", tcp_keepalive_intvl: "4.5", tcp_keepalive_probes: "4.5", tcp_fin_timeout: "4.6", tcp_rmem: "4.15", tcp_wmem: "4.15" });
       for (const k of ["ip_local_port_range", "tcp_syncookies", "ip_unprivileged_port_start"]) expect(spec(`net.ipv4.${k}`).kubeletSafeKernel).toBeUndefined();
+    },
+  ],
+  [
+    "tcp_keepalive_time and _intvl take a one-day 86400: 32767 bounds only the socket options, the sysctl's only ceiling is INT_MAX / HZ",
+    "net/ipv4/sysctl_net_ipv4.c ipv4_net_table: proc_dointvec_jiffies without extra1/extra2; MAX_TCP_KEEPIDLE/KEEPINTVL are checked in do_tcp_setsockopt() only",
+    () => {
+      for (const k of ["net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl"]) {
+        expect(takes(k, "86400"), k).toBe(true);
+        expect(takes(k, "32768"), k).toBe(true);
+        expect(takes(k, "2147483"), k).toBe(true);
+        expect(takes(k, "2147484"), `${k}: above INT_MAX / 1000, which a HZ=1000 kernel refuses`).toBe(false);
+        expect(takes(k, "0"), k).toBe(false);
+      }
     },
   ],
 ];
