@@ -32,6 +32,7 @@ const INT_MAX = 2147483647;
  */
 const JIFFIES_CEILING = Math.floor(INT_MAX / 1000);
 const IPV4_TABLE = "net/ipv4/sysctl_net_ipv4.c, ipv4_net_table";
+const U8_COMMIT = "4ecc1baf362c (tcp: convert elligible sysctls to u8, 5.13; backported to 5.10.178)";
 /** Where the kubelet gates safe sysctls by kernel version. */
 const KUBELET_SAFE_REF = "kubernetes pkg/kubelet/sysctl/safe_sysctls.go (safeSysctls, utilkernel.*NamespacedKernelVersion)";
 
@@ -323,15 +324,15 @@ export const CATALOG: readonly SysctlSpec[] = [
   {
     name: "net.ipv4.tcp_keepalive_probes",
     summary: "Unanswered keepalive probes before the connection is dropped.",
-    grammar: { kind: "int", min: 1, max: 127 },
+    grammar: { kind: "int", min: 1, max: 255 },
     defaultValue: "9",
     perNetnsSince: "4.5",
     netns: "per-netns-default",
     kubeletSafeSince: "1.29",
     kubeletSafeKernel: "4.5",
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveProbesNamespacedKernelVersion`,
-    hazards: ["The kernel refuses 256 (u8); the socket option caps at MAX_TCP_KEEPCNT = 127, and so does the catalog."],
-    references: [IP_SYSCTL, MAN_TCP, { title: "include/net/tcp.h MAX_TCP_KEEPCNT = 127" }],
+    hazards: ["From 5.13 the kernel stores it in a u8: 255 is accepted, 256 refused. MAX_TCP_KEEPCNT (127) bounds only the TCP_KEEPCNT socket option."],
+    references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_probes is proc_dou8vec_minmax without bounds (${U8_COMMIT})` }],
   },
   {
     name: "net.ipv4.tcp_rfc1337",

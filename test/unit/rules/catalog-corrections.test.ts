@@ -79,6 +79,17 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       }
     },
   ],
+  [
+    "tcp_keepalive_probes is a u8 on current kernels: 255 is accepted, 256 refused; 127 is the socket option's limit",
+    "net/ipv4/sysctl_net_ipv4.c ipv4_net_table: proc_dou8vec_minmax without extra2 (4ecc1baf362c, 5.13); MAX_TCP_KEEPCNT applies in do_tcp_setsockopt() only",
+    () => {
+      const k = "net.ipv4.tcp_keepalive_probes";
+      expect(takes(k, "255")).toBe(true);
+      expect(takes(k, "128")).toBe(true);
+      expect(takes(k, "256")).toBe(false);
+      expect(text(spec(k))).toMatch(/4ecc1baf362c/);
+    },
+  ],
 ];
 
 describe("catalog corrections, each pinned to its source", () => {
