@@ -389,12 +389,16 @@ export const CATALOG: readonly SysctlSpec[] = [
   {
     name: "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
     summary: "Seconds conntrack keeps a TIME_WAIT entry.",
-    grammar: { kind: "int", min: 1, max: INT_MAX, unit: "s" },
+    grammar: { kind: "int", min: 1, max: JIFFIES_CEILING, unit: "s" },
     defaultValue: "120",
     netns: "per-netns-default",
     requiresModule: "nf_conntrack",
-    hazards: ["Outlives TCP's 60 s TIME_WAIT by default.", "Exists only with nf_conntrack loaded."],
-    references: [NF_SYSCTL],
+    hazards: [
+      "Outlives TCP's 60 s TIME_WAIT by default.",
+      "Below 60 s on a node that NATs, a mapping can be handed to a new connection while the endpoint still holds TIME_WAIT for the old one.",
+      "Exists only with nf_conntrack loaded.",
+    ],
+    references: [NF_SYSCTL, { title: "net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: nf_conntrack_tcp_timeout_time_wait is proc_dointvec_jiffies (more than INT_MAX / HZ refused)" }],
   },
 ];
 

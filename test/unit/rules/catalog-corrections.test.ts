@@ -90,6 +90,17 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       expect(text(spec(k))).toMatch(/4ecc1baf362c/);
     },
   ],
+  [
+    "nf_conntrack_tcp_timeout_time_wait (like every seconds-to-jiffies key) stops at INT_MAX / HZ; the catalog takes 2147483, the ceiling at HZ=1000",
+    "net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: proc_dointvec_jiffies; kernel/sysctl.c do_proc_dointvec_jiffies_conv() refuses more than INT_MAX / HZ",
+    () => {
+      for (const k of ["net.netfilter.nf_conntrack_tcp_timeout_time_wait", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl"]) {
+        expect(takes(k, String(Math.floor(2147483647 / 1000))), k).toBe(true);
+        expect(takes(k, String(Math.floor(2147483647 / 1000) + 1)), k).toBe(false);
+        expect(takes(k, "2147483647"), k).toBe(false);
+      }
+    },
+  ],
 ];
 
 describe("catalog corrections, each pinned to its source", () => {
