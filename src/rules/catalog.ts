@@ -353,15 +353,18 @@ export const CATALOG: readonly SysctlSpec[] = [
   {
     name: "net.ipv4.tcp_rmem",
     summary: "TCP receive buffer: min, default, max bytes.",
-    grammar: { kind: "triple", min: 1, max: INT_MAX, unit: "bytes" },
+    grammar: { kind: "triple", min: 4096, max: INT_MAX, unit: "bytes" },
     defaultValue: "4096 131072 6291456 (4.19+)",
     perNetnsSince: "4.15",
     netns: "per-netns-copied",
     kubeletSafeSince: "1.32",
     kubeletSafeKernel: "4.15",
     kubeletSafeKernelRef: "Kubernetes docs, Using sysctls in a Kubernetes Cluster: tcp_rmem and tcp_wmem are safe from kernel 4.15",
-    hazards: ["A new network namespace copies the host's values once, at creation; later host changes do not reach existing pods."],
-    references: [IP_SYSCTL],
+    hazards: [
+      "A new network namespace copies the host's values once, at creation; later host changes do not reach existing pods.",
+      "A 6.18 kernel (6.18.44 measured) refuses every field below 4096; older ones take 1. The kernel stores fields one by one: a refused write leaves the fields before the bad one written.",
+    ],
+    references: [IP_SYSCTL, { title: "commit 356d1833b638 (tcp: Namespace-ify sysctl_tcp_rmem and sysctl_tcp_wmem, 4.15)" }],
   },
   {
     name: "net.ipv4.tcp_wmem",
@@ -373,8 +376,11 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeSince: "1.32",
     kubeletSafeKernel: "4.15",
     kubeletSafeKernelRef: "Kubernetes docs, Using sysctls in a Kubernetes Cluster: tcp_rmem and tcp_wmem are safe from kernel 4.15",
-    hazards: ["A new network namespace copies the host's values once, at creation; later host changes do not reach existing pods."],
-    references: [IP_SYSCTL],
+    hazards: [
+      "A new network namespace copies the host's values once, at creation; later host changes do not reach existing pods.",
+      "The kernel stores fields one by one: a refused write leaves the fields before the bad one written.",
+    ],
+    references: [IP_SYSCTL, { title: "commit 356d1833b638 (tcp: Namespace-ify sysctl_tcp_rmem and sysctl_tcp_wmem, 4.15)" }],
   },
   {
     name: "net.netfilter.nf_conntrack_max",

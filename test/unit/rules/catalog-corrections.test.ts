@@ -101,6 +101,16 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       }
     },
   ],
+  [
+    "tcp_rmem fields below 4096 are refused: a 6.18 kernel refuses them (tcp_wmem still takes 1), so no policy may ask for them",
+    "measured on 6.18.44 in a network namespace (test/agent/catalog-kernel.test.ts); upstream ipv4_net_table up to the trees we read: proc_dointvec_minmax, extra1 = SYSCTL_ONE (356d1833b638, 4.15)",
+    () => {
+      expect(takes("net.ipv4.tcp_rmem", "4096 131072 6291456")).toBe(true);
+      expect(takes("net.ipv4.tcp_rmem", "4095 131072 6291456")).toBe(false);
+      expect(takes("net.ipv4.tcp_wmem", "1 16384 4194304")).toBe(true);
+      expect(spec("net.ipv4.tcp_rmem").hazards.join(" ")).toMatch(/fields before the bad one written/);
+    },
+  ],
 ];
 
 describe("catalog corrections, each pinned to its source", () => {
