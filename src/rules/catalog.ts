@@ -1,6 +1,6 @@
-import type { Reference, SysctlSpec } from "./catalog-types.js";
+import type { KernelBounds, Reference, SysctlSpec } from "./catalog-types.js";
 
-export type { EnumValue, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
+export type { EnumValue, KernelBounds, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 
 /**
  * The sysctl catalog: everything the project knows about the TCP/IP keys in scope, as data.
@@ -33,6 +33,15 @@ const INT_MAX = 2147483647;
 const JIFFIES_CEILING = Math.floor(INT_MAX / 1000);
 const IPV4_TABLE = "net/ipv4/sysctl_net_ipv4.c, ipv4_net_table";
 const U8_COMMIT = "4ecc1baf362c (tcp: convert elligible sysctls to u8, 5.13; backported to 5.10.178)";
+const JIFFIES_SOURCE = "proc_dointvec_jiffies (kernel/sysctl.c, do_proc_dointvec_jiffies_conv): no bounds of its own but the value times HZ must fit an int, so more than INT_MAX / HZ is refused";
+const JIFFIES_STRICTER = `The kernel takes 0 and negative values (proc_dointvec_jiffies has no lower bound) and up to INT_MAX / HZ seconds (8589934 at HZ=250, 2147483 at HZ=1000); the catalog refuses 0 and negatives, and stops at ${JIFFIES_CEILING}, the ceiling every HZ accepts.`;
+/** Kernels from 5.13 store these as u8 (0..255, no other bound); older ones stored an int and took any value. */
+function u8OrInt(table: string): KernelBounds[] {
+  return [
+    { since: "5.13", type: "u8", source: `${table}: proc_dou8vec_minmax without extra1/extra2 (${U8_COMMIT})` },
+    { before: "5.13", type: "int", source: `${table}: proc_dointvec, no bounds` },
+  ];
+}
 /** Where the kubelet gates safe sysctls by kernel version. */
 const KUBELET_SAFE_REF = "kubernetes pkg/kubelet/sysctl/safe_sysctls.go (safeSysctls, utilkernel.*NamespacedKernelVersion)";
 
@@ -65,6 +74,11 @@ export const CATALOG: readonly SysctlSpec[] = [
       "A TIME_WAIT socket in the FIN_WAIT2 substate is never reused (0d9e5df4a257, backported).",
     ],
     references: [IP_SYSCTL, { title: "commit 79e9fed46038 (tcp_tw_reuse=2, loopback only, 4.18)" }, { title: "commit 0d9e5df4a257 (no reuse of FIN_WAIT2-substate TIME_WAIT)" }],
+    kernel: [
+      { since: "4.18", type: "u8", min: 0, max: 2, source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO (an int with the same bounds from 79e9fed46038 in 4.18 to 5.12)` },
+      { before: "4.18", type: "int", source: "net/ipv4/sysctl_net_ipv4.c: proc_dointvec, no bounds" },
+    ],
+    stricterThanKernel: "Before 4.18 the kernel takes any integer and treats every non-zero value as 1; the catalog keeps to the documented 0, 1 and 2.",
   },
   {
     name: "net.ipv4.tcp_tw_reuse_delay",
@@ -77,6 +91,7 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     hazards: ["Shorter than the peer's timestamp clock tick and PAWS can no longer reject old duplicates."],
     references: [IP_SYSCTL, { title: "commit ca6a6f93867a (tcp_tw_reuse_delay)" }, { title: "commit 19ce8cd30465" }],
+    kernel: [{ since: "6.14", type: "uint", min: 1, max: 60000, source: `${IPV4_TABLE}: proc_douintvec_minmax, extra1 = SYSCTL_ONE, extra2 = tcp_tw_reuse_delay_max (TCP_PAWS_MSL * MSEC_PER_SEC) (ca6a6f93867a)` }],
   },
   {
     name: "net.ipv4.tcp_tw_recycle",
@@ -107,6 +122,8 @@ export const CATALOG: readonly SysctlSpec[] = [
       { title: "commit 165573e41f2f (per-4-tuple offsets, 7.0, 6.12.y, 6.18.17+, 6.19.y)" },
       { title: "RFC 7323 section 5 (PAWS)", url: "https://www.rfc-editor.org/rfc/rfc7323#section-5" },
     ],
+    kernel: [{ before: "4.12", type: "int", source: "net/ipv4/sysctl_net_ipv4.c: proc_dointvec, no bounds" }],
+    stricterThanKernel: "The kernel took any integer as on/off; the catalog keeps to 0 and 1.",
   },
   {
     name: "net.ipv4.tcp_timestamps",
@@ -140,6 +157,8 @@ export const CATALOG: readonly SysctlSpec[] = [
       "The kernel accepts 3 (u8, no bounds; acts like 2); the catalog refuses undocumented values.",
     ],
     references: [IP_SYSCTL, { title: "commit 25429d7b7dca (tcp_timestamps=2, 4.10)" }, { title: "RFC 7323", url: "https://www.rfc-editor.org/rfc/rfc7323" }, { title: "net/ipv4/tcp_input.c tcp_ack_update_rtt(): RTT from timestamps when present, else from the ACK of never-retransmitted data" }],
+    kernel: u8OrInt(IPV4_TABLE),
+    stricterThanKernel: "The kernel takes any value of its type (3 acts like 2); the catalog refuses undocumented values.",
   },
   {
     name: "net.ipv4.tcp_max_tw_buckets",
@@ -153,6 +172,8 @@ export const CATALOG: readonly SysctlSpec[] = [
       "The kernel accepts -1 (plain int); the catalog refuses negatives.",
     ],
     references: [IP_SYSCTL, TCP_H],
+    kernel: [{ type: "int", source: `${IPV4_TABLE}: proc_dointvec, no bounds` }],
+    stricterThanKernel: "The kernel takes negative values (a plain int); the catalog refuses them.",
   },
   {
     name: "net.ipv4.tcp_fin_timeout",
@@ -166,6 +187,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPFinTimeoutNamespacedKernelVersion`,
     hazards: ["It does NOT shorten TIME_WAIT (60 s, TCP_TIMEWAIT_LEN, not tunable); it only bounds orphaned FIN_WAIT2 sockets."],
     references: [IP_SYSCTL, TCP_H, MAN_TCP],
+    kernel: [{ type: "int", max: "INT_MAX/HZ", source: `${IPV4_TABLE}: ${JIFFIES_SOURCE}` }],
+    stricterThanKernel: JIFFIES_STRICTER,
   },
   {
     name: "net.ipv4.ip_local_port_range",
@@ -181,6 +204,14 @@ export const CATALOG: readonly SysctlSpec[] = [
       "Overlap with ports that listen on the node (Kubernetes NodePort range 30000-32767, kubelet 10250) can steal them: protect those with ip_local_reserved_ports.",
     ],
     references: [IP_SYSCTL, { title: "Kubernetes Service NodePort range (--service-node-port-range, default 30000-32767)", url: "https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport" }],
+    kernel: [
+      {
+        type: "int",
+        min: 1,
+        max: 65535,
+        source: "net/ipv4/sysctl_net_ipv4.c ipv4_local_port_range(): proc_dointvec_minmax on a copy with extra1/extra2 {1, 1}/{65535, 65535}; refuses high < low and (4.11+, 4548b683b781) low < ip_unprivileged_port_start; nothing is stored unless the whole value passes",
+      },
+    ],
   },
   {
     name: "net.ipv4.ip_local_reserved_ports",
@@ -196,6 +227,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: IPLocalReservedPortsNamespacedKernelVersion`,
     hazards: ["Only affects automatic port choice; explicit binds still succeed."],
     references: [IP_SYSCTL],
+    kernel: [{ type: "uint", min: 0, max: 65535, source: "net/ipv4/sysctl_net_ipv4.c ip_local_reserved_ports: proc_do_large_bitmap over a 65536-bit bitmap (kernel/sysctl.c)" }],
+    stricterThanKernel: "The kernel takes port 0, which is never an ephemeral port anyway; the catalog refuses it.",
   },
   {
     name: "net.ipv4.ip_unprivileged_port_start",
@@ -209,6 +242,7 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeSince: "1.22",
     hazards: ["Lowering it lets any process bind privileged ports."],
     references: [IP_SYSCTL],
+    kernel: [{ since: "4.11", type: "int", min: 0, max: 65535, source: "net/ipv4/sysctl_net_ipv4.c ipv4_privileged_ports(): proc_dointvec_minmax 0..65535; refuses a start above ip_local_port_range's low port (4548b683b781)" }],
   },
   {
     name: "net.ipv4.tcp_syn_retries",
@@ -219,6 +253,7 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     hazards: ["From 6.5 tcp_syn_linear_timeouts (default 4) adds linear retries first: the total is N+4."],
     references: [IP_SYSCTL, MAN_TCP],
+    kernel: [{ since: "5.13", type: "u8", min: 1, max: 127, source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = tcp_syn_retries_min (1), extra2 = tcp_syn_retries_max (MAX_TCP_SYNCNT = 127)` }],
   },
   {
     name: "net.ipv4.tcp_synack_retries",
@@ -229,6 +264,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     hazards: [],
     references: [IP_SYSCTL],
+    kernel: u8OrInt(IPV4_TABLE),
+    stricterThanKernel: "Kernels before 5.13 stored an int and took any value; the catalog stops at 255, the most later kernels take.",
   },
   {
     name: "net.ipv4.tcp_retries2",
@@ -242,6 +279,8 @@ export const CATALOG: readonly SysctlSpec[] = [
       "A dead peer behind NAT holds the connection about 15 minutes at the default.",
     ],
     references: [IP_SYSCTL, { title: "RFC 1122 section 4.2.3.5", url: "https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.5" }],
+    kernel: u8OrInt(IPV4_TABLE),
+    stricterThanKernel: "Kernels before 5.13 stored an int and took any value; the catalog stops at 255, the most later kernels take.",
   },
   {
     name: "net.ipv4.tcp_orphan_retries",
@@ -252,6 +291,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     hazards: [],
     references: [IP_SYSCTL],
+    kernel: u8OrInt(IPV4_TABLE),
+    stricterThanKernel: "Kernels before 5.13 stored an int and took any value; the catalog stops at 255, the most later kernels take.",
   },
   {
     name: "net.ipv4.tcp_max_syn_backlog",
@@ -262,6 +303,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     hazards: ["Capped by net.core.somaxconn per listener."],
     references: [IP_SYSCTL, { title: "net/ipv4/tcp_ipv4.c tcp_sk_init() / tcp_set_hashinfo(): sysctl_max_syn_backlog = max(128, ehash entries / 128); tcp_init() in net/ipv4/tcp.c before 4.11 and tcp_sk_init() before 5.4: max(128, cnt / 256)" }],
+    kernel: [{ type: "int", source: `${IPV4_TABLE}: proc_dointvec, no bounds` }],
+    stricterThanKernel: "The kernel takes negative values (a plain int); the catalog refuses them.",
   },
   {
     name: "net.core.somaxconn",
@@ -273,6 +316,10 @@ export const CATALOG: readonly SysctlSpec[] = [
     limits: [{ before: "4.1", max: 65535, why: "the listen backlog (sk_max_ack_backlog) was a u16 before 4.1, so the kernel capped somaxconn at 65535 and refused larger values" }],
     hazards: ["Up to 4.0 the kernel caps it at 65535 and refuses larger values."],
     references: [{ title: "Documentation/networking/net-sysctl or sysctl/net.rst (somaxconn)", url: "https://docs.kernel.org/admin-guide/sysctl/net.html" }, { title: "commit 19f92a030ca6 (default 4096, 5.4)" }],
+    kernel: [
+      { since: "4.1", type: "int", min: 0, source: "net/core/sysctl_net_core.c netns_core_table: proc_dointvec_minmax, extra1 = SYSCTL_ZERO" },
+      { before: "4.1", type: "int", min: 0, max: 65535, source: "net/core/sysctl_net_core.c: proc_dointvec_minmax, extra2 = ushort_max (the backlog was a u16)" },
+    ],
   },
   {
     name: "net.ipv4.tcp_syncookies",
@@ -291,6 +338,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeSince: "1.4",
     hazards: ["2 sends cookies unconditionally; cookies drop TCP options (window scaling, SACK) unless timestamps carry them."],
     references: [IP_SYSCTL],
+    kernel: u8OrInt(IPV4_TABLE),
+    stricterThanKernel: "The kernel takes any value of its type; the catalog keeps to the documented 0, 1 and 2.",
   },
   {
     name: "net.ipv4.tcp_keepalive_time",
@@ -307,6 +356,8 @@ export const CATALOG: readonly SysctlSpec[] = [
       "MAX_TCP_KEEPIDLE (32767) bounds only the TCP_KEEPIDLE socket option, not this sysctl: a one-day 86400 is accepted.",
     ],
     references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_time is proc_dointvec_jiffies, no min/max (MAX_TCP_KEEPIDLE in include/net/tcp.h applies to setsockopt only)` }],
+    kernel: [{ type: "int", max: "INT_MAX/HZ", source: `${IPV4_TABLE}: ${JIFFIES_SOURCE}` }],
+    stricterThanKernel: JIFFIES_STRICTER,
   },
   {
     name: "net.ipv4.tcp_keepalive_intvl",
@@ -320,6 +371,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveIntervalNamespacedKernelVersion`,
     hazards: ["MAX_TCP_KEEPINTVL (32767) bounds only the TCP_KEEPINTVL socket option, not this sysctl."],
     references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_intvl is proc_dointvec_jiffies, no min/max` }],
+    kernel: [{ type: "int", max: "INT_MAX/HZ", source: `${IPV4_TABLE}: ${JIFFIES_SOURCE}` }],
+    stricterThanKernel: JIFFIES_STRICTER,
   },
   {
     name: "net.ipv4.tcp_keepalive_probes",
@@ -333,6 +386,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: TCPKeepAliveProbesNamespacedKernelVersion`,
     hazards: ["From 5.13 the kernel stores it in a u8: 255 is accepted, 256 refused. MAX_TCP_KEEPCNT (127) bounds only the TCP_KEEPCNT socket option."],
     references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_probes is proc_dou8vec_minmax without bounds (${U8_COMMIT})` }],
+    kernel: u8OrInt(IPV4_TABLE),
+    stricterThanKernel: "The kernel takes 0 (the connection is dropped at the first keepalive timeout, unprobed), and kernels before 5.13 any integer; the catalog asks for 1..255.",
   },
   {
     name: "net.ipv4.tcp_rfc1337",
@@ -349,6 +404,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     hazards: [],
     references: [IP_SYSCTL, { title: "RFC 1337", url: "https://www.rfc-editor.org/rfc/rfc1337" }],
+    kernel: u8OrInt(IPV4_TABLE),
+    stricterThanKernel: "The kernel takes any value of its type as on/off; the catalog keeps to 0 and 1.",
   },
   {
     name: "net.ipv4.tcp_rmem",
@@ -365,6 +422,17 @@ export const CATALOG: readonly SysctlSpec[] = [
       "A 6.18 kernel (6.18.44 measured) refuses every field below 4096; older ones take 1. The kernel stores fields one by one: a refused write leaves the fields before the bad one written.",
     ],
     references: [IP_SYSCTL, { title: "commit 356d1833b638 (tcp: Namespace-ify sysctl_tcp_rmem and sysctl_tcp_wmem, 4.15)" }],
+    kernel: [
+      {
+        since: "6.18",
+        type: "int",
+        min: 4096,
+        partialWrites: true,
+        source: "measured on 6.18.44 in a network namespace: every field below 4096 refused with EINVAL, earlier fields kept (tcp_wmem still takes 1); the change is not in the upstream trees we could read (ipv4_net_table there: proc_dointvec_minmax, extra1 = SYSCTL_ONE), so 6.18 is where it was seen, not where it began",
+      },
+      { since: "4.15", before: "6.18", type: "int", min: 1, partialWrites: true, source: `${IPV4_TABLE}: proc_dointvec_minmax, extra1 = SYSCTL_ONE (356d1833b638, 4.15)` },
+    ],
+    stricterThanKernel: "Kernels before 6.18 take fields from 1; the catalog asks for 4096 (the kernel's own default minimum, and what 6.18 enforces) so one policy holds on every kernel.",
   },
   {
     name: "net.ipv4.tcp_wmem",
@@ -381,6 +449,7 @@ export const CATALOG: readonly SysctlSpec[] = [
       "The kernel stores fields one by one: a refused write leaves the fields before the bad one written.",
     ],
     references: [IP_SYSCTL, { title: "commit 356d1833b638 (tcp: Namespace-ify sysctl_tcp_rmem and sysctl_tcp_wmem, 4.15)" }],
+    kernel: [{ since: "4.15", type: "int", min: 1, partialWrites: true, source: `${IPV4_TABLE}: proc_dointvec_minmax, extra1 = SYSCTL_ONE (356d1833b638, 4.15)` }],
   },
   {
     name: "net.netfilter.nf_conntrack_max",
@@ -391,6 +460,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     requiresModule: "nf_conntrack",
     hazards: ["A full table drops new flows on NAT nodes.", "One value per host; exists only with nf_conntrack loaded."],
     references: [NF_SYSCTL],
+    kernel: [{ type: "int", source: "net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: proc_dointvec (read-only outside the host namespace)" }],
+    stricterThanKernel: "The kernel takes negative values (a plain int); the catalog refuses them.",
   },
   {
     name: "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
@@ -405,6 +476,8 @@ export const CATALOG: readonly SysctlSpec[] = [
       "Exists only with nf_conntrack loaded.",
     ],
     references: [NF_SYSCTL, { title: "net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: nf_conntrack_tcp_timeout_time_wait is proc_dointvec_jiffies (more than INT_MAX / HZ refused)" }],
+    kernel: [{ type: "int", max: "INT_MAX/HZ", source: `net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: ${JIFFIES_SOURCE}` }],
+    stricterThanKernel: JIFFIES_STRICTER,
   },
 ];
 

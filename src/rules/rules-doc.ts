@@ -1,5 +1,5 @@
 import { CATALOG } from "./catalog.js";
-import type { Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
+import type { KernelBounds, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 import type { Rule } from "./rule.js";
 import { RULES } from "./checks/index.js";
 
@@ -34,6 +34,13 @@ function grammarText(g: ValueGrammar): string {
   }
 }
 
+function kernelSpan(b: KernelBounds): string {
+  const span = b.since && b.before ? `${b.since} to before ${b.before}` : b.since ? `from ${b.since}` : b.before ? `before ${b.before}` : "every kernel";
+  const TYPE = { int: "int", u8: "u8 (0..255)", uint: "unsigned int" } as const;
+  const bounds = [b.min !== undefined ? `at least ${b.min}` : undefined, b.max !== undefined ? `at most ${b.max === "INT_MAX/HZ" ? "INT_MAX / HZ" : b.max}` : undefined].filter(Boolean).join(", ");
+  return `${span}: ${TYPE[b.type]}${bounds ? `, ${bounds}` : ", no other bound"}${b.partialWrites ? "; a refused write keeps the fields before the bad one" : ""} (${cell(b.source)})`;
+}
+
 const NETNS: Record<SysctlSpec["netns"], string> = {
   "per-netns-default": "per network namespace; a new namespace starts from the kernel default (host values do not reach ordinary pods)",
   "per-netns-copied": "per network namespace; a new namespace copies the host's values once, at creation",
@@ -54,6 +61,9 @@ function sysctlSection(s: SysctlSpec): string[] {
   ];
   if (s.absentEquivalent !== undefined) lines.push(`- Where the key is absent, the kernel behaves as \`${s.absentEquivalent}\`.`);
   for (const l of s.limits ?? []) lines.push(`- Before ${l.before}: at most ${l.max} (${l.why}).`);
+  lines.push("- What the kernel itself takes (checked against the running kernel by test/agent/catalog-kernel.test.ts):");
+  for (const b of s.kernel) lines.push(`  - ${kernelSpan(b)}`);
+  if (s.stricterThanKernel) lines.push(`- Stricter than the kernel: ${s.stricterThanKernel}`);
   const kernelGate = s.kubeletSafeKernel ? ` on nodes with kernel ${s.kubeletSafeKernel}+ (${s.kubeletSafeKernelRef ?? "kubelet"}; on older kernels the kubelet leaves it off the list)` : "";
   lines.push(`- Pods may set it with securityContext.sysctls: ${s.kubeletSafeSince ? `yes, on the kubelet safe list since Kubernetes ${s.kubeletSafeSince}${kernelGate}` : "only with the kubelet's --allowed-unsafe-sysctls"}`);
   if (s.hazards.length > 0) {
