@@ -111,6 +111,17 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
       expect(spec("net.ipv4.tcp_rmem").hazards.join(" ")).toMatch(/fields before the bad one written/);
     },
   ],
+  [
+    "tcp_syn_linear_timeouts (6.5+) is in the catalog, 0..127, default 4, and tcp_syn_retries no longer says it adds retries",
+    'commit ccce324dabfe "tcp: make the first N SYN RTO backoffs linear" (6.5): ipv4_net_table proc_dou8vec_minmax, extra2 = MAX_TCP_SYNCNT',
+    () => {
+      const s = spec("net.ipv4.tcp_syn_linear_timeouts");
+      expect(s).toMatchObject({ since: "6.5", perNetnsSince: "6.5", defaultValue: "4", grammar: { kind: "int", min: 0, max: 127 } });
+      expect(s.sinceRef).toMatch(/ccce324dabfe/);
+      expect(takes("net.ipv4.tcp_syn_linear_timeouts", "128")).toBe(false);
+      expect(spec("net.ipv4.tcp_syn_retries").hazards.join(" ")).not.toMatch(/N\+4/);
+    },
+  ],
 ];
 
 describe("catalog corrections, each pinned to its source", () => {
