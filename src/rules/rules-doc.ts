@@ -1,3 +1,4 @@
+import { PLACEMENT_LABELS } from "../api/v1alpha1/labels.js";
 import { CATALOG } from "./catalog.js";
 import type { KernelBounds, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 import type { Rule } from "./rule.js";
@@ -91,6 +92,14 @@ export function renderRulesDoc(rules: readonly Rule[] = RULES, catalog: readonly
     "| Id | Name | Severity | Judges | Summary | Reference |",
     "| --- | --- | --- | --- | --- | --- |",
     ...rules.map((r) => `| ${r.id} | \`${r.name}\` | ${r.severity} | ${scope(r)} | ${cell(r.summary)} | ${ref(r.reference)} |`),
+    "",
+    "## Node placement labels",
+    "",
+    "Node rules read a node's network placement from these labels. A cluster-wide default for unlabelled nodes is given as `key=value` pairs (`tcp-tuning check --default-placement`, the webhook's `--default-placement`, e.g. `nat=none,internet-facing=false,nat-idle-timeout-seconds=350`); a label beats the default, and a value outside the list counts as unknown (TT041).",
+    "",
+    "| Label | Values | Default key | Meaning |",
+    "| --- | --- | --- | --- |",
+    ...PLACEMENT_LABELS.map((l) => `| \`${l.label}\` | ${cell(l.values)} | \`${l.defaultKey}\` | ${cell(l.meaning)} |`),
     "",
     "## Values",
     "",

@@ -22,12 +22,12 @@ const NODE_PORTS: readonly { readonly low: number; readonly high: number; readon
   { low: 10256, high: 10256, what: "the kube-proxy health port 10256" },
 ];
 
-function requestedRange(policy: PreparedPolicy): { low: number; high: number } | undefined {
+export function requestedRange(policy: PreparedPolicy): { low: number; high: number } | undefined {
   const p = policy.byName.get(RANGE)?.parsed;
   return p?.kind === "range" ? { low: p.low, high: p.high } : undefined;
 }
 
-function reservedByPolicy(policy: PreparedPolicy): readonly (readonly [number, number])[] {
+export function reservedByPolicy(policy: PreparedPolicy): readonly (readonly [number, number])[] {
   const p = policy.byName.get(RESERVED)?.parsed;
   return p?.kind === "portList" ? p.ranges : [];
 }
