@@ -111,6 +111,9 @@ export function renderRulesDoc(rules: readonly Rule[] = RULES, catalog: readonly
     "",
     `The ${catalog.length} keys this operator manages. Anything else is refused (TT002, TT003, TT004).`,
     "",
+    "Each key also states what the kernel itself takes, per kernel version, with the handler it comes from. A value the catalog takes is one every listed kernel takes, so the agent never attempts a write the kernel refuses; where the catalog refuses more than the kernel, it says why. `test/agent/catalog-kernel.test.ts` (root) checks these claims against the running kernel in a network namespace: the catalog's bounds and one step beyond each, for every per-namespace key.",
+    "Keys the kernel turns from seconds into jiffies (`tcp_fin_timeout`, `tcp_keepalive_time`, `tcp_keepalive_intvl`, `nf_conntrack_tcp_timeout_time_wait`) refuse more than INT_MAX / HZ seconds, and HZ is a build option (100, 250, 300 or 1000). The catalog stops at INT_MAX / 1000 = 2147483 s (24.8 days), which every build accepts, so nodes need not report their HZ.",
+    "",
     ...catalog.flatMap(sysctlSection),
   ];
   return `${lines.join("\n").trimEnd()}\n`;

@@ -240,7 +240,8 @@ const CASES: readonly Case[] = [
 
   // TT041 placement-label-invalid
   { rule: "TT041", says: "warns about a placement label outside the contract", sysctls: [[TW_REUSE, "1"]], nodes: [badLabel], fires: { severity: "warn", node: "bad-label", message: /tcptuning\.io\/nat="maybe"/ } },
-  { rule: "TT041", says: "stays silent on contract labels", sysctls: [[TW_REUSE, "1"]], nodes: [k5_4] },
+  { rule: "TT041", says: "warns about an idle timeout label that is not a whole number of seconds", sysctls: [[KEEPALIVE, "200"]], nodes: [node("bad-timeout", "6.1.100+", { labels: { ...NO_NAT, "tcptuning.io/nat-idle-timeout-seconds": "4m" } })], fires: { severity: "warn", node: "bad-timeout", message: /tcptuning\.io\/nat-idle-timeout-seconds="4m"/ } },
+  { rule: "TT041", says: "stays silent on contract labels", sysctls: [[TW_REUSE, "1"]], nodes: [k5_4, facing, acceptsOnly, natGw350] },
 
   // TT042 keepalive-above-idle-timeout
   { rule: "TT042", says: "warns that the default-like 7200 s keepalive outlives a 350 s NAT gateway", sysctls: [[KEEPALIVE, "7200"]], nodes: [natGw350], fires: { severity: "warn", node: "nat-gw", sysctl: KEEPALIVE, message: /is 350 s.*below 350/ } },
