@@ -4,9 +4,10 @@ export type { EnumValue, KernelBounds, KernelLimit, NetnsScope, Reference, Sysct
 
 /**
  * The sysctl catalog: everything the project knows about the TCP/IP keys in scope, as data.
- * Seeded from shared/design/kernel-facts.md (checked against kernel sources 2.6.32 to 6.18,
- * Documentation/networking/ip-sysctl.rst and the commits named). Rules read this table;
- * the agent writes only keys listed here.
+ * Seeded from the project's kernel facts (checked against kernel sources 2.6.32 to 6.18,
+ * Documentation/networking/ip-sysctl.rst and the commits named), corrected from a source audit
+ * (issue 15), and checked against the running kernel by test/agent/catalog-kernel.test.ts.
+ * Rules read this table; the agent writes only keys listed here.
  */
 
 const IP_SYSCTL: Reference = {
