@@ -4,10 +4,10 @@ export type { EnumValue, KernelBounds, KernelLimit, NetnsScope, Reference, Sysct
 
 /**
  * The sysctl catalog: everything the project knows about the TCP/IP keys in scope, as data.
- * Seeded from the project's kernel facts (checked against kernel sources 2.6.32 to 6.18,
+ * Seeded from docs/kernel-facts.md (checked against kernel sources 2.6.32 to 6.18,
  * Documentation/networking/ip-sysctl.rst and the commits named), corrected from a source audit
- * (issue 15), and checked against the running kernel by test/agent/catalog-kernel.test.ts.
- * Rules read this table; the agent writes only keys listed here.
+ * (issue 15, test/unit/rules/catalog-corrections.test.ts), and checked against the running kernel
+ * by test/agent/catalog-kernel.test.ts. Rules read this table; the agent writes only keys listed here.
  */
 
 const IP_SYSCTL: Reference = {
@@ -510,8 +510,5 @@ export function lookupSysctl(name: string): SysctlSpec | undefined {
 export function catalogNames(): readonly string[] {
   return CATALOG.map((s) => s.name);
 }
-
-/** Top-level sysctl trees the project may write under at all. */
-export const IN_SCOPE_PREFIXES = ["net.ipv4.", "net.core.", "net.netfilter."] as const;
 
 export const KUBERNETES_REFERENCE = K8S_SYSCTLS;
