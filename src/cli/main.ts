@@ -1,8 +1,6 @@
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { isDirectRun, type EntryPoint } from "../cmd/entry-point.js";
 import { CHECK_USAGE, runCheck } from "./check.js";
 import { runExplain } from "./explain.js";
-import { delegate } from "./delegate.js";
 import { CliError, EXIT_INPUT, readStream, type CliIo } from "./io.js";
 import { packageVersion } from "./version.js";
 
@@ -13,7 +11,7 @@ Commands
   explain   What the sysctl catalog knows about a sysctl (see \`tcp-tuning explain --help\`)
   plan      What a policy does (DryRun) or would change (Enforce) per node: tcp-tuning plan ttp/NAME
   agent     Run the node agent (in the DaemonSet)
-  controller Run the controller (policies -> node states, policy status)
+  controller  Run the controller: policies -> each node's TcpTuningNodeState, policy status
   webhook   Run the admission webhook server
   version   Print the version
   help      This help
@@ -23,11 +21,30 @@ Example
   kustomize build deploy/ | tcp-tuning check --output github -
 `;
 
+/**
+ * The components `tcp-tuning <command>` runs, one module each in src/cmd. Imported only when their
+ * command is asked for, so `check` and `explain` never load Kubernetes clients.
+ */
+export const COMPONENT_COMMANDS = {
+  agent: () => import("../cmd/agent.js"),
+  webhook: () => import("../cmd/webhook.js"),
+  controller: () => import("../cmd/controller.js"),
+  plan: () => import("../cmd/plan.js"),
+} as const satisfies Record<string, () => Promise<EntryPoint>>;
+
+function isComponentCommand(command: string): command is keyof typeof COMPONENT_COMMANDS {
+  return Object.hasOwn(COMPONENT_COMMANDS, command);
+}
+
 /** The whole CLI: parses argv (without node and script), writes through io, returns the exit code. */
 export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<number> {
   const io = readStdinOnce(cliIo);
   const [command, ...rest] = argv;
   try {
+    if (command !== undefined && isComponentCommand(command)) {
+      const component = await COMPONENT_COMMANDS[command]();
+      return await component.main(rest);
+    }
     switch (command) {
       case "check":
         return await runCheck(rest, io);
@@ -43,14 +60,6 @@ export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<num
       case "-h":
         io.stdout.write(rest[0] === "check" ? CHECK_USAGE : USAGE);
         return 0;
-      case "agent":
-        return await delegate("agent", "../agent/cli.js", rest, io);
-      case "webhook":
-        return await delegate("webhook", "../webhook/main.js", rest, io);
-      case "controller":
-        return await delegate("controller", "../controller/main.js", rest, io);
-      case "plan":
-        return await delegate("plan", "../controller/plan-command.js", rest, io);
       case undefined:
         io.stderr.write(USAGE);
         return EXIT_INPUT;
@@ -84,17 +93,7 @@ export function processIo(): CliIo {
   };
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isDirectRun(import.meta.url)) {
   const code = await runCli(process.argv.slice(2), processIo());
   process.exitCode = code;
 }

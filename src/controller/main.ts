@@ -118,7 +118,7 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
 }
 
 /** `tcp-tuning controller`: runs until SIGTERM or SIGINT (exit 0), or until leadership is lost (exit 1, to restart clean). */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function runController(argv: readonly string[]): Promise<number> {
   let settings: ControllerSettings | "help";
   try {
     settings = parseControllerArgs(argv, process.env);

@@ -37,7 +37,7 @@ export function planTable(rows: readonly PlanItem[]): string {
   return [line(header), ...cells.map(line)].join("\n") + "\n";
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function runPlan(argv: readonly string[]): Promise<number> {
   let values: { kubeconfig?: string | undefined; output?: string | undefined; help?: boolean | undefined };
   let positionals: string[];
   try {
