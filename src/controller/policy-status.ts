@@ -1,5 +1,14 @@
 import type { Condition } from "../api/v1alpha1/meta.js";
-import { FINDING_NODES_MAX, FINDINGS_MAX, WITHHELD_MAX, type FindingSummary, type NodeCounts, type Plan, type PolicyStatus, type WithheldKey } from "../api/v1alpha1/policy.js";
+import {
+  FINDING_NODES_MAX,
+  FINDINGS_MAX,
+  WITHHELD_MAX,
+  type FindingSummary,
+  type NodeCounts,
+  type Plan,
+  type PolicyStatus,
+  type WithheldKey,
+} from "../api/v1alpha1/policy.js";
 import { setCondition, type ConditionInput } from "../kube/conditions.js";
 import { groupFindingKinds, type PolicyReport } from "../rules/index.js";
 import type { PolicyView } from "./cluster-view.js";
@@ -77,7 +86,10 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
 
   if (policy.policyDenied) {
     const denies = findings.filter((f) => f.severity === "deny");
-    const message = policy.prepared.schemaErrors.length > 0 ? `invalid spec: ${policy.prepared.schemaErrors.join("; ")}` : (denies[0]?.message ?? "denied by the rule engine");
+    const message =
+      policy.prepared.schemaErrors.length > 0
+        ? `invalid spec: ${policy.prepared.schemaErrors.join("; ")}`
+        : (denies[0]?.message ?? "denied by the rule engine");
     set({ type: "Accepted", status: "False", reason: "Denied", message });
     set({ type: "Progressing", status: "False", reason: "Denied", message: "nothing is applied: the policy itself is denied" });
     set({ type: "Ready", status: "False", reason: "Denied", message });
@@ -91,30 +103,60 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
       type: "Accepted",
       status: "True",
       reason: denies.length > 0 ? "DryRunWouldBeDenied" : "DryRun",
-      message: denies.length > 0 ? `DryRun: Enforce would be denied: ${denies.map((d) => `${d.rule} ${d.sysctl ?? ""}`.trim()).join(", ")}` : "DryRun: validated and planned; nothing is changed on nodes.",
+      message:
+        denies.length > 0
+          ? `DryRun: Enforce would be denied: ${denies.map((d) => `${d.rule} ${d.sysctl ?? ""}`.trim()).join(", ")}`
+          : "DryRun: validated and planned; nothing is changed on nodes.",
     });
     const plan = input.plan;
     set({ type: "Progressing", status: "False", reason: "DryRun", message: "DryRun: nothing is rolled out" });
-    set({ type: "Ready", status: "True", reason: "Planned", message: plan ? `DryRun: ${plan.changes} change(s) on ${plan.nodes} node(s), ${plan.unchanged} already in effect, ${plan.blocked} blocked, ${plan.unknown} unknown` : "DryRun: planned" });
+    set({
+      type: "Ready",
+      status: "True",
+      reason: "Planned",
+      message: plan
+        ? `DryRun: ${plan.changes} change(s) on ${plan.nodes} node(s), ${plan.unchanged} already in effect, ${plan.blocked} blocked, ${plan.unknown} unknown`
+        : "DryRun: planned",
+    });
     set(
       rejected.length > 0
-        ? { type: "Degraded", status: "True", reason: "NodesRejected", message: `Enforce would be rejected on ${rejected.length} node(s): ${listNodes(rejected)}` }
+        ? {
+            type: "Degraded",
+            status: "True",
+            reason: "NodesRejected",
+            message: `Enforce would be rejected on ${rejected.length} node(s): ${listNodes(rejected)}`,
+          }
         : { type: "Degraded", status: "False", reason: "AsPlanned", message: "no matched node would reject it" },
     );
     return withOptional({ observedGeneration: generation, conditions, nodes: { ...nodes, applied: 0, pending: 0, failed: 0 }, findings }, input);
   }
 
-  set({ type: "Accepted", status: "True", reason: "Validated", message: `Checked by the rule engine on ${entries.length} matched Linux node(s): allowed on ${allowedOn}, rejected on ${rejected.length}.` });
+  set({
+    type: "Accepted",
+    status: "True",
+    reason: "Validated",
+    message: `Checked by the rule engine on ${entries.length} matched Linux node(s): allowed on ${allowedOn}, rejected on ${rejected.length}.`,
+  });
   const rolloutLine = input.rollout?.message;
   set(
     pending.length > 0
-      ? { type: "Progressing", status: "True", reason: "Applying", message: rolloutLine ?? `${applied.length}/${allowedOn} node(s) applied, ${pending.length} pending: ${listNodes(pending)}` }
+      ? {
+          type: "Progressing",
+          status: "True",
+          reason: "Applying",
+          message: rolloutLine ?? `${applied.length}/${allowedOn} node(s) applied, ${pending.length} pending: ${listNodes(pending)}`,
+        }
       : { type: "Progressing", status: "False", reason: "Complete", message: `every node where the policy is allowed has reported generation ${generation}` },
   );
   const conflicts = input.withheld.filter((w) => w.reason === "Conflict");
   const combos = input.withheld.filter((w) => w.reason === "CombinationDenied");
   if (failed.length === 0 && pending.length === 0) {
-    set({ type: "Ready", status: "True", reason: "Applied", message: `applied and verified on ${applied.length} node(s)${rejected.length > 0 ? `; rejected on ${rejected.length}` : ""}` });
+    set({
+      type: "Ready",
+      status: "True",
+      reason: "Applied",
+      message: `applied and verified on ${applied.length} node(s)${rejected.length > 0 ? `; rejected on ${rejected.length}` : ""}`,
+    });
   } else if (failed.length > 0) {
     const reason = conflicts.length > 0 ? "Conflict" : combos.length > 0 ? "CombinationDenied" : "ApplyFailed";
     set({ type: "Ready", status: "False", reason, message: `not applied on ${failed.length} node(s): ${listNodes(failed)}` });
@@ -122,13 +164,34 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
     set({ type: "Ready", status: "False", reason: "Progressing", message: `${applied.length}/${allowedOn} node(s) applied` });
   }
   if (conflicts.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "Conflict", message: conflicts.slice(0, NAMES_IN_MESSAGE).map((w) => w.message).join(" | ") });
+    set({
+      type: "Degraded",
+      status: "True",
+      reason: "Conflict",
+      message: conflicts
+        .slice(0, NAMES_IN_MESSAGE)
+        .map((w) => w.message)
+        .join(" | "),
+    });
   } else if (combos.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "CombinationDenied", message: combos.slice(0, NAMES_IN_MESSAGE).map((w) => w.message).join(" | ") });
+    set({
+      type: "Degraded",
+      status: "True",
+      reason: "CombinationDenied",
+      message: combos
+        .slice(0, NAMES_IN_MESSAGE)
+        .map((w) => w.message)
+        .join(" | "),
+    });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "ApplyFailed", message: `failed on ${failed.length} node(s): ${listNodes(failed)}` });
   } else if (rejected.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "NodesRejected", message: `rejected on ${rejected.length} node(s), nothing of it is applied there: ${listNodes(rejected)}` });
+    set({
+      type: "Degraded",
+      status: "True",
+      reason: "NodesRejected",
+      message: `rejected on ${rejected.length} node(s), nothing of it is applied there: ${listNodes(rejected)}`,
+    });
   } else {
     set({ type: "Degraded", status: "False", reason: "AsDesired", message: "no conflict, failure or rejected node" });
   }
