@@ -46,9 +46,30 @@ export interface PolicyStatusInput {
 
 const NAMES_IN_MESSAGE = 5;
 
+/** "a, b, c, d, e and 7 more (first reason)": the nodes of one count, the reason of the first. */
 function listNodes(entries: readonly (readonly [string, NodeProgress])[]): string {
-  const shown = entries.slice(0, NAMES_IN_MESSAGE).map(([n, p]) => (p.reason ? `${n} (${p.reason})` : n));
-  return shown.join("; ") + (entries.length > NAMES_IN_MESSAGE ? `; and ${entries.length - NAMES_IN_MESSAGE} more` : "");
+  const names =
+    entries
+      .slice(0, NAMES_IN_MESSAGE)
+      .map(([n]) => n)
+      .join(", ") + (entries.length > NAMES_IN_MESSAGE ? ` and ${entries.length - NAMES_IN_MESSAGE} more` : "");
+  const first = entries[0]?.[1].reason;
+  return first ? `${names}; on ${entries[0]?.[0]}: ${first}` : names;
+}
+
+/** One line per withheld situation (reason, key, other policies), with how many nodes it concerns. */
+function withheldSummary(list: readonly WithheldKey[]): string {
+  const groups = new Map<string, { first: WithheldKey; nodes: string[] }>();
+  for (const w of list) {
+    const key = `${w.reason}\u0000${w.sysctl}\u0000${w.policies.join(",")}`;
+    const g = groups.get(key);
+    if (g) g.nodes.push(w.node);
+    else groups.set(key, { first: w, nodes: [w.node] });
+  }
+  return [...groups.values()]
+    .slice(0, NAMES_IN_MESSAGE)
+    .map((g) => `${g.first.message} (${g.nodes.length} node(s) in all)`)
+    .join(" | ");
 }
 
 function clip(text: string, max = 4096): string {
@@ -168,20 +189,14 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
       type: "Degraded",
       status: "True",
       reason: "Conflict",
-      message: conflicts
-        .slice(0, NAMES_IN_MESSAGE)
-        .map((w) => w.message)
-        .join(" | "),
+      message: withheldSummary(conflicts),
     });
   } else if (combos.length > 0) {
     set({
       type: "Degraded",
       status: "True",
       reason: "CombinationDenied",
-      message: combos
-        .slice(0, NAMES_IN_MESSAGE)
-        .map((w) => w.message)
-        .join(" | "),
+      message: withheldSummary(combos),
     });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "ApplyFailed", message: `failed on ${failed.length} node(s): ${listNodes(failed)}` });
