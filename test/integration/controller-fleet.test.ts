@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { isNotFound } from "../../src/kube/api-error.js";
 import { mergePatch } from "../../src/kube/patch.js";
 import { requestCounts, writesBetween } from "../support/apiserver-metrics.js";
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
+import { REPO_ROOT } from "../support/control-plane.js";
 import { ControllerProcess } from "../support/controller-process.js";
 import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
@@ -265,6 +267,37 @@ describe("the controller on 50 nodes with simulated agents", () => {
     await core.deleteNode({ name: node });
     await eventually("the node state garbage-collected", async () => ((await getState(node)) === undefined ? true : undefined), 90_000, 500);
     await policyWhen(base, "49 Linux nodes of the fleet applied", (x) => x.status?.nodes?.matched === NODES && x.status.nodes.applied === NODES - 1);
+  }, 240_000);
+
+  it("plans a DryRun policy per node in its status, writes no desired state for it, and tcp-tuning plan prints the plan", async () => {
+    const dry = `${fleet}-dry`;
+    await applyPolicy(dry, {
+      mode: "DryRun",
+      nodeSelector: { matchLabels: { fleet } },
+      sysctls: [
+        { name: FIN, value: "45" },
+        { name: KEEPALIVE, value: "300" },
+      ],
+    });
+    const p = await policyWhen(dry, "planned", (x) => condition(x, "Ready")?.reason === "Planned" && x.status?.plan !== undefined);
+    // 49 fleet nodes and the late one: fin_timeout changes everywhere (base's 30 has no priority over it: equal priority, a conflict would withhold it).
+    expect(p.status?.plan).toMatchObject({ nodes: NODES });
+    expect(p.status?.plan?.items.length).toBeLessThanOrEqual(50);
+    expect(p.status?.plan?.items.some((i) => i.sysctl === KEEPALIVE && i.action === "Overridden")).toBe(true);
+    const states = await Promise.all(nodeNames.slice(0, 5).map((n) => getState(n)));
+    expect(states.flatMap((st) => st?.spec.sysctls ?? []).filter((x) => x.policy === dry)).toEqual([]);
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [join(REPO_ROOT, "bin", "tcp-tuning.js"), "plan", `ttp/${dry}`, "--kubeconfig", process.env["TCP_TUNING_KUBECONFIG"] ?? ""],
+        { timeout: 120_000, maxBuffer: 8 << 20 },
+        (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)),
+      );
+    });
+    process.stderr.write(`controller-fleet: tcp-tuning plan ttp/${dry}\n${out.split("\n").slice(0, 12).join("\n")}\n`);
+    expect(out).toMatch(/^NODE\s+SYSCTL\s+CURRENT\s+DESIRED\s+ACTION\s+REASON$/m);
+    expect(out.split("\n").filter((l) => l.startsWith(`${fleet}-`)).length).toBe(NODES * 2);
+    await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: dry });
   }, 240_000);
 
   it("writes nothing at all on a resync of the unchanged cluster", async () => {
