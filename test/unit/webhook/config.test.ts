@@ -45,6 +45,36 @@ describe("parseWebhookArgs", () => {
   });
 
   it.each([
+    { argv: [], env: {}, mode: "self-managed", writes: "all", remove: true },
+    { argv: [], env: { KUBERNETES_SERVICE_HOST: "10.96.0.1" }, mode: "self-managed", writes: "all", remove: false },
+    { argv: ["--keep-config-on-exit"], env: {}, mode: "self-managed", writes: "all", remove: false },
+    { argv: ["--no-manage-config"], env: {}, mode: "self-managed", writes: "none", remove: false },
+    { argv: ["--ca-bundle-only"], env: { KUBERNETES_SERVICE_HOST: "10.96.0.1" }, mode: "self-managed", writes: "ca-bundle", remove: false },
+    { argv: ["--tls-mode", "cert-manager"], env: {}, mode: "cert-manager", writes: "none", remove: false },
+    { argv: [], env: { WEBHOOK_TLS_MODE: "cert-manager" }, mode: "cert-manager", writes: "none", remove: false },
+    { argv: ["--tls-mode", "files"], env: {}, mode: "files", writes: "all", remove: true },
+    { argv: ["--tls-mode", "files", "--no-manage-config"], env: {}, mode: "files", writes: "none", remove: false },
+  ])("$argv with $env: TLS mode $mode, writes $writes of the configuration, removes it on exit: $remove", ({ argv, env, mode, writes, remove }) => {
+    const s = parseWebhookArgs(argv, env);
+    if (s === "help") throw new Error("help");
+    expect({ mode: s.tlsMode, writes: s.configWrites, remove: s.removeConfigOnExit }).toEqual({ mode, writes, remove });
+  });
+
+  it("reads the certificate directory from --cert-dir, else WEBHOOK_CERT_DIR, else the chart's mount path", () => {
+    const dir = (argv: string[], env: Record<string, string>): string => {
+      const s = parseWebhookArgs(argv, env);
+      if (s === "help") throw new Error("help");
+      return s.certDir;
+    };
+    expect(dir(["--cert-dir", "/x"], { WEBHOOK_CERT_DIR: "/y" })).toBe("/x");
+    expect(dir([], { WEBHOOK_CERT_DIR: "/y" })).toBe("/y");
+    expect(dir([], {})).toBe("/etc/tcp-tuning/webhook-tls");
+  });
+
+  it.each([
+    [["--tls-mode", "acme"], /--tls-mode must be one of self-managed, cert-manager, files/],
+    [["--no-manage-config", "--ca-bundle-only"], /exclude each other/],
+    [["--tls-mode", "cert-manager", "--ca-bundle-only"], /CA injector owns the caBundle/],
     [["--port", "x"], /--port must be an integer/],
     [["--bogus"], /Unknown option/],
     [["--default-placement", "nat=sideways"], /nat/],
