@@ -3,7 +3,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../kube/client.js";
 import { createLogger, type Logger } from "../log.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
-import { CertDirectory, NamespaceMissingError, SecretStore, TlsManager, type KeyPair, type RotationPolicy } from "../certs/index.js";
+import { CertDirectory, NamespaceMissingError, SecretStore, TlsManager, type DirectoryCertificates, type KeyPair, type RotationPolicy } from "../certs/index.js";
 import { WebhookConfigClient, caBundleOf, webhookConfiguration, WEBHOOK_CONFIGURATION_NAME, type WebhookEndpoint } from "./config.js";
 import { NodeCache } from "./node-cache.js";
 import { WebhookServer } from "./server.js";
@@ -185,7 +185,8 @@ export interface StartDeps {
 
 /** Where the served certificate comes from, and the CAs the apiserver must trust for it. */
 interface TlsSource {
-  readonly first: KeyPair;
+  /** The pair to serve now (the server is created with it; later changes go through `serve`). */
+  current(): KeyPair;
   readonly tls: TlsManager | undefined;
   readonly certDirectory: CertDirectory | undefined;
   /** The CAs the configuration must carry when the webhook writes it (undefined: none known). */
@@ -196,7 +197,7 @@ interface TlsSource {
 
 async function selfManagedTls(settings: WebhookSettings, kc: KubeConfig, config: WebhookConfigClient, logger: Logger, serve: (pair: KeyPair) => void): Promise<TlsSource> {
   const store = new SecretStore(kc, settings.namespace, settings.secret);
-  let first: KeyPair | undefined;
+  let current: KeyPair | undefined;
   const tls = new TlsManager({
     store,
     bundle: {
@@ -210,27 +211,28 @@ async function selfManagedTls(settings: WebhookSettings, kc: KubeConfig, config:
     policy: { ...settings.rotation, names: { dnsNames: settings.dnsNames, ipAddresses: settings.ipAddresses } },
     logger: logger.child({ part: "tls" }),
     onServing: (pair) => {
-      if (first) serve(pair);
-      else first = pair;
+      current = pair;
+      serve(pair);
     },
     resyncMs: settings.resyncMs,
   });
   await tls.reconcile();
+  const first = current;
   if (!first) throw new Error("no serving certificate after the first certificate reconciliation");
-  return { first, tls, certDirectory: undefined, bundle: () => tls.state?.bundle, start: () => tls.start(), stop: () => tls.stop() };
+  return { current: () => current ?? first, tls, certDirectory: undefined, bundle: () => tls.state?.bundle, start: () => tls.start(), stop: () => tls.stop() };
 }
 
 async function directoryTls(settings: WebhookSettings, config: WebhookConfigClient, logger: Logger, serve: (pair: KeyPair) => void): Promise<TlsSource> {
-  let bundle: readonly string[] | undefined;
+  let latest: DirectoryCertificates | undefined;
   let started = false;
   const log = logger.child({ part: "tls" });
   const certDirectory = new CertDirectory({
     dir: settings.certDir,
     logger: log,
     onChange: async (certs) => {
-      bundle = certs.caBundle;
-      if (!started) return;
+      latest = certs;
       serve(certs.serving);
+      if (!started) return;
       // files mode writing the configuration: the apiserver must trust the new CA (cert-manager mode never gets here).
       if (settings.configWrites !== "none" && certs.caBundle) {
         await config.setCaBundle(certs.caBundle).catch((err: unknown) => log.error({ err }, "updating the caBundle from ca.crt failed"));
@@ -243,10 +245,10 @@ async function directoryTls(settings: WebhookSettings, config: WebhookConfigClie
     throw new Error(`${settings.certDir}/ca.crt is missing: --tls-mode files writes the configuration's caBundle from it; add it, or pass --no-manage-config`);
   }
   return {
-    first: first.serving,
+    current: () => (latest ?? first).serving,
     tls: undefined,
     certDirectory,
-    bundle: () => bundle,
+    bundle: () => (latest ?? first).caBundle,
     start: () => {
       started = true;
     },
@@ -268,7 +270,7 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
   const serve = (pair: KeyPair): void => server?.setTls(pair);
   const source = settings.tlsMode === "self-managed" ? await selfManagedTls(settings, kc, config, logger, serve) : await directoryTls(settings, config, logger, serve);
   const cache = new NodeCache({ kubeConfig: kc, logger: logger.child({ part: "cache" }), defaultPlacement: settings.defaultPlacement });
-  server = new WebhookServer({ tls: source.first, snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }) });
+  server = new WebhookServer({ tls: source.current(), snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }) });
   const address = await server.listen(settings.port, settings.host);
   logger.info({ port: address.port, host: settings.host, tlsMode: settings.tlsMode, configWrites: settings.configWrites }, "webhook listening");
   const running = server;
