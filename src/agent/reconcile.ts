@@ -1,8 +1,7 @@
 import type { DesiredSysctl, KeyResult, OriginalValue } from "../api/v1alpha1/node-state.js";
 import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
 import type { Logger } from "../log.js";
-import type { SysctlSpec } from "../rules/catalog-types.js";
-import { parseValue } from "../rules/value-grammar.js";
+import { parseValue, type SysctlSpec } from "../rules/index.js";
 import { writeInKernelOrder } from "./kernel-order.js";
 import { emptyState, findOriginal, readStateFile, saveStateFile, withOriginals, withoutOriginal, type StateFile } from "./state-file.js";
 import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlRefusedError, type SysctlFs } from "./sysctl-fs.js";

@@ -1,22 +1,20 @@
 import { constants } from "node:fs";
 import { open, readlink, realpath } from "node:fs/promises";
 import { join } from "node:path";
-import { lookupSysctl } from "../rules/catalog.js";
-import type { SysctlSpec } from "../rules/catalog-types.js";
-import { normalizeSysctlValue, parseValue } from "../rules/value-grammar.js";
+import { isInScope, SYSCTL_SCOPE_TEXT, sysctlNameProblem } from "../api/v1alpha1/sysctl-name.js";
+import { lookupSysctl, normalizeSysctlValue, parseValue, type SysctlSpec } from "../rules/index.js";
 
 /**
  * The only place the agent turns a sysctl name into a file and touches it.
  *
- * A name maps to a path only when it is, character for character, a key of the catalog's allowlist
- * under `net.`: names with `/`, `..`, whitespace or globs, `kernel.*` and anything else are refused
- * before any file is opened, even when the API server let them through. Files are opened with
+ * A name maps to a path only when it is well-formed and in scope (the one grammar of
+ * src/api/v1alpha1/sysctl-name.ts, which the CRD and the rule engine use too) and, character for
+ * character, a key of the catalog's allowlist: names with `/`, `..`, whitespace or globs, `kernel.*`
+ * and anything else are refused before any file is opened, even when the API server let them through. Files are opened with
  * O_NOFOLLOW and without O_CREAT (a sysctl that does not exist is never created), and the opened
  * file's real path must lie under `<root>/net/` before a byte is written.
  */
 
-/** Dotted lowercase words: what `sysctl -a` prints for the keys in scope. */
-const NAME_SHAPE = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 const MAX_VALUE_BYTES = 4096;
 
 export class SysctlRefusedError extends Error {
@@ -55,12 +53,9 @@ export type AllowedSysctl = { readonly ok: true; readonly spec: SysctlSpec; read
 
 /** Decides whether the agent may touch this name at all. Pure: no file is looked at. */
 export function allowSysctl(sysctlName: string): AllowedSysctl {
-  if (sysctlName.includes("/")) return { ok: false, reason: "names are written with dots; '/' is not allowed" };
-  if (sysctlName.includes("..")) return { ok: false, reason: "'..' is not allowed in a name" };
-  if (/\s/.test(sysctlName)) return { ok: false, reason: "whitespace is not allowed in a name" };
-  if (/[*?[\]{}]/.test(sysctlName)) return { ok: false, reason: "globs are not allowed in a name" };
-  if (!NAME_SHAPE.test(sysctlName)) return { ok: false, reason: "not a sysctl name (lowercase dotted words)" };
-  if (!sysctlName.startsWith("net.")) return { ok: false, reason: "only net.* keys are in scope; kernel.*, vm.* and fs.* are never written" };
+  const problem = sysctlNameProblem(sysctlName);
+  if (problem) return { ok: false, reason: `not a sysctl name: it ${problem}` };
+  if (!isInScope(sysctlName)) return { ok: false, reason: `out of scope: only ${SYSCTL_SCOPE_TEXT} are written; kernel.*, vm.* and fs.* never are` };
   const spec = lookupSysctl(sysctlName);
   if (!spec) return { ok: false, reason: "not in the sysctl catalog's allowlist" };
   return { ok: true, spec, relativePath: sysctlName.split(".").join("/") };

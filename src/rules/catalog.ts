@@ -4,7 +4,7 @@ export type { EnumValue, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGr
 
 /**
  * The sysctl catalog: everything the project knows about the TCP/IP keys in scope, as data.
- * Seeded from shared/design/kernel-facts.md (checked against kernel sources 2.6.32 to 6.18,
+ * Seeded from docs/kernel-facts.md (checked against kernel sources 2.6.32 to 6.18,
  * Documentation/networking/ip-sysctl.rst and the commits named). Rules read this table;
  * the agent writes only keys listed here.
  */
@@ -379,8 +379,5 @@ export function lookupSysctl(name: string): SysctlSpec | undefined {
 export function catalogNames(): readonly string[] {
   return CATALOG.map((s) => s.name);
 }
-
-/** Top-level sysctl trees the project may write under at all. */
-export const IN_SCOPE_PREFIXES = ["net.ipv4.", "net.core.", "net.netfilter."] as const;
 
 export const KUBERNETES_REFERENCE = K8S_SYSCTLS;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../src/api/v1alpha1/policy.js";
+import { isInScope, isWellFormedSysctlName } from "../../src/api/v1alpha1/sysctl-name.js";
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
 import { fleetExpected, fleetPolicies, type FleetPolicy } from "../unit/webhook/support/fleet.js";
@@ -48,7 +48,7 @@ async function refusal(run: () => Promise<unknown>): Promise<string | undefined>
 /** Whether the CRD's own CEL rules refuse the policy (name grammar, scope) before any webhook is called. */
 function schemaRefuses(p: FleetPolicy): boolean {
   const names = (p.doc["spec"] as { sysctls: { name: string }[] }).sysctls.map((s) => s.name);
-  return names.some((n) => !new RegExp(SYSCTL_NAME_PATTERN).test(n) || !SYSCTL_SCOPE_PREFIXES.some((prefix) => n.startsWith(prefix)));
+  return names.some((n) => !isWellFormedSysctlName(n) || !isInScope(n));
 }
 
 function checkDenial(policy: string, message: string): void {
