@@ -68,13 +68,21 @@ export class SimulatedAgents {
   private countersTimer: NodeJS.Timeout | undefined;
   private lastTick = Date.now();
 
-  constructor(kc: KubeConfig, private readonly options: SimulatedAgentsOptions = {}) {
+  constructor(
+    kc: KubeConfig,
+    private readonly options: SimulatedAgentsOptions = {},
+  ) {
     this.custom = makeApiClient(kc, CustomObjectsApi, { timeoutMs: 30_000 });
     const handle = (o: KubernetesObject): void => this.onChange(o);
     this.informer = new ResilientInformer<KubernetesObject>({
       kubeConfig: kc,
       path: `/apis/${API_GROUP}/${API_VERSION}/${NODE_STATE_PLURAL}`,
-      list: async () => (await this.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as KubernetesListObject<KubernetesObject>,
+      list: async () =>
+        (await this.custom.listClusterCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: NODE_STATE_PLURAL,
+        })) as KubernetesListObject<KubernetesObject>,
       logger: createLogger("simulated-agents", { level: "warn" }),
       onAdd: handle,
       onUpdate: handle,
@@ -126,7 +134,12 @@ export class SimulatedAgents {
   }
 
   private async writeStatus(name: string, node: SimulatedNode, status: NodeStateStatus): Promise<void> {
-    await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status }, { fieldManager: FIELD_MANAGERS.agent, force: true });
+    await applyCustomObjectStatus(
+      this.custom,
+      { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name },
+      { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status },
+      { fieldManager: FIELD_MANAGERS.agent, force: true },
+    );
     node.lastStatus = status;
     node.writes++;
     this.writes++;
@@ -188,7 +201,12 @@ export class SimulatedAgents {
     for (const d of desired) {
       if (failing.length > 0) {
         const own = failing.includes(d);
-        keys.push({ name: d.name, desired: d.value, result: own ? "Failed" : "Pending", message: own ? `simulated failure writing ${d.name}` : `not applied: ${failing[0]?.name} failed in this pass` });
+        keys.push({
+          name: d.name,
+          desired: d.value,
+          result: own ? "Failed" : "Pending",
+          message: own ? `simulated failure writing ${d.name}` : `not applied: ${failing[0]?.name} failed in this pass`,
+        });
         continue;
       }
       if (!node.originals.has(d.name)) node.originals.set(d.name, { name: d.name, value: node.values.get(d.name) ?? "", recordedAt: now });
@@ -204,8 +222,22 @@ export class SimulatedAgents {
       keys,
       originals: [...node.originals.values()],
       conditions: [
-        { type: "Applied", status: applied ? "True" : "False", reason: applied ? "AllKeysApplied" : "ApplyFailed", message: applied ? `${desired.length} desired sysctl(s) in effect` : "a key failed", observedGeneration: generation, lastTransitionTime: since("Applied", applied ? "True" : "False") },
-        { type: "Degraded", status: applied ? "False" : "True", reason: applied ? "AsDesired" : "ApplyFailed", message: applied ? "no key failed" : "a key failed", observedGeneration: generation, lastTransitionTime: since("Degraded", applied ? "False" : "True") },
+        {
+          type: "Applied",
+          status: applied ? "True" : "False",
+          reason: applied ? "AllKeysApplied" : "ApplyFailed",
+          message: applied ? `${desired.length} desired sysctl(s) in effect` : "a key failed",
+          observedGeneration: generation,
+          lastTransitionTime: since("Applied", applied ? "True" : "False"),
+        },
+        {
+          type: "Degraded",
+          status: applied ? "False" : "True",
+          reason: applied ? "AsDesired" : "ApplyFailed",
+          message: applied ? "no key failed" : "a key failed",
+          observedGeneration: generation,
+          lastTransitionTime: since("Degraded", applied ? "False" : "True"),
+        },
       ],
     };
     if (node.history.length > 0) status.counterHistory = node.history;
