@@ -161,7 +161,8 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
     if (p.deleting && has) {
       const timedOut = p.deletedAt !== undefined && now.getTime() - Date.parse(p.deletedAt) > REMOVAL_TIMEOUT_MS;
       const done = !gated || decision.progress.get(p.name)?.complete === true;
-      if (done || timedOut) finalizers.push({ policy: p.name, resourceVersion: p.resourceVersion, finalizers: p.finalizers.filter((f) => f !== ROLLOUT_FINALIZER) });
+      if (done || timedOut)
+        finalizers.push({ policy: p.name, resourceVersion: p.resourceVersion, finalizers: p.finalizers.filter((f) => f !== ROLLOUT_FINALIZER) });
     }
   }
   return { nodes, statuses, events, finalizers, requeueAfterMs: decision.requeueAfterMs };

@@ -245,7 +245,13 @@ export class Reconciler {
     if (!change) return;
     try {
       await this.custom.patchClusterCustomObject(
-        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { finalizers: change.finalizers, ...(change.resourceVersion ? { resourceVersion: change.resourceVersion } : {}) } } },
+        {
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: POLICY_PLURAL,
+          name,
+          body: { metadata: { finalizers: change.finalizers, ...(change.resourceVersion ? { resourceVersion: change.resourceVersion } : {}) } },
+        },
         mergePatch(),
       );
       this.options.logger.info({ controller: "controller", policy: name, finalizers: change.finalizers }, "updated policy finalizers");

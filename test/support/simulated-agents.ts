@@ -1,6 +1,15 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../../src/api/v1alpha1/group.js";
-import { COUNTER_HISTORY_MAX, nodeStateSchema, type CounterSample, type HealthCounter, type KeyResult, type NodeState, type NodeStateStatus, type OriginalValue } from "../../src/api/v1alpha1/node-state.js";
+import {
+  COUNTER_HISTORY_MAX,
+  nodeStateSchema,
+  type CounterSample,
+  type HealthCounter,
+  type KeyResult,
+  type NodeState,
+  type NodeStateStatus,
+  type OriginalValue,
+} from "../../src/api/v1alpha1/node-state.js";
 import { applyCustomObjectStatus } from "../../src/kube/apply.js";
 import { FIELD_MANAGERS, makeApiClient } from "../../src/kube/client.js";
 import { ResilientInformer } from "../../src/kube/informer.js";
@@ -92,7 +101,16 @@ export class SimulatedAgents {
 
   /** Starts acting for `name` (before or after its node state exists). */
   add(name: string, kernelRelease: string, values: Readonly<Record<string, string>> = DEFAULT_KERNEL_VALUES): SimulatedNode {
-    const node: SimulatedNode = { kernelRelease, values: new Map(Object.entries(values)), originals: new Map(), fail: new Set(), writes: 0, counters: new Map(), history: [], changedAt: 0 };
+    const node: SimulatedNode = {
+      kernelRelease,
+      values: new Map(Object.entries(values)),
+      originals: new Map(),
+      fail: new Set(),
+      writes: 0,
+      counters: new Map(),
+      history: [],
+      changedAt: 0,
+    };
     this.nodes.set(name, node);
     const existing = this.informer.get(name);
     if (existing) this.onChange(existing);
@@ -122,12 +140,17 @@ export class SimulatedAgents {
     const writes: Promise<void>[] = [];
     for (const [name, node] of this.nodes) {
       const rates = this.counterRates?.(node) ?? DEFAULT_RATES;
-      for (const c of ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails"] as const) node.counters.set(c, (node.counters.get(c) ?? 0) + (rates[c] ?? 0) * dt);
+      for (const c of ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails"] as const)
+        node.counters.set(c, (node.counters.get(c) ?? 0) + (rates[c] ?? 0) * dt);
       const sample: CounterSample = { sampledAt, bootId: "simulated" };
       for (const [c, v] of node.counters) sample[c] = String(Math.floor(v));
       node.history = [...node.history, sample].slice(-COUNTER_HISTORY_MAX);
       if (node.lastStatus && now - node.changedAt <= (this.options.countersWindowMs ?? 0) && !this.busy.has(name)) {
-        writes.push(this.writeStatus(name, node, { ...node.lastStatus, counterHistory: node.history }).catch((err: unknown) => void this.errors.push(`${name}: ${(err as Error).message}`)));
+        writes.push(
+          this.writeStatus(name, node, { ...node.lastStatus, counterHistory: node.history }).catch(
+            (err: unknown) => void this.errors.push(`${name}: ${(err as Error).message}`),
+          ),
+        );
       }
     }
     await Promise.all(writes);
