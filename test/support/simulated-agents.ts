@@ -146,10 +146,19 @@ export class SimulatedAgents {
       for (const [c, v] of node.counters) sample[c] = String(Math.floor(v));
       node.history = [...node.history, sample].slice(-COUNTER_HISTORY_MAX);
       if (node.lastStatus && now - node.changedAt <= (this.options.countersWindowMs ?? 0) && !this.busy.has(name)) {
+        // One write at a time per node, as the agent's queue does: a counters write must not land
+        // after (and undo) the status of a newer generation.
+        this.busy.add(name);
         writes.push(
-          this.writeStatus(name, node, { ...node.lastStatus, counterHistory: node.history }).catch(
-            (err: unknown) => void this.errors.push(`${name}: ${(err as Error).message}`),
-          ),
+          this.writeStatus(name, node, { ...node.lastStatus, counterHistory: node.history })
+            .catch((err: unknown) => void this.errors.push(`${name}: ${(err as Error).message}`))
+            .finally(() => {
+              this.busy.delete(name);
+              if (this.again.delete(name)) {
+                const latest = this.informer.get(name);
+                if (latest) this.onChange(latest);
+              }
+            }),
         );
       }
     }

@@ -36,6 +36,9 @@ import { planWaves, waveSize, type PlanNode } from "./wave-plan.js";
  * tried again in the next wave.
  */
 
+/** The latest sample before a wave counts as its start only when at most this old. */
+export const BASELINE_MAX_AGE_MS = 120_000;
+
 /** How long after a soak ends the gate waits for every node's first counter sample taken after it. */
 export const HEALTH_SAMPLE_GRACE_MS = 120_000;
 /** How often to look again while waiting for counter samples. */
@@ -143,10 +146,13 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
     const wave = s.wave;
     // A node that had no counter samples when the wave started (a new agent) is measured from the
     // first sample seen since: recorded now, before the agent's short history moves past it.
-    const missing = members.filter((m) => !s.baselines?.some((b) => b.node === m) && (nodes.get(m)?.counterHistory?.length ?? 0) > 0);
+    const firstSince = (m: string): CounterSample | undefined =>
+      [...(nodes.get(m)?.counterHistory ?? [])].filter((x) => ms(x.sampledAt) >= ms(s.waveStartedAt)).sort((a, b) => ms(a.sampledAt) - ms(b.sampledAt))[0];
+    const missing = members.filter((m) => !s.baselines?.some((b) => b.node === m && b.start) && firstSince(m) !== undefined);
     if (missing.length > 0) {
-      const first = (m: string): CounterSample | undefined => [...(nodes.get(m)?.counterHistory ?? [])].sort((a, b) => ms(a.sampledAt) - ms(b.sampledAt))[0];
-      s.baselines = [...(s.baselines ?? []), ...missing.map((m) => ({ node: m, start: first(m) as CounterSample }))];
+      const partial = new Map((s.baselines ?? []).map((b) => [b.node, b]));
+      const kept = (s.baselines ?? []).filter((b) => !missing.includes(b.node));
+      s.baselines = [...kept, ...missing.map((m) => ({ ...partial.get(m), node: m, start: firstSince(m) as CounterSample }))];
     }
     const landed = members.every((m) => {
       const n = nodes.get(m) as RolloutNode;
@@ -237,7 +243,9 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
       members = next;
       s.waveNodes = members;
       s.waveStartedAt = iso(now);
-      const baselines = members.map((m) => counterBaseline(m, nodes.get(m)?.counterHistory ?? [], now)).filter((b) => b.start !== undefined);
+      const baselines = members
+        .map((m) => counterBaseline(m, nodes.get(m)?.counterHistory ?? [], now))
+        .filter((b) => b.start !== undefined || b.before !== undefined);
       if (baselines.length > 0) s.baselines = baselines;
       else delete s.baselines;
       delete s.soakStartedAt;
@@ -301,10 +309,10 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
 /** A node's latest sample before `now` and its rates over the samples before (the health gate's baseline). */
 export function counterBaseline(node: string, history: readonly CounterSample[], now: Date): CounterBaseline {
   const earlier = history.filter((x) => Date.parse(x.sampledAt) <= now.getTime());
-  const start = earlier.reduce<CounterSample | undefined>(
-    (latest, x) => (!latest || Date.parse(x.sampledAt) > Date.parse(latest.sampledAt) ? x : latest),
-    undefined,
-  );
+  const latest = earlier.reduce<CounterSample | undefined>((l, x) => (!l || Date.parse(x.sampledAt) > Date.parse(l.sampledAt) ? x : l), undefined);
+  // An old sample (an agent that has not written its counters for a while) would spread the rate
+  // after over the minutes before the change: the first sample after the change starts it instead.
+  const start = latest && now.getTime() - Date.parse(latest.sampledAt) <= BASELINE_MAX_AGE_MS ? latest : undefined;
   const before: Record<string, number> = {};
   for (const c of HEALTH_COUNTERS) {
     const r = counterRate(earlier, c);
