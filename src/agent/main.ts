@@ -1,8 +1,9 @@
-import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
+import type { Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
 import { readTcpCounters } from "./counters.js";
+import { removeStaleTemporaries } from "./atomic-file.js";
 import { kernelBootId, probeNode } from "./probe.js";
-import { checkDrift, reconcile, type ReconcileContext } from "./reconcile.js";
+import { checkDrift, reconcile, type AgentSysctl, type ReconcileContext } from "./reconcile.js";
 import { StateFileError } from "./state-file.js";
 import { agentStatus, type AgentView } from "./status.js";
 import type { SysctlFs } from "./sysctl-fs.js";
@@ -22,11 +23,16 @@ import type { SysctlFs } from "./sysctl-fs.js";
 export interface DesiredState {
   /** metadata.generation of the state object; undefined when it has none (file input). */
   readonly generation: number | undefined;
-  readonly sysctls: readonly DesiredSysctl[];
+  readonly sysctls: readonly AgentSysctl[];
   /** The object is gone: everything is restored and no status can be written. */
   readonly deleted: boolean;
   /** The object's current status, so counts (drift) survive restarts. */
   readonly status?: NodeStateStatus;
+  /**
+   * The latest desired state could not be used (an invalid file, or one for another node), and why:
+   * the previous desired state stays in effect and status says that the latest one was rejected.
+   */
+  readonly rejected?: string;
 }
 
 export interface AgentEvent {
@@ -41,6 +47,8 @@ export interface AgentBackend {
   writeStatus(status: NodeStateStatus): Promise<void>;
   emitEvent(event: AgentEvent): Promise<void>;
   stop(): Promise<void>;
+  /** Status outlives a deleted desired state (a file), so it is written after the restore too. */
+  readonly keepsStatusWhenDeleted?: boolean;
 }
 
 export interface AgentOptions {
@@ -57,7 +65,7 @@ export interface AgentOptions {
 export class Agent {
   private current: DesiredState | undefined;
   private lastStatus: NodeStateStatus | undefined;
-  private appliedGeneration: { desired: readonly DesiredSysctl[]; complete: boolean } | undefined;
+  private appliedGeneration: { desired: readonly AgentSysctl[]; complete: boolean } | undefined;
   private keys: KeyResult[] = [];
   private originals: OriginalValue[] = [];
   private drift: Drift = { count: 0 };
@@ -66,11 +74,16 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private bootId: string | undefined;
+  /** Why the latest desired state was rejected, until a usable one arrives. */
+  private rejected: string | undefined;
 
   constructor(private readonly opts: AgentOptions) {}
 
   async start(): Promise<void> {
     this.bootId = await kernelBootId(this.opts.fs.root);
+    // Temp files of a writer killed between create and rename (kill -9, OOM, power loss).
+    const stale = await removeStaleTemporaries(this.opts.stateFile);
+    if (stale.length > 0) this.opts.log.warn({ removed: stale }, "removed temporary files left by an earlier agent");
     await this.opts.backend.start((desired) => this.enqueue(() => this.onDesired(desired)));
     this.timer = setInterval(() => this.enqueue(() => this.periodic()), this.opts.driftIntervalMs);
     this.opts.log.info({ node: this.opts.nodeName, root: this.opts.fs.root, stateFile: this.opts.stateFile, driftIntervalMs: this.opts.driftIntervalMs }, "agent started");
@@ -131,6 +144,15 @@ export class Agent {
   }
 
   private async onDesired(desired: DesiredState): Promise<void> {
+    if (desired.rejected !== undefined) {
+      // Nothing changes on the node: the previous desired state (if any) stays in effect.
+      this.rejected = desired.rejected;
+      await this.event({ type: "Warning", reason: "DesiredStateRejected", message: desired.rejected });
+      await this.report(this.current ?? { generation: undefined, sysctls: [], deleted: false }, this.appliedGeneration?.complete ?? false);
+      return;
+    }
+    const wasRejected = this.rejected !== undefined;
+    this.rejected = undefined;
     const previous = this.current;
     this.current = desired;
     if (desired.status) {
@@ -144,7 +166,11 @@ export class Agent {
       JSON.stringify(previous.sysctls) === JSON.stringify(desired.sysctls);
     // The same generation again (e.g. our own status write came back through the watch): nothing
     // to do; an incomplete generation is retried by the periodic check, not by every watch event.
-    if (same) return;
+    if (same) {
+      // The same desired state as before the rejected one: status says it is in effect again.
+      if (wasRejected) await this.report(desired, this.appliedGeneration?.complete ?? false);
+      return;
+    }
     await this.pass(desired);
   }
 
@@ -196,15 +222,17 @@ export class Agent {
   }
 
   private async report(desired: DesiredState, applied: boolean, failure?: AgentView["failure"]): Promise<void> {
-    if (desired.deleted) return;
+    if (desired.deleted && !this.opts.backend.keepsStatusWhenDeleted) return;
     const now = new Date();
     const view: AgentView = {
       generation: desired.generation,
+      deleted: desired.deleted,
+      ...(this.rejected !== undefined ? { rejected: this.rejected } : {}),
       desiredCount: desired.sysctls.length,
       keys: this.keys,
       originals: this.originals,
       applied,
-      probe: await probeNode(this.opts.fs, now),
+      probe: await probeNode(this.opts.fs, now, (name, err) => this.opts.log.warn({ sysctl: name, err }, "probe: key refused, reported as not present")),
       counters: await readTcpCounters(this.opts.procNet, now),
       drift: this.drift,
       lastDrifted: this.lastDrifted,
