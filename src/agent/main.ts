@@ -6,6 +6,7 @@ import { kernelBootId, probeNode } from "./probe.js";
 import { checkDrift, reconcile, type AgentSysctl, type ReconcileContext } from "./reconcile.js";
 import { StateFileError } from "./state-file.js";
 import { agentStatus, type AgentView } from "./status.js";
+import { DEFAULT_COUNTERS_REPORT_INTERVAL_MS, StatusWriteGate } from "./status-writes.js";
 import type { SysctlFs } from "./sysctl-fs.js";
 
 /**
@@ -15,7 +16,8 @@ import type { SysctlFs } from "./sysctl-fs.js";
  * - Every desired change runs one reconcile pass (apply all-or-nothing, restore keys no longer
  *   desired). A deleted object or an empty list restores every original.
  * - Every drift interval: desired keys are re-read and re-applied when someone changed them, and a
- *   generation that did not fully apply is tried again.
+ *   generation that did not fully apply is tried again. Status is written only when it changed, and
+ *   the counters alone every --counters-report-interval (status-writes.ts).
  * - stop() (SIGTERM) stops watching and returns. It restores nothing: values stay until desired
  *   state says otherwise (an agent upgrade must not flap the node's settings).
  */
@@ -60,6 +62,8 @@ export interface AgentOptions {
   readonly backend: AgentBackend;
   readonly log: Logger;
   readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
+  /** When nothing else changed, the TCP counters are written to status this often (+-20 %); default 10 min. */
+  readonly countersReportIntervalMs?: number;
 }
 
 export class Agent {
@@ -76,8 +80,11 @@ export class Agent {
   private bootId: string | undefined;
   /** Why the latest desired state was rejected, until a usable one arrives. */
   private rejected: string | undefined;
+  private readonly statusWrites: StatusWriteGate;
 
-  constructor(private readonly opts: AgentOptions) {}
+  constructor(private readonly opts: AgentOptions) {
+    this.statusWrites = new StatusWriteGate(opts.countersReportIntervalMs ?? DEFAULT_COUNTERS_REPORT_INTERVAL_MS);
+  }
 
   async start(): Promise<void> {
     this.bootId = await kernelBootId(this.opts.fs.root);
@@ -239,8 +246,13 @@ export class Agent {
       ...(failure ? { failure } : {}),
     };
     const status = agentStatus(this.lastStatus, view, now);
+    // Written when something changed, and the counters alone at a bounded, jittered cadence (status-writes.ts).
+    const why = this.statusWrites.reason(status, now.getTime());
+    if (why === undefined) return;
     try {
       await this.opts.backend.writeStatus(status);
+      this.statusWrites.written(status, now.getTime());
+      this.opts.log.debug({ why }, "status written");
       this.lastStatus = status;
     } catch (err) {
       this.opts.log.error({ err }, "could not write status");
