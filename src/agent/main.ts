@@ -192,7 +192,7 @@ export class Agent {
     } catch (err) {
       this.keys = [];
       this.lastDrifted = [];
-      await this.report(desired, false, { reason: err instanceof StateFileError ? "StateFileUnreadable" : "AgentError", message: `nothing was applied or restored: ${(err as Error).message}` });
+      await this.report(desired, false, { reason: err instanceof StateFileError ? (err.operation === "write" ? "StateFileUnwritable" : "StateFileUnreadable") : "AgentError", message: `nothing was applied or restored: ${(err as Error).message}` });
       throw err;
     }
     // A deleted object's status is gone with it: nothing of it may come back as originals later.

@@ -26,12 +26,15 @@ export const stateFileSchema = z.object({
 export type StateFile = z.infer<typeof stateFileSchema>;
 
 export class StateFileError extends Error {
+  /** "read": the file cannot be trusted or parsed; "write": it could not be replaced (disk full, read-only), the old one stays. */
+  readonly operation: "read" | "write";
   constructor(
     readonly path: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; operation?: "read" | "write" },
   ) {
-    super(`state file ${path}: ${message}`, options);
+    super(`state file ${path}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.operation = options?.operation ?? "read";
     this.name = "StateFileError";
   }
 }
@@ -104,7 +107,7 @@ export async function saveStateFile(path: string, state: StateFile): Promise<voi
   try {
     await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}\n`);
   } catch (err) {
-    throw new StateFileError(path, (err as Error).message, { cause: err });
+    throw new StateFileError(path, `cannot be replaced, the file on disk is unchanged: ${(err as Error).message}`, { cause: err, operation: "write" });
   }
 }
 
