@@ -28,15 +28,22 @@ export class SysctlRefusedError extends Error {
 }
 
 export class SysctlIoError extends Error {
+  /**
+   * After a failed write: what the key reads back, which is the truth about it. A refused write of a
+   * vector (tcp_rmem, tcp_wmem) can leave the fields before the bad one written (proc_dointvec_minmax
+   * stores each field as it goes), so the key may no longer hold the value it had before the write.
+   */
+  readonly readBack: string | undefined;
   constructor(
     readonly sysctl: string,
     readonly path: string,
     readonly operation: "read" | "write" | "verify",
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; readBack?: string },
   ) {
-    super(`${operation} ${name(sysctl)} (${path}): ${message}`, options);
+    super(`${operation} ${name(sysctl)} (${path}): ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SysctlIoError";
+    this.readBack = options?.readBack;
   }
   /** errno code of the underlying failure (ENOENT: the kernel has no such key; EINVAL: value rejected). */
   get code(): string | undefined {
@@ -169,19 +176,26 @@ export function createSysctlFs(root = "/proc/sys"): SysctlFs {
       } catch (err) {
         throw new SysctlIoError(sysctlName, path, "write", (err as Error).message, { cause: err });
       }
+      let failure: unknown;
       try {
         await confine(sysctlName, path, handle.fd);
         // procfs takes a sysctl value in one write at offset 0.
         await handle.write(payload, 0, "utf8");
       } catch (err) {
         if (err instanceof SysctlRefusedError) throw err;
-        throw new SysctlIoError(sysctlName, path, "write", (err as Error).message, { cause: err });
+        failure = err;
       } finally {
         await handle.close();
       }
+      if (failure !== undefined) {
+        // A refused write may still have changed the key (a vector's first fields): read what it holds now.
+        const readBack = await readPath(sysctlName, path).catch(() => undefined);
+        const now = readBack === undefined ? "" : `; it reads back ${JSON.stringify(readBack)}`;
+        throw new SysctlIoError(sysctlName, path, "write", `${(failure as Error).message}${now}`, readBack === undefined ? { cause: failure } : { cause: failure, readBack });
+      }
       const actual = await readPath(sysctlName, path);
       if (!sameSysctlValue(actual, wanted, spec)) {
-        throw new SysctlIoError(sysctlName, path, "verify", `wrote ${JSON.stringify(wanted)}, kernel reads back ${JSON.stringify(actual)}`);
+        throw new SysctlIoError(sysctlName, path, "verify", `wrote ${JSON.stringify(wanted)}, kernel reads back ${JSON.stringify(actual)}`, { readBack: actual });
       }
       return actual;
     },

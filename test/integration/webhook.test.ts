@@ -111,7 +111,8 @@ describe("kubectl apply of every fleet policy through the webhook", () => {
       // Warn findings reach the user as kubectl warnings, one short line per kind.
       const warnings = (result?.stderr ?? "").split("\n").filter((l) => l.startsWith("Warning: "));
       expect(warnings.length).toBeGreaterThan(0);
-      for (const w of warnings) expect(w).toMatch(/^Warning: TT\d{3} net\.\S+: /);
+      // A node finding's warning names its nodes after the sysctl: "TT042 net.ipv4.tcp_keepalive_time on app-a +1: ".
+      for (const w of warnings) expect(w).toMatch(/^Warning: TT\d{3} net\.\S+( on \S+( \+\d+)?)?: /);
       const got = await kubectl(["get", "ttp", storedName, "-o", "jsonpath={.metadata.name}"]);
       expect(got.stdout).toBe(storedName);
     }
