@@ -32,7 +32,7 @@ function readBackOf(err: unknown): string | undefined {
 }
 
 /** What a pass needs of a desired entry: its name and value (the policy that won it is the controller's business). */
-export type AgentSysctl = Pick<DesiredSysctl, "name" | "value">;
+export type AgentSysctl = Pick<DesiredSysctl, "name" | "value"> & Partial<Pick<DesiredSysctl, "policy" | "policyGeneration">>;
 
 export interface ReconcileContext {
   readonly fs: SysctlFs;

@@ -4,7 +4,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
-import { createCa, issueServingCert } from "../../../src/webhook/certs.js";
+import { createCa, issueServingCert } from "../../../src/certs/certificates.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { until } from "../../support/eventually.js";
 import { call } from "./support/https-client.js";
@@ -26,9 +26,9 @@ const SLACK_MS = 5000;
 const P99_BOUND_MS = 2000;
 
 const life = { validityMs: 3600_000, backdateMs: 60_000 };
-const ca = createCa(new Date(), life);
+const ca = await createCa(new Date(), life);
 const server = new WebhookServer({
-  tls: issueServingCert(ca, { dnsNames: ["webhook.test.svc"], ipAddresses: ["127.0.0.1"] }, new Date(), life),
+  tls: await issueServingCert(ca, { dnsNames: ["webhook.test.svc"], ipAddresses: ["127.0.0.1"] }, new Date(), life),
   snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("n1", "6.1.0")]) }),
   ready: () => true,
   logger: createLogger("test", { level: "silent", pretty: false }),
