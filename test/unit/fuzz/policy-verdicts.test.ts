@@ -97,16 +97,19 @@ async function checkerVerdict(doc: Record<string, unknown>): Promise<{ denied: b
 }
 
 function webhookVerdict(doc: Record<string, unknown>): Promise<{ status: number; allowed: boolean; message: string }> {
-  const body = JSON.stringify(policyReview(doc));
+  return post(JSON.stringify(policyReview(doc))).then(({ status, text }) => {
+    const r = (JSON.parse(text) as { response: { allowed: boolean; status?: { message?: string } } }).response;
+    return { status, allowed: r.allowed, message: r.status?.message ?? "" };
+  });
+}
+
+function post(body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, method: "POST", path: "/validate", agent, headers: { "content-type": "application/json" }, timeout: 20_000 }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text += c));
-      res.on("end", () => {
-        const r = (JSON.parse(text) as { response: { allowed: boolean; status?: { message?: string } } }).response;
-        resolve({ status: res.statusCode ?? 0, allowed: r.allowed, message: r.status?.message ?? "" });
-      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on("timeout", () => req.destroy(new Error("webhook did not answer within 20 s")));
     req.on("error", reject);
@@ -143,5 +146,42 @@ describe(`fuzzing the checker and the webhook with the same policies (seed ${SEE
     expect(tally.runs).toBe(RUNS);
     expect(tally.denied).toBeGreaterThan(RUNS / 10);
     expect(tally.allowed).toBeGreaterThan(RUNS / 20);
+  }, 600_000);
+
+  it(`answers ${RUNS} generated AdmissionReview envelopes (seed ${SEED + 1}) with a review or a 400 that says why, never a 500 or silence`, async () => {
+    const tally: Record<string, number> = {};
+    const json = fc.jsonValue({ maxDepth: 3 });
+    const or = <T,>(likely: fc.Arbitrary<T>): fc.Arbitrary<T | fc.JsonValue> => fc.oneof({ weight: 9, arbitrary: likely }, { weight: 1, arbitrary: json });
+    const request = fc.record({
+      uid: or(fc.uuid()),
+      kind: or(fc.constant({ group: "tcptuning.io", version: "v1alpha1", kind: "TcpTuningPolicy" })),
+      resource: or(fc.constant({ group: "tcptuning.io", version: "v1alpha1", resource: "tcptuningpolicies" })),
+      subResource: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant("status") }, { weight: 1, arbitrary: json }),
+      operation: or(fc.constantFrom("CREATE", "CREATE", "UPDATE", "DELETE", "CONNECT")),
+      object: or(policyArb.map(policyObject)),
+      oldObject: fc.oneof(fc.constant(undefined), policyArb.map(policyObject), json),
+      userInfo: or(fc.constant({ username: "alice" })),
+    });
+    const envelope = fc.record({
+      apiVersion: fc.oneof({ weight: 9, arbitrary: fc.constant("admission.k8s.io/v1") }, { weight: 1, arbitrary: json }),
+      kind: fc.oneof({ weight: 9, arbitrary: fc.constant("AdmissionReview") }, { weight: 1, arbitrary: json }),
+      request: fc.oneof({ weight: 9, arbitrary: request }, { weight: 1, arbitrary: json }),
+    });
+    await fc.assert(
+      fc.asyncProperty(envelope, async (review) => {
+        const { status, text } = await post(JSON.stringify(review));
+        tally[String(status)] = (tally[String(status)] ?? 0) + 1;
+        expect([200, 400]).toContain(status);
+        if (status === 400) expect((JSON.parse(text) as { message: string }).message).not.toBe("");
+        else {
+          const r = (JSON.parse(text) as { response: { uid: string; allowed: boolean; status?: { message?: string } } }).response;
+          expect(r.uid).toBe((review.request as { uid: string }).uid);
+          if (!r.allowed) expect(r.status?.message ?? "").not.toBe("");
+        }
+      }),
+      { seed: SEED + 1, numRuns: RUNS, endOnFailure: true },
+    );
+    process.stderr.write(`review fuzz (seed ${SEED + 1}): ${JSON.stringify(tally)}\n`);
+    expect(Object.keys(tally).sort()).toEqual(["200", "400"]);
   }, 600_000);
 });
