@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { PAUSE_AFTER_WRITES_ENV } from "../../src/agent/cli.js";
 import type { NodeStateStatus } from "../../src/api/v1alpha1/node-state.js";
 import { AgentProcess, agentFiles, eventually, readStatus, removeAgentFiles, writeDesired, type AgentFiles } from "./support/agent-process.js";
+import { SOAK_FACTOR } from "../support/soak.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
 import { createNamespace, destroyAllNamespaces, destroyNamespace, nsExec } from "./support/netns.js";
 
@@ -106,7 +107,7 @@ afterEach(async () => {
 afterAll(destroyAllNamespaces);
 
 const KILL_SEED = 20261207;
-const KILLS = 20;
+const KILLS = 20 * SOAK_FACTOR;
 
 describe("the agent under faults", () => {
   it(`loses no original when killed with SIGKILL at ${KILLS} random moments of an apply (seed ${KILL_SEED})`, async () => {
@@ -176,7 +177,7 @@ describe("the agent under faults", () => {
     process.stderr.write(`kill -9 figures (apply ~${applyMs} ms): ${JSON.stringify(figures)}\n`);
     expect(stages.has("mid")).toBe(true);
     expect(stages.size).toBeGreaterThanOrEqual(2);
-  }, 900_000);
+  }, 900_000 * SOAK_FACTOR);
 
   it("with a corrupted state file writes no new value, says why in status, keeps the originals it knows, and restores them once the file is back", async () => {
     const r = await rig();

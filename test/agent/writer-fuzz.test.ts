@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { catalogNames, lookupSysctl } from "../../src/rules/index.js";
 import { REPO } from "./support/agent-process.js";
+import { SOAK_FACTOR } from "../support/soak.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
 import { createNamespace, destroyAllNamespaces } from "./support/netns.js";
 
@@ -21,7 +22,7 @@ import { createNamespace, destroyAllNamespaces } from "./support/netns.js";
 
 const run = promisify(execFile);
 const SEED = 20261207;
-const RUNS = 10_000;
+const RUNS = 10_000 * SOAK_FACTOR;
 
 const perNetns = catalogNames().filter((n) => lookupSysctl(n)?.netns !== "global");
 const nameArb = fc.oneof(
@@ -68,7 +69,7 @@ describe(`the agent's sysctl writer fed ${RUNS} generated names and values in a 
         "ip",
         ["netns", "exec", ns, "strace", "-ff", "-qq", "-e", "trace=openat,open,openat2,creat", "-o", join(dir, "trace"), process.execPath, "--import", "tsx", join(REPO, "test/agent/support/writer-fuzz-driver.ts"), join(dir, "pairs.json"), join(dir, "results.json")],
         // TMPDIR: tsx caches compiled files in the temp directory; here that is the test's own directory.
-        { cwd: REPO, timeout: 400_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, TMPDIR: dir } },
+        { cwd: REPO, timeout: 400_000 * SOAK_FACTOR, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, TMPDIR: dir } },
       );
       const results = JSON.parse(await readFile(join(dir, "results.json"), "utf8")) as { name: string; result: string }[];
       expect(results).toHaveLength(RUNS);
@@ -90,7 +91,7 @@ describe(`the agent's sysctl writer fed ${RUNS} generated names and values in a 
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 600_000);
+  }, 600_000 * SOAK_FACTOR);
 
   it("left the host's own sysctls untouched", () => {
     expectHostSysctlsUntouched();

@@ -11,6 +11,7 @@ import type { CliIo } from "../../../src/cli/io.js";
 import { createLogger } from "../../../src/log.js";
 import { catalogNames, evaluatePolicy } from "../../../src/rules/index.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
+import { SOAK_FACTOR } from "../../support/soak.js";
 import { linuxNode, policyReview, preparedNodes } from "../webhook/support/reviews.js";
 
 /**
@@ -21,7 +22,7 @@ import { linuxNode, policyReview, preparedNodes } from "../webhook/support/revie
  */
 
 const SEED = 1407;
-const RUNS = 10_000;
+const RUNS = 10_000 * SOAK_FACTOR;
 
 const NODES = [
   linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound", pool: "a" }),
@@ -146,7 +147,7 @@ describe(`fuzzing the checker and the webhook with the same policies (seed ${SEE
     expect(tally.runs).toBe(RUNS);
     expect(tally.denied).toBeGreaterThan(RUNS / 10);
     expect(tally.allowed).toBeGreaterThan(RUNS / 20);
-  }, 600_000);
+  }, 600_000 * SOAK_FACTOR);
 
   it(`answers ${RUNS} generated AdmissionReview envelopes (seed ${SEED + 1}) with a review or a 400 that says why, never a 500 or silence`, async () => {
     const tally: Record<string, number> = {};
@@ -183,5 +184,5 @@ describe(`fuzzing the checker and the webhook with the same policies (seed ${SEE
     );
     process.stderr.write(`review fuzz (seed ${SEED + 1}): ${JSON.stringify(tally)}\n`);
     expect(Object.keys(tally).sort()).toEqual(["200", "400"]);
-  }, 600_000);
+  }, 600_000 * SOAK_FACTOR);
 });
