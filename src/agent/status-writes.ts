@@ -27,9 +27,12 @@ export function jitteredInterval(ms: number, random: () => number = Math.random,
   return Math.round(ms * (1 - jitter + 2 * jitter * random()));
 }
 
-/** The status without what changes at every sample (probe time, counters): what "a change" means. */
+/**
+ * The status without what changes at every sample (probe time, counters, and the counter history
+ * the rollout's health gate reads, which grows with every sample): what "a change" means.
+ */
 export function statusSubstance(status: NodeStateStatus): string {
-  const { counters: _counters, probe, ...rest } = status;
+  const { counters: _counters, counterHistory: _history, probe, ...rest } = status as NodeStateStatus & { counterHistory?: unknown };
   const substance = probe ? { ...rest, probe: { ...probe, probedAt: "" } } : rest;
   return JSON.stringify(substance);
 }

@@ -74,6 +74,14 @@ describe("when the agent writes its status", () => {
     expect(gate.reason(change(steady(2 * MIN)), 2 * MIN)).toBe("changed");
   });
 
+  it("counts a growing counter history (the rollout's health samples) as counters, not as a change", () => {
+    const gate = new StatusWriteGate(10 * MIN, seeded(4));
+    const withHistory = (t: number, n: number) => ({ ...steady(t), counterHistory: Array.from({ length: n }, (_, i) => ({ sampledAt: new Date(i).toISOString() })) }) as NodeStateStatus;
+    gate.written(withHistory(0, 1), 0);
+    expect(gate.reason(withHistory(MIN, 2), MIN)).toBeUndefined();
+    expect(gate.reason(withHistory(13 * MIN, 14), 13 * MIN)).toBe("counters");
+  });
+
   it("retries a status whose write failed at the next check (nothing recorded until written)", () => {
     const gate = new StatusWriteGate(10 * MIN, seeded(3));
     expect(gate.reason(steady(0), 0)).toBe("first");
