@@ -97,6 +97,8 @@ function failure(code: number, message: string): Record<string, unknown> {
 export class WebhookServer {
   readonly latency = new LatencyWindow();
   readonly outcomes = new Map<Outcome | "bad-request" | "error", number>();
+  /** Connections whose headers timeout fired: kept silent (never carried a byte) or answered 408 (stalled mid-request). */
+  readonly timeouts = { keptSilent: 0, answered408: 0 };
   private readonly server: Server;
   private readonly path: string;
   private readonly maxBodyBytes: number;
@@ -139,6 +141,7 @@ export class WebhookServer {
       // connection). Such a connection is kept, silent, for as long as an idle keep-alive one
       // (longer than Go's 90 s), so the client is the one that closes it; then it is destroyed.
       if (err.code === "ERR_HTTP_REQUEST_TIMEOUT" && !this.used.has(socket)) {
+        this.timeouts.keptSilent++;
         const open = performance.now() - (this.acceptedAt.get(socket) ?? performance.now());
         (socket as Socket).setTimeout(Math.max(1, unusedMs - open), () => {
           if (!this.used.has(socket)) socket.destroy();
@@ -150,6 +153,7 @@ export class WebhookServer {
         socket.destroy();
         return;
       }
+      if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") this.timeouts.answered408++;
       const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
