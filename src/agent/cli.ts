@@ -20,11 +20,12 @@ import { createSysctlFs } from "./sysctl-fs.js";
  *   --events-file FILE      with --desired-file: append Events here as JSON lines
  *   --poll-interval DUR     with --desired-file: how often to re-read it (default 1s)
  *   --proc-net DIR          TCP counters source, default /proc/net
+ *   --counters-report-interval DUR  when nothing else changed, write the counters to status this often (+-20 %), default 10m
  */
 
 export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
                         [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
-                        [--proc-net DIR]
+                        [--proc-net DIR] [--counters-report-interval 10m]
 `;
 
 /** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
@@ -50,6 +51,7 @@ const optionsSchema = z.object({
   eventsFile: z.string().optional(),
   pollIntervalMs: z.number().int().positive(),
   procNet: z.string().min(1),
+  countersReportIntervalMs: z.number().int().positive(),
 });
 export type AgentCliOptions = z.infer<typeof optionsSchema>;
 
@@ -67,6 +69,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       "events-file": { type: "string" },
       "poll-interval": { type: "string" },
       "proc-net": { type: "string" },
+      "counters-report-interval": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -82,6 +85,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     eventsFile: values["events-file"],
     pollIntervalMs: parseDuration(values["poll-interval"] ?? "1s"),
     procNet: values["proc-net"] ?? "/proc/net",
+    countersReportIntervalMs: parseDuration(values["counters-report-interval"] ?? "10m"),
   });
 }
 
@@ -126,7 +130,7 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
         }
       : undefined;
 
-  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, backend, log, ...(afterWrite ? { afterWrite } : {}) });
+  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, countersReportIntervalMs: o.countersReportIntervalMs, backend, log, ...(afterWrite ? { afterWrite } : {}) });
 
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
