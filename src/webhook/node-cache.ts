@@ -59,7 +59,8 @@ export class NodeCache {
   }
 
   snapshot(): NodeSnapshot {
-    return { synced: this.synced, nodes: this.index.snapshot() };
+    const index = this.index;
+    return { synced: this.synced, select: (policy) => index.select(policy) };
   }
 
   start(): void {

@@ -95,7 +95,7 @@ export async function waitForNodes(hook: RunningWebhook, names: Iterable<string>
   const wanted = [...names];
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const have = new Map(hook.cache.snapshot().nodes.map((n) => [n.name, n]));
+    const have = new Map(hook.cache.index.nodes().map((n) => [n.name, n]));
     if (wanted.every((n) => have.get(n)?.kernelText)) return;
     if (performance.now() > deadline) throw new Error(`node cache is missing ${wanted.filter((n) => !have.get(n)?.kernelText).join(", ")}`);
     await new Promise((r) => setTimeout(r, 50));
