@@ -2,7 +2,9 @@ import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../kube/client.js";
 import { createLogger, type Logger } from "../log.js";
+import { componentRegistry, MetricsServer, WebhookMetrics } from "../metrics/index.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
+import { validityOf } from "./certs.js";
 import { WebhookConfigClient, caBundleOf, webhookConfiguration, WEBHOOK_CONFIGURATION_NAME, type WebhookEndpoint } from "./config.js";
 import { NodeCache } from "./node-cache.js";
 import type { RotationPolicy } from "./rotation.js";
@@ -22,6 +24,9 @@ Options (environment variable in brackets)
   --kubeconfig PATH           kubeconfig; default: in-cluster or $KUBECONFIG
   --port N                    HTTPS port (8443) [WEBHOOK_PORT]
   --host ADDR                 listen address (0.0.0.0) [WEBHOOK_HOST]
+  --metrics-port N            plain-HTTP port for /metrics, /healthz and /readyz (8080; 0 picks a
+                              free port) [METRICS_PORT]
+  --metrics-host ADDR         its listen address (0.0.0.0) [METRICS_HOST]
   --namespace NS              namespace of the Secret and Service [POD_NAMESPACE] (tcp-tuning-system)
   --service NAME              Service the apiserver calls (tcp-tuning-webhook)
   --url URL                   call this URL instead of the Service (out-of-cluster runs)
@@ -42,6 +47,8 @@ export interface WebhookSettings {
   readonly kubeconfig: string | undefined;
   readonly port: number;
   readonly host: string;
+  readonly metricsPort: number;
+  readonly metricsHost: string;
   readonly namespace: string;
   readonly service: string;
   readonly url: string | undefined;
@@ -74,6 +81,8 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       kubeconfig: { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-host": { type: "string" },
       namespace: { type: "string" },
       service: { type: "string" },
       url: { type: "string" },
@@ -102,6 +111,8 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     kubeconfig: values.kubeconfig,
     port: intArg("port", values.port ?? env["WEBHOOK_PORT"] ?? "8443", 0),
     host: values.host ?? env["WEBHOOK_HOST"] ?? "0.0.0.0",
+    metricsPort: intArg("metrics-port", values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080", 0),
+    metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
     namespace,
     service,
     url,
@@ -127,6 +138,9 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
 /** A webhook running in this process: what tests and main() hold on to. */
 export interface RunningWebhook {
   readonly port: number;
+  /** The plain-HTTP port of /metrics, /healthz and /readyz. */
+  readonly metricsPort: number;
+  readonly metrics: WebhookMetrics;
   readonly server: WebhookServer;
   readonly cache: NodeCache;
   readonly tls: TlsManager;
@@ -171,14 +185,34 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
   await tls.reconcile();
   if (!firstServing) throw new Error("no serving certificate after the first certificate reconciliation");
   const cache = new NodeCache({ kubeConfig: kc, logger: logger.child({ part: "cache" }), defaultPlacement: settings.defaultPlacement });
-  server = new WebhookServer({ tls: firstServing, snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }) });
-  const address = await server.listen(settings.port, settings.host);
-  logger.info({ port: address.port, host: settings.host }, "webhook listening");
+  const registry = componentRegistry("webhook");
+  const metrics = new WebhookMetrics(registry, {
+    cache: cache.index,
+    certificates: () => (tls.state ? { serving: tls.state.serving.certPem, ca: (tls.state.nextCa ?? tls.state.ca).certPem } : undefined),
+    expiryOf: (pem) => validityOf(pem).notAfter,
+  });
+  server = new WebhookServer({ tls: firstServing, snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }), metrics });
   const running = server;
+  const metricsServer = new MetricsServer({
+    registry,
+    ready: () => !running.isDraining && cache.synced,
+    notReadyReason: () => (running.isDraining ? "shutting down" : "node cache not synced yet"),
+    logger: logger.child({ part: "metrics" }),
+  });
+  const address = await server.listen(settings.port, settings.host);
+  let metricsAddress;
+  try {
+    metricsAddress = await metricsServer.listen(settings.metricsPort, settings.metricsHost);
+  } catch (err) {
+    await running.close();
+    throw new Error(`cannot listen for metrics on ${settings.metricsHost}:${settings.metricsPort}: ${(err as Error).message}`);
+  }
+  logger.info({ port: address.port, host: settings.host, metricsPort: metricsAddress.port }, "webhook listening");
   const close = async (): Promise<void> => {
     await tls.stop();
     await cache.stop();
     await running.close();
+    await metricsServer.close();
   };
   try {
     cache.start();
@@ -196,7 +230,7 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
     await close();
     throw err;
   }
-  return { port: address.port, server: running, cache, tls, config, close };
+  return { port: address.port, metricsPort: metricsAddress.port, metrics, server: running, cache, tls, config, close };
 }
 
 function nextSignal(): Promise<void> {

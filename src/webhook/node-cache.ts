@@ -15,14 +15,52 @@ export interface NodeCacheOptions {
 
 const NODE_STATES_PATH = `/apis/${API_GROUP}/${API_VERSION}/${NODE_STATE_PLURAL}`;
 
+/** What the webhook keeps of a Node: the fields the engine reads (a whole Node is 10 to 30 KB of images and conditions). */
+export interface ProjectedNode extends KubernetesObject {
+  readonly status?: { readonly nodeInfo?: { readonly kernelVersion?: string; readonly operatingSystem?: string } };
+}
+
+/** What the webhook keeps of a TcpTuningNodeState: which node, and the agent's probe. */
+export interface ProjectedNodeState extends KubernetesObject {
+  readonly spec?: { readonly nodeName?: unknown };
+  readonly status?: { readonly probe?: unknown };
+}
+
+function keptMetadata(m: KubernetesObject["metadata"]): NonNullable<KubernetesObject["metadata"]> {
+  const out: NonNullable<KubernetesObject["metadata"]> = {};
+  if (m?.name !== undefined) out.name = m.name;
+  if (m?.uid !== undefined) out.uid = m.uid;
+  if (m?.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
+  return out;
+}
+
+/** A Node reduced to name, uid, resourceVersion, labels, kernel version and OS. */
+export function projectNode(node: V1Node): ProjectedNode {
+  const metadata = keptMetadata(node.metadata);
+  if (node.metadata?.labels) metadata.labels = node.metadata.labels;
+  const info = node.status?.nodeInfo;
+  const nodeInfo: { kernelVersion?: string; operatingSystem?: string } = {};
+  if (info?.kernelVersion !== undefined) nodeInfo.kernelVersion = info.kernelVersion;
+  if (info?.operatingSystem !== undefined) nodeInfo.operatingSystem = info.operatingSystem;
+  return { apiVersion: "v1", kind: "Node", metadata, status: { nodeInfo } };
+}
+
+/** A TcpTuningNodeState reduced to its node's name and its probe (the applied values and conditions are not read here). */
+export function projectNodeState(state: KubernetesObject & { spec?: { nodeName?: unknown }; status?: { probe?: unknown } }): ProjectedNodeState {
+  const out: { -readonly [K in keyof ProjectedNodeState]: ProjectedNodeState[K] } = { apiVersion: state.apiVersion, kind: state.kind, metadata: keptMetadata(state.metadata) };
+  if (state.spec && "nodeName" in state.spec) out.spec = { nodeName: state.spec.nodeName };
+  if (state.status?.probe !== undefined) out.status = { probe: state.status.probe };
+  return out;
+}
+
 /**
  * What the webhook judges against: every Node, with its TcpTuningNodeState's probe, from two informers.
  * Requests read the snapshot; nothing here LISTs per request. Synced once both informers have listed.
  */
 export class NodeCache {
   readonly index: NodeIndex;
-  readonly nodes: ResilientInformer<V1Node>;
-  readonly states: ResilientInformer<KubernetesObject>;
+  readonly nodes: ResilientInformer<ProjectedNode>;
+  readonly states: ResilientInformer<ProjectedNodeState>;
 
   constructor(options: NodeCacheOptions) {
     this.index = new NodeIndex(options.defaultPlacement);
@@ -30,10 +68,14 @@ export class NodeCache {
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     const logger = options.logger;
     const backoff = options.backoff ? { backoff: options.backoff } : {};
-    this.nodes = new ResilientInformer<V1Node>({
+    // Items are projected as they are listed, so the informer's store holds compact records.
+    this.nodes = new ResilientInformer<ProjectedNode>({
       kubeConfig: options.kubeConfig,
       path: "/api/v1/nodes",
-      list: () => core.listNode(),
+      list: async () => {
+        const list = await core.listNode();
+        return { ...list, items: list.items.map(projectNode) };
+      },
       logger,
       onAdd: (n) => this.index.upsertNode(n),
       onUpdate: (n) => this.index.upsertNode(n),
@@ -42,10 +84,13 @@ export class NodeCache {
       },
       ...backoff,
     });
-    this.states = new ResilientInformer<KubernetesObject>({
+    this.states = new ResilientInformer<ProjectedNodeState>({
       kubeConfig: options.kubeConfig,
       path: NODE_STATES_PATH,
-      list: async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as KubernetesListObject<KubernetesObject>,
+      list: async () => {
+        const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as KubernetesListObject<KubernetesObject>;
+        return { ...list, items: list.items.map(projectNodeState) };
+      },
       logger,
       onAdd: (s) => this.index.upsertState(s),
       onUpdate: (s) => this.index.upsertState(s),

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.js";
+import type { WebhookMetrics } from "../metrics/index.js";
+import { groupFindingKinds } from "../rules/index.js";
 import { admit, parseReview, type NodeSnapshot, type Outcome } from "./admission.js";
 import type { KeyPair } from "./certs.js";
 import { LatencyWindow } from "./latency.js";
@@ -19,6 +21,8 @@ export interface WebhookServerOptions {
   readonly logger: Logger;
   readonly path?: string;
   readonly maxBodyBytes?: number;
+  /** Where request durations, outcomes and findings are counted (Prometheus). */
+  readonly metrics?: WebhookMetrics;
 }
 
 class HttpError extends Error {
@@ -97,6 +101,12 @@ export class WebhookServer {
     this.path = options.path ?? VALIDATE_PATH;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: "TLSv1.2" }, (req, res) => {
+      // Timed from the moment the request reaches us until its reply is flushed to the socket: the
+      // TLS write of the reply is part of what the apiserver waits for. (Time spent queued before the
+      // event loop reads the request shows as event-loop lag, nodejs_eventloop_lag_seconds; the
+      // apiserver's apiserver_admission_webhook_admission_duration_seconds sees both.)
+      const started = performance.now();
+      res.once("finish", () => this.finished(req, started));
       this.handle(req, res).catch((err: unknown) => {
         this.count("error");
         options.logger.error({ err, path: req.url }, "webhook request failed");
@@ -134,6 +144,10 @@ export class WebhookServer {
     this.draining = true;
   }
 
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   async listen(port: number, host: string): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -155,8 +169,21 @@ export class WebhookServer {
     clearTimeout(timer);
   }
 
-  private count(key: Outcome | "bad-request" | "error"): void {
+  /** The outcome of the request on each response, for the duration metric (set by the handler). */
+  private readonly outcomeOf = new WeakMap<IncomingMessage, Outcome | "bad-request" | "error">();
+
+  private count(key: Outcome | "bad-request" | "error", req?: IncomingMessage): void {
     this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
+    this.options.metrics?.admissions.inc({ outcome: key });
+    if (req) this.outcomeOf.set(req, key);
+  }
+
+  private finished(req: IncomingMessage, started: number): void {
+    const outcome = this.outcomeOf.get(req);
+    if (outcome === undefined) return; // health probes and 404s are not admissions
+    const ms = performance.now() - started;
+    this.latency.record(ms);
+    this.options.metrics?.requestDuration.observe({ outcome }, ms / 1000);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -181,16 +208,15 @@ export class WebhookServer {
     }
     const type = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase();
     if (type !== "application/json") {
-      this.count("bad-request");
+      this.count("bad-request", req);
       send(res, 415, failure(415, `content-type ${type ?? ""} is not supported; send application/json`), true);
       return;
     }
-    const started = performance.now();
     let body: Buffer;
     try {
       body = await readBody(req, this.maxBodyBytes);
     } catch (err) {
-      this.count("bad-request");
+      this.count("bad-request", req);
       const status = err instanceof HttpError ? err.status : 400;
       const message = err instanceof Error ? err.message : "unreadable body";
       this.options.logger.warn({ status, reason: message }, "admission request refused");
@@ -201,7 +227,7 @@ export class WebhookServer {
     try {
       decoded = JSON.parse(body.toString("utf8"));
     } catch (err) {
-      this.count("bad-request");
+      this.count("bad-request", req);
       const reason = `malformed JSON: ${err instanceof Error ? err.message : "parse error"}`;
       this.options.logger.warn({ status: 400, reason }, "admission request refused");
       send(res, 400, failure(400, reason));
@@ -209,15 +235,16 @@ export class WebhookServer {
     }
     const parsed = parseReview(decoded);
     if (!parsed.ok) {
-      this.count("bad-request");
+      this.count("bad-request", req);
       this.options.logger.warn({ status: 400, reason: parsed.reason }, "admission request refused");
       send(res, 400, failure(400, parsed.reason));
       return;
     }
+    const judging = performance.now();
     const result = admit(parsed.request, this.options.snapshot());
-    const ms = performance.now() - started;
-    this.latency.record(ms);
-    this.count(result.outcome);
+    const ms = performance.now() - judging;
+    this.count(result.outcome, req);
+    if (result.report && this.options.metrics) this.options.metrics.recordFindings(groupFindingKinds(result.report).map((k) => k.first));
     send(res, 200, result.review);
     this.options.logger.info(
       {
@@ -229,7 +256,7 @@ export class WebhookServer {
         outcome: result.outcome,
         allowed: result.review.response.allowed,
         warnings: result.review.response.warnings?.length ?? 0,
-        ms: Math.round(ms * 1000) / 1000,
+        judgeMs: Math.round(ms * 1000) / 1000,
       },
       "admission",
     );
