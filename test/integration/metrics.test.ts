@@ -9,6 +9,7 @@ import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../../src/api/v1alpha1/gr
 import { createLogger } from "../../src/log.js";
 import { componentRegistry, ControllerMetrics, MetricsServer } from "../../src/metrics/index.js";
 import { kubeConfig, uniqueName } from "../support/cluster.js";
+import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/ports.js";
 import { filterExposition, httpGet, parseExposition, promtoolCheck, type MetricFamily } from "../support/prometheus.js";
@@ -42,6 +43,7 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
   let webhook: TestWebhook;
 
   beforeAll(async () => {
+    await installCrds(kc);
     webhook = await startTestWebhook(kc);
   });
   afterAll(async () => {
