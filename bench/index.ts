@@ -1,0 +1,22 @@
+/**
+ * `npm run bench` (quick mode, what CI runs: a few minutes) and `npm run bench:full` (the figures in
+ * docs/benchmarks.md): every benchmark script in turn, each printing its table and writing its JSON.
+ */
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { full: { type: "boolean", default: false } } });
+const full = values.full;
+const steps: readonly (readonly [string, readonly string[]])[] = [
+  ["rule engine", ["bench/rules.ts", ...(full ? ["--json", "docs/bench/rules.json"] : ["--policies", "100", "--rounds", "1"])]],
+  ["webhook, direct", ["bench/webhook.ts", ...(full ? ["--full"] : [])]],
+];
+let failed = 0;
+for (const [name, args] of steps) {
+  const started = Date.now();
+  process.stdout.write(`\n=== ${name}: tsx ${args.join(" ")}\n`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", ...args], { stdio: "inherit" });
+  process.stdout.write(`=== ${name}: ${r.status === 0 ? "done" : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  if (r.status !== 0) failed++;
+}
+process.exitCode = failed > 0 ? 1 : 0;
