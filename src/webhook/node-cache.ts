@@ -1,6 +1,7 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../api/v1alpha1/group.js";
 import { ResilientInformer } from "../kube/informer.js";
+import { listAllPages } from "../kube/list-pages.js";
 import type { Logger } from "../log.js";
 import type { DefaultPlacement } from "../rules/index.js";
 import type { NodeSnapshot } from "./admission.js";
@@ -68,14 +69,12 @@ export class NodeCache {
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     const logger = options.logger;
     const backoff = options.backoff ? { backoff: options.backoff } : {};
-    // Items are projected as they are listed, so the informer's store holds compact records.
+    // Listed page by page and projected as they are read, so neither the LIST nor the informer's store
+    // holds whole Nodes.
     this.nodes = new ResilientInformer<ProjectedNode>({
       kubeConfig: options.kubeConfig,
       path: "/api/v1/nodes",
-      list: async () => {
-        const list = await core.listNode();
-        return { ...list, items: list.items.map(projectNode) };
-      },
+      list: () => listAllPages((page) => core.listNode(page), projectNode),
       logger,
       onAdd: (n) => this.index.upsertNode(n),
       onUpdate: (n) => this.index.upsertNode(n),
@@ -87,10 +86,11 @@ export class NodeCache {
     this.states = new ResilientInformer<ProjectedNodeState>({
       kubeConfig: options.kubeConfig,
       path: NODE_STATES_PATH,
-      list: async () => {
-        const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as KubernetesListObject<KubernetesObject>;
-        return { ...list, items: list.items.map(projectNodeState) };
-      },
+      list: () =>
+        listAllPages(
+          async (page) => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, ...page })) as KubernetesListObject<KubernetesObject>,
+          projectNodeState,
+        ),
       logger,
       onAdd: (s) => this.index.upsertState(s),
       onUpdate: (s) => this.index.upsertState(s),
