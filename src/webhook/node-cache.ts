@@ -1,5 +1,6 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../api/v1alpha1/group.js";
+import { makeApiClient } from "../kube/client.js";
 import { ResilientInformer } from "../kube/informer.js";
 import { listAllPages } from "../kube/list-pages.js";
 import type { Logger } from "../log.js";
@@ -35,8 +36,11 @@ function keptMetadata(m: KubernetesObject["metadata"]): NonNullable<KubernetesOb
   return out;
 }
 
-/** A Node reduced to name, uid, resourceVersion, labels, kernel version and OS. */
-export function projectNode(node: V1Node): ProjectedNode {
+/** The parts of a Node projectNode reads: a whole V1Node, or an already projected one. */
+type NodeLike = KubernetesObject & { status?: { nodeInfo?: { kernelVersion?: string; operatingSystem?: string } } };
+
+/** A Node reduced to name, uid, resourceVersion, labels, kernel version and OS (projecting twice changes nothing). */
+export function projectNode(node: NodeLike): ProjectedNode {
   const metadata = keptMetadata(node.metadata);
   if (node.metadata?.labels) metadata.labels = node.metadata.labels;
   const info = node.status?.nodeInfo;
@@ -60,21 +64,22 @@ export function projectNodeState(state: KubernetesObject & { spec?: { nodeName?:
  */
 export class NodeCache {
   readonly index: NodeIndex;
-  readonly nodes: ResilientInformer<ProjectedNode>;
-  readonly states: ResilientInformer<ProjectedNodeState>;
+  readonly nodes: ResilientInformer<NodeLike, ProjectedNode>;
+  readonly states: ResilientInformer<KubernetesObject, ProjectedNodeState>;
 
   constructor(options: NodeCacheOptions) {
     this.index = new NodeIndex(options.defaultPlacement);
-    const core = options.kubeConfig.makeApiClient(CoreV1Api);
-    const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const core = makeApiClient(options.kubeConfig, CoreV1Api);
+    const custom = makeApiClient(options.kubeConfig, CustomObjectsApi);
     const logger = options.logger;
     const backoff = options.backoff ? { backoff: options.backoff } : {};
-    // Listed page by page and projected as they are read, so neither the LIST nor the informer's store
-    // holds whole Nodes.
-    this.nodes = new ResilientInformer<ProjectedNode>({
+    // Listed page by page and projected as they are read, watched objects projected on arrival (the
+    // informer's transform): neither a LIST nor the informer's store holds whole Nodes.
+    this.nodes = new ResilientInformer<NodeLike, ProjectedNode>({
       kubeConfig: options.kubeConfig,
       path: "/api/v1/nodes",
       list: () => listAllPages((page) => core.listNode(page), projectNode),
+      transform: projectNode,
       logger,
       onAdd: (n) => this.index.upsertNode(n),
       onUpdate: (n) => this.index.upsertNode(n),
@@ -83,9 +88,10 @@ export class NodeCache {
       },
       ...backoff,
     });
-    this.states = new ResilientInformer<ProjectedNodeState>({
+    this.states = new ResilientInformer<KubernetesObject, ProjectedNodeState>({
       kubeConfig: options.kubeConfig,
       path: NODE_STATES_PATH,
+      transform: projectNodeState,
       list: () =>
         listAllPages(
           async (page) => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, ...page })) as KubernetesListObject<KubernetesObject>,
