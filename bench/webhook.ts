@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const TARGET = join(await compileTargets(ROOT), "webhook-target.js");
   const load0 = loadAverage();
   const noop = await startTarget<{ port: number }>(TARGET, ["noop", "--cert", dir]);
-  const results: { nodes: number; classes: number; rssMiB: number; noopRssMiB: number; byRate: { rate: number; webhook: Attack[]; noop: Attack[] }[]; peak: { webhook: Attack[]; noop: Attack[] } }[] = [];
+  const results: { nodes: number; classes: number; rssMiB: number; noopRssMiB: number; rssAfterPeakMiB: number; noopRssAfterPeakMiB: number; byRate: { rate: number; webhook: Attack[]; noop: Attack[] }[]; peak: { webhook: Attack[]; noop: Attack[] } }[] = [];
   const targetsFile = (name: string, port: number): string => {
     const file = join(dir, `${name}.targets`);
     const line = { method: "POST", url: `https://127.0.0.1:${port}/validate`, body: Buffer.from(JSON.stringify(REVIEW)).toString("base64"), header: { "Content-Type": ["application/json"] } };
@@ -137,12 +137,15 @@ async function main(): Promise<void> {
           }
           byRate.push(row);
         }
+        // Memory after the constant rates, before the throughput step: the steady figure.
+        const rssSteady = rssMiB(pid);
+        const noopRssSteady = rssMiB(noopPid);
         const peak = { webhook: [] as Attack[], noop: [] as Attack[] };
         for (let run = 0; run < RUNS; run++) {
           peak.noop.push(await attack(noopPid, noopTargets, 0, DURATION_S));
           peak.webhook.push(await attack(pid, hookTargets, 0, DURATION_S));
         }
-        results.push({ nodes, classes: hook.info.classes, rssMiB: rssMiB(pid), noopRssMiB: rssMiB(noopPid), byRate, peak });
+        results.push({ nodes, classes: hook.info.classes, rssMiB: rssSteady, noopRssMiB: noopRssSteady, rssAfterPeakMiB: rssMiB(pid), noopRssAfterPeakMiB: rssMiB(noopPid), byRate, peak });
       } finally {
         await stop(hook.child);
       }
@@ -182,8 +185,8 @@ async function main(): Promise<void> {
     table(["nodes", "rate/s", "noop p50", "noop p99", "hook p50", "hook p99", "p99 ratio", "hook ok %", "noop cpu ms/req", "hook cpu ms/req"], rows),
     "",
     table(
-      ["nodes", "classes", "hook RSS MiB", "noop RSS MiB", "noop peak req/s", "hook peak req/s", "peak ratio"],
-      results.map((r) => [String(r.nodes), String(r.classes), r.rssMiB.toFixed(0), r.noopRssMiB.toFixed(0), spread(r.peak.noop.map((a) => a.throughput), 0), spread(r.peak.webhook.map((a) => a.throughput), 0), spread(r.peak.webhook.map((a, i) => a.throughput / (r.peak.noop[i]?.throughput ?? NaN)))]),
+      ["nodes", "classes", "hook RSS MiB", "noop RSS MiB", "after peak: hook / noop", "noop peak req/s", "hook peak req/s", "peak ratio"],
+      results.map((r) => [String(r.nodes), String(r.classes), r.rssMiB.toFixed(0), r.noopRssMiB.toFixed(0), `${r.rssAfterPeakMiB.toFixed(0)} / ${r.noopRssAfterPeakMiB.toFixed(0)}`, spread(r.peak.noop.map((a) => a.throughput), 0), spread(r.peak.webhook.map((a) => a.throughput), 0), spread(r.peak.webhook.map((a, i) => a.throughput / (r.peak.noop[i]?.throughput ?? NaN)))]),
     ),
   ];
   if (first && last && first !== last) lines.push("", `CPU per request, ${last.nodes} nodes against ${first.nodes}: ${(cpuAt(last) / cpuAt(first)).toFixed(2)}x (target within 1.2x)`);
