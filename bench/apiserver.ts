@@ -25,8 +25,8 @@ import { compileTargets, cpuMs, loadAverage, rssMiB, spread, startTarget, stop, 
 
 const { values } = parseArgs({ options: { full: { type: "boolean", default: false }, nodes: { type: "string" }, creates: { type: "string" }, runs: { type: "string" }, json: { type: "string" } } });
 const FULL = values.full;
-const NODES = Number(values.nodes ?? (FULL ? "5000" : "500"));
-const CREATES = Number(values.creates ?? (FULL ? "150" : "40"));
+const NODES = Number(values.nodes ?? (FULL ? "5000" : "200"));
+const CREATES = Number(values.creates ?? (FULL ? "150" : "20"));
 const RUNS = Number(values.runs ?? (FULL ? "3" : "1"));
 const JSON_OUT = values.json ?? (FULL ? "docs/bench/apiserver.json" : "bench/results/apiserver.json");
 const ROOT = fileURLToPath(new URL("../", import.meta.url));

@@ -14,10 +14,13 @@ const steps: readonly (readonly [string, readonly string[]])[] = [
   ["node agent", ["bench/agent.ts", ...(full ? ["--full"] : [])]],
 ];
 let failed = 0;
+process.stdout.write("=== compiling src and bench/support to bench/results/dist (targets run as plain JavaScript)\n");
+const compiled = spawnSync("npx", ["tsc", "-p", "bench/tsconfig.json"], { stdio: "inherit" });
+if (compiled.status !== 0) process.exit(1);
 for (const [name, args] of steps) {
   const started = Date.now();
   process.stdout.write(`\n=== ${name}: tsx ${args.join(" ")}\n`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", ...args], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", ...args], { stdio: "inherit", env: { ...process.env, TT_BENCH_COMPILED: "1" } });
   process.stdout.write(`=== ${name}: ${r.status === 0 ? "done" : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (r.status !== 0) failed++;
 }
