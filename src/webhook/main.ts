@@ -223,7 +223,7 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
         : { service: { namespace: settings.namespace, name: settings.service, port: 443 } };
       const bundle = tls.state?.bundle ?? [];
       await config.ensure(webhookConfiguration({ name: settings.configName, endpoint, caBundle: bundle }));
-      logger.info({ name: settings.configName, cas: bundle.length }, "ValidatingWebhookConfiguration in place");
+      logger.info({ object: settings.configName, cas: bundle.length }, "ValidatingWebhookConfiguration in place");
     }
     tls.start();
   } catch (err) {
@@ -279,6 +279,3 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
   await running.close();
   return 0;
 }
-
-/** The entry the CLI's lazy `webhook` dispatch looks for. */
-export const main = runWebhook;

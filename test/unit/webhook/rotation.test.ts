@@ -102,7 +102,7 @@ describe("planRotation", () => {
     expect(kinds.filter((k) => k === "ca-added").length).toBeGreaterThanOrEqual(4);
     expect(kinds.filter((k) => k === "ca-switched").length).toBe(kinds.filter((k) => k === "ca-added").length);
     expect(kinds).toContain("serving-renewed");
-  });
+  }, 120_000); // 1800 planning ticks: CPU-bound, seconds on a loaded 2-core machine
 
   it("shows that switching without waiting for propagation would fail requests (the check is not vacuous)", () => {
     const hasty = { ...policy, propagationMs: 0 };
