@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     const rssAfter = rssMiB(oursPid);
     const load1 = loadAverage();
     const p = (kind: (typeof KINDS)[number], q: number) => runs.map((r) => pct(r[kind], q));
-    const rows = KINDS.map((kind) => [kind, spread(p(kind, 50)), spread(p(kind, 99)), spread(runs.map((r, i) => pct(r[kind], 50) / (pct(r.noop, 50) || NaN))), spread(runs.map((r) => pct(r[kind], 99) / (pct(r.noop, 99) || NaN)))]);
+    const rows = KINDS.map((kind) => [kind, spread(p(kind, 50)), spread(p(kind, 99)), spread(runs.map((r) => pct(r[kind], 50) / (pct(r.noop, 50) || NaN))), spread(runs.map((r) => pct(r[kind], 99) / (pct(r.noop, 99) || NaN)))]);
     const lines = [
       `through the API server (bench/apiserver.ts, ${FULL ? "full" : "quick"} mode): ${NODES} nodes, ${CREATES} creates per webhook per run, ${RUNS} run(s), one client, interleaved request by request`,
       `node ${process.version}, ${os.cpus()[0]?.model ?? "?"} x ${os.cpus().length}; load average ${load0} at start, ${load1} at end; latency in ms at the client (client-node create)`,

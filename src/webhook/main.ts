@@ -205,7 +205,7 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
     metricsAddress = await metricsServer.listen(settings.metricsPort, settings.metricsHost);
   } catch (err) {
     await running.close();
-    throw new Error(`cannot listen for metrics on ${settings.metricsHost}:${settings.metricsPort}: ${(err as Error).message}`);
+    throw new Error(`cannot listen for metrics on ${settings.metricsHost}:${settings.metricsPort}: ${(err as Error).message}`, { cause: err });
   }
   logger.info({ port: address.port, host: settings.host, metricsPort: metricsAddress.port }, "webhook listening");
   const close = async (): Promise<void> => {

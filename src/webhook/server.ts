@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.js";
 import type { WebhookMetrics } from "../metrics/index.js";
-import { groupFindingKinds } from "../rules/index.js";
+import type { ClassReport, Finding } from "../rules/index.js";
 import { admit, parseReview, type NodeSnapshot, type Outcome } from "./admission.js";
 import type { KeyPair } from "./certs.js";
 import { LatencyWindow } from "./latency.js";
@@ -23,6 +23,17 @@ export interface WebhookServerOptions {
   readonly maxBodyBytes?: number;
   /** Where request durations, outcomes and findings are counted (Prometheus). */
   readonly metrics?: WebhookMetrics;
+}
+
+/** One finding per kind (rule, severity, sysctl) in a report, without naming nodes: what the metrics count. */
+function findingKinds(report: ClassReport): Finding[] {
+  const kinds = new Map<string, Finding>();
+  const add = (f: Finding): void => {
+    kinds.set(`${f.severity}\u0000${f.rule}\u0000${f.sysctl ?? ""}`, f);
+  };
+  report.findings.forEach(add);
+  for (const c of report.classes) for (const cf of c.findings) add(cf.finding);
+  return [...kinds.values()];
 }
 
 class HttpError extends Error {
@@ -244,7 +255,7 @@ export class WebhookServer {
     const result = admit(parsed.request, this.options.snapshot());
     const ms = performance.now() - judging;
     this.count(result.outcome, req);
-    if (result.report && this.options.metrics) this.options.metrics.recordFindings(groupFindingKinds(result.report).map((k) => k.first));
+    if (result.report && this.options.metrics) this.options.metrics.recordFindings(findingKinds(result.report));
     send(res, 200, result.review);
     this.options.logger.info(
       {

@@ -12,7 +12,7 @@ import {
   prepareNode,
   type NodeInput,
 } from "../../../src/rules/index.js";
-import { kernelArb, labelKeyArb, labelValueArb, nodeArb, policyArb, valueArb } from "./arbitraries.js";
+import { labelKeyArb, labelValueArb, nodeArb, policyArb, valueArb } from "./arbitraries.js";
 
 /** Policies that mostly parse: real keys with good and bad values, and selectors on the fleet's labels. */
 const realisticPolicyArb = fc.record({

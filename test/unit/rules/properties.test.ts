@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nodeRulesFor } from "../../../src/rules/engine.js";
-import { catalogNames, CATALOG, checkOnNode, evaluatePolicy, parseValue, preparePolicy, prepareNode, RULES, selects, type NodeInput, type PolicyReport, type Rule } from "../../../src/rules/index.js";
+import { CATALOG, checkOnNode, evaluatePolicy, parseValue, preparePolicy, prepareNode, RULES, selects, type NodeInput, type PolicyReport, type Rule } from "../../../src/rules/index.js";
 import { nodeArb, policyArb, valueArb } from "./arbitraries.js";
 import { allFindings } from "./support.js";
 
