@@ -95,12 +95,16 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
 }
 
 async function kubeBackend(o: AgentCliOptions, log: ReturnType<typeof createLogger>): Promise<AgentBackend> {
-  const [{ loadKubeConfig }, { NodeStateClient }, { createKubeBackend }] = await Promise.all([
+  const [{ EventsV1Api }, { loadKubeConfig, makeApiClient }, { NodeStateClient }, { EventRecorder }, { createKubeBackend }] = await Promise.all([
+    import("@kubernetes/client-node"),
     import("../kube/client.js"),
     import("../kube/node-state-client.js"),
+    import("../kube/events.js"),
     import("./kube-backend.js"),
   ]);
-  return createKubeBackend({ nodeName: o.nodeName, client: new NodeStateClient(loadKubeConfig(o.kubeconfig)), log });
+  const kc = loadKubeConfig(o.kubeconfig);
+  const events = new EventRecorder({ api: makeApiClient(kc, EventsV1Api), controller: "tcptuning.io/agent", instance: o.nodeName, logger: log });
+  return createKubeBackend({ nodeName: o.nodeName, client: new NodeStateClient(kc), events, log });
 }
 
 export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -9,7 +9,9 @@ export const USAGE = `Usage: tcp-tuning <command> [options]
 Commands
   check     Check TcpTuningPolicy files offline against the rule engine (see \`tcp-tuning check --help\`)
   explain   What the sysctl catalog knows about a sysctl (see \`tcp-tuning explain --help\`)
+  plan      What a policy does (DryRun) or would change (Enforce) per node: tcp-tuning plan ttp/NAME
   agent     Run the node agent (in the DaemonSet)
+  controller  Run the controller: policies -> each node's TcpTuningNodeState, policy status
   webhook   Run the admission webhook server
   version   Print the version
   help      This help
@@ -26,6 +28,8 @@ Example
 export const COMPONENT_COMMANDS = {
   agent: () => import("../cmd/agent.js"),
   webhook: () => import("../cmd/webhook.js"),
+  controller: () => import("../cmd/controller.js"),
+  plan: () => import("../cmd/plan.js"),
 } as const satisfies Record<string, () => Promise<EntryPoint>>;
 
 function isComponentCommand(command: string): command is keyof typeof COMPONENT_COMMANDS {
