@@ -65,6 +65,11 @@ export class ControllerMetrics {
     this.rolloutProgress.remove({ policy });
   }
 
+  /** Every policy not in `live` is gone: its series go too. */
+  forgetPoliciesExcept(live: ReadonlySet<string>): void {
+    for (const policy of [...this.statesOf.keys()]) if (!live.has(policy)) this.forgetPolicy(policy);
+  }
+
   setNodeStates(counts: Readonly<Record<string, number>>): void {
     this.nodeStates.reset();
     for (const [state, n] of Object.entries(counts)) this.nodeStates.set({ state }, n);

@@ -3,12 +3,11 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CustomObjectsApi } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../../src/api/v1alpha1/group.js";
-import { createLogger } from "../../src/log.js";
-import { componentRegistry, ControllerMetrics, MetricsServer } from "../../src/metrics/index.js";
-import { kubeConfig, uniqueName } from "../support/cluster.js";
+import { kubeConfig, kubeconfigPath, uniqueName } from "../support/cluster.js";
+import { ControllerProcess } from "../support/controller-process.js";
 import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/ports.js";
@@ -17,6 +16,7 @@ import { alwaysDenied, startTestWebhook, type TestWebhook } from "./webhook-harn
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const POLICY_REF = { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL };
+const objects = (kc: KubeConfig) => kc.makeApiClient(CustomObjectsApi);
 
 /** Asserts a family's type and that some sample carries these label names (and values, when given). */
 function expectFamily(families: Map<string, MetricFamily>, name: string, type: string, labels: Record<string, string | undefined> = {}): MetricFamily {
@@ -125,32 +125,46 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
     }
   });
 
-  it("controller API: reconcile durations, queue depth, retries, leader, rollout progress and nodes per state, lint-clean", async () => {
-    // The controller is not in this tree yet; its metrics API runs here on the same server it will use.
-    const registry = componentRegistry("controller");
-    const metrics = new ControllerMetrics(registry);
-    const server = new MetricsServer({ registry, ready: () => true, logger: createLogger("metrics-test", { level: "silent", pretty: false }) });
-    const { port } = await server.listen(0, "127.0.0.1");
+  it("controller: reconcile durations, queue depth, retries, leader, rollout progress per policy and nodes per state, lint-clean", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tt-controller-metrics-"));
+    const core = kc.makeApiClient(CoreV1Api);
+    const node = uniqueName("metrics-node");
+    const policyName = uniqueName("metrics-rollout");
+    const port = await freePort();
+    const controller = ControllerProcess.start(uniqueName("metrics-controller"), dir, ["--kubeconfig", kubeconfigPath(), "--leader-elect", "false", "--metrics-port", String(port), "--metrics-host", "127.0.0.1"]);
     try {
-      await metrics.observeReconcile("policy", async () => undefined);
-      await expect(metrics.observeReconcile("policy", () => Promise.reject(new Error("conflict")))).rejects.toThrow("conflict");
-      metrics.queueDepth.set({ controller: "policy" }, 3);
-      metrics.leader.set(1);
-      metrics.setPolicyProgress("edge", { Applied: 3, Pending: 1 });
-      metrics.setPolicyProgress("edge", { Applied: 4 });
-      metrics.setNodeStates({ Applied: 4, Drifted: 1 });
-      const families = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
-      expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", { controller: "policy", result: "error" });
-      expectFamily(families, "tcptuning_controller_queue_depth", "gauge", { controller: "policy" });
-      expectFamily(families, "tcptuning_controller_retries_total", "counter", { controller: "policy" });
+      await core.createNode({ body: { metadata: { name: node, labels: { "kubernetes.io/os": "linux", tier: "metrics" } }, status: { nodeInfo: { kernelVersion: "6.6.54-flatcar", operatingSystem: "linux" } } } as never });
+      const objects = kc.makeApiClient(CustomObjectsApi);
+      await objects.createClusterCustomObject({ ...POLICY_REF, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name: policyName }, spec: { nodeSelector: { matchLabels: { tier: "metrics" } }, sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }] } } });
+      const base = `http://127.0.0.1:${port}`;
+      const scraped = await eventually(
+        "the policy's rollout in the controller's metrics",
+        async () => {
+          const r = await httpGet(`${base}/metrics`).catch(() => undefined);
+          return r && new RegExp(`tcptuning_controller_policy_nodes\\{[^}]*policy="${policyName}"`).test(r.body) ? r : undefined;
+        },
+        90_000,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}; controller log: ${(await controller.logs()).slice(-10).map((l) => l.msg).join(" | ")}`);
+      });
+      expect((await httpGet(`${base}/healthz`)).status).toBe(200);
+      expect((await httpGet(`${base}/readyz`)).status).toBe(200);
+      const families = parseExposition(scraped.body);
+      expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", { controller: "sync", result: "success", component: "controller" });
+      expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", { controller: "node-state" });
+      expectFamily(families, "tcptuning_controller_queue_depth", "gauge", { controller: "controller" });
+      expectFamily(families, "tcptuning_controller_retries_total", "counter");
       expect(expectFamily(families, "tcptuning_controller_leader", "gauge").samples[0]?.value).toBe(1);
-      expect(expectFamily(families, "tcptuning_controller_rollout_progress_ratio", "gauge", { policy: "edge" }).samples[0]?.value).toBe(1);
-      // The state the policy left is gone, not stuck at its last count.
-      expect(expectFamily(families, "tcptuning_controller_policy_nodes", "gauge", { policy: "edge", state: "Applied" }).samples.map((s) => s.labels["state"])).toEqual(["Applied"]);
-      expectFamily(families, "tcptuning_controller_node_states", "gauge", { state: "Drifted" });
-      await expectLintClean(await registry.metrics());
+      expectFamily(families, "tcptuning_controller_policy_nodes", "gauge", { policy: policyName, state: "Pending" });
+      const progress = expectFamily(families, "tcptuning_controller_rollout_progress_ratio", "gauge", { policy: policyName });
+      expect(progress.samples.find((x) => x.labels["policy"] === policyName)?.value).toBe(0); // no agent runs here
+      expectFamily(families, "tcptuning_controller_node_states", "gauge", { state: undefined });
+      await expectLintClean(scraped.body);
     } finally {
-      await server.close();
+      await controller.stop();
+      await objects(kc).deleteClusterCustomObject({ ...POLICY_REF, name: policyName }).catch(() => undefined);
+      await core.deleteNode({ name: node }).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
