@@ -1,7 +1,7 @@
 import type { DesiredSysctl } from "../api/v1alpha1/node-state.js";
 import type { Plan, PolicyStatus, WithheldKey } from "../api/v1alpha1/policy.js";
 import { evaluatePrepared, selects } from "../rules/index.js";
-import type { ClusterView, NodeView, PolicyView } from "./cluster-view.js";
+import type { ClusterView, NodeView } from "./cluster-view.js";
 import { boundedPlan, planRows } from "./dry-run-plan.js";
 import { desiredForNode, type NodeDesired } from "./node-desired.js";
 import { nodeProgress, type NodeProgress, type ObservedNodeState } from "./node-progress.js";

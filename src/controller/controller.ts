@@ -159,7 +159,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    this.queue.shutDown();
+    await this.queue.shutDown();
     await this.workers;
     await this.events.stop();
     await this.cache.stop();
