@@ -32,5 +32,6 @@ install() { # name module version
 
 install promtool github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_MODULE_VERSION"
 install vegeta github.com/tsenart/vegeta/v12 "$VEGETA_VERSION"
-"$root/.bin/promtool" --version 2>&1 | head -1 | sed 's/^/tools: /'
-say "vegeta $("$root/.bin/vegeta" -version 2>&1 | head -1)"
+"$root/.bin/promtool" check metrics </dev/null >/dev/null 2>&1 || fail "promtool at $root/.bin/promtool does not run"
+"$root/.bin/vegeta" -version >/dev/null 2>&1 || fail "vegeta at $root/.bin/vegeta does not run"
+say "ready: promtool (Prometheus module $PROMETHEUS_MODULE_VERSION), vegeta $VEGETA_VERSION in $root/.bin"

@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { DURATION_BUCKETS } from "./registry.js";
 
+/** The controller's kinds of reconcile: the whole plan (sync), one node state, one policy status. */
+export const RECONCILE_KINDS = ["sync", "node-state", "policy-status"] as const;
+
 /**
  * What the controller exports. The controller calls these; nothing here reads the API.
  * `observeReconcile` times one reconcile; `setPolicyProgress` replaces a policy's node counts.
@@ -30,6 +33,8 @@ export class ControllerMetrics {
     this.rolloutProgress = new Gauge({ name: "tcptuning_controller_rollout_progress_ratio", help: "Share of a policy's selected nodes that have applied its current generation (0 to 1).", labelNames: ["policy"], registers: [registry] });
     this.nodeStates = new Gauge({ name: "tcptuning_controller_node_states", help: "TcpTuningNodeStates by state (e.g. Applied, Pending, Failed, Drifted).", labelNames: ["state"], registers: [registry] });
     this.leader.set(0);
+    // Series exist from the start (at 0), so rate() and alerts see them before the first retry.
+    for (const controller of RECONCILE_KINDS) this.retries.inc({ controller }, 0);
   }
 
   /** Times a reconcile: resolves to its result and records its duration as success or error. */

@@ -141,7 +141,8 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
         "the policy's rollout in the controller's metrics",
         async () => {
           const r = await httpGet(`${base}/metrics`).catch(() => undefined);
-          return r && new RegExp(`tcptuning_controller_policy_nodes\\{[^}]*policy="${policyName}"`).test(r.body) ? r : undefined;
+          // The plan (sync) names the policy's nodes; the node state is applied by a later reconcile.
+          return r && new RegExp(`tcptuning_controller_policy_nodes\\{[^}]*policy="${policyName}"`).test(r.body) && /tcptuning_controller_reconcile_duration_seconds_count\{[^}]*controller="node-state"/.test(r.body) ? r : undefined;
         },
         90_000,
       ).catch(async (err: Error) => {
@@ -153,7 +154,7 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
       expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", { controller: "sync", result: "success", component: "controller" });
       expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", { controller: "node-state" });
       expectFamily(families, "tcptuning_controller_queue_depth", "gauge", { controller: "controller" });
-      expectFamily(families, "tcptuning_controller_retries_total", "counter");
+      expectFamily(families, "tcptuning_controller_retries_total", "counter", { controller: "node-state" });
       expect(expectFamily(families, "tcptuning_controller_leader", "gauge").samples[0]?.value).toBe(1);
       expectFamily(families, "tcptuning_controller_policy_nodes", "gauge", { policy: policyName, state: "Pending" });
       const progress = expectFamily(families, "tcptuning_controller_rollout_progress_ratio", "gauge", { policy: policyName });
