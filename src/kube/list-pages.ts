@@ -1,7 +1,10 @@
 import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 
-/** Items per LIST page: bounds the memory a LIST of 5,000 whole Nodes (10 to 30 KB each) takes at once. */
-export const LIST_PAGE_SIZE = 500;
+/**
+ * Items per LIST page: bounds the memory a LIST of 5,000 whole Nodes (10 to 30 KB each) takes at once
+ * (a page is read as text, parsed and deserialized before it is projected: several times its size).
+ */
+export const LIST_PAGE_SIZE = 100;
 
 /**
  * Lists a whole collection page by page (limit + continue, one consistent snapshot), keeping only
