@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../src/api/v1alpha1/group.js";
-import { createCa, issueServingCert } from "../src/webhook/certs.js";
+import { createCa, issueServingCert } from "../src/certs/index.js";
 import { webhookConfiguration } from "../src/webhook/config.js";
 import { ControlPlane } from "../test/support/control-plane.js";
 import { installCrds } from "../test/support/crds.js";
@@ -90,8 +90,8 @@ async function main(): Promise<void> {
     // The no-op webhook, with a CA of its own.
     const now = new Date();
     const life = { validityMs: 24 * 3600 * 1000, backdateMs: 60_000 };
-    const ca = createCa(now, life);
-    const serving = issueServingCert(ca, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, now, life);
+    const ca = await createCa(now, life);
+    const serving = await issueServingCert(ca, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, now, life);
     writeFileSync(join(dir, "tls.crt"), serving.certPem);
     writeFileSync(join(dir, "tls.key"), serving.keyPem);
     const noop = await startTarget<{ port: number }>(join(supportDir, "webhook-target.js"), ["noop", "--cert", dir]);

@@ -15,7 +15,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createCa, issueServingCert } from "../src/webhook/certs.js";
+import { createCa, issueServingCert } from "../src/certs/index.js";
 import { compileTargets, cpuMs, loadAverage, median, rssMiB, sh, spread, startTarget, stop, table } from "./support/proc.js";
 import { lineChart } from "./support/svg-chart.js";
 
@@ -103,8 +103,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), "tt-bench-webhook-"));
   const now = new Date();
   const life = { validityMs: 24 * 3600 * 1000, backdateMs: 60_000 };
-  const ca = createCa(now, life);
-  const serving = issueServingCert(ca, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, now, life);
+  const ca = await createCa(now, life);
+  const serving = await issueServingCert(ca, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] }, now, life);
   writeFileSync(join(dir, "tls.crt"), serving.certPem);
   writeFileSync(join(dir, "tls.key"), serving.keyPem);
   const TARGET = join(await compileTargets(ROOT), "webhook-target.js");

@@ -6,7 +6,7 @@ import type { Logger } from "../log.js";
 import type { WebhookMetrics } from "../metrics/index.js";
 import type { ClassReport, Finding } from "../rules/index.js";
 import { admit, parseReview, type NodeSnapshot, type Outcome } from "./admission.js";
-import type { KeyPair } from "./certs.js";
+import type { KeyPair } from "../certs/index.js";
 import { LatencyWindow } from "./latency.js";
 
 export const VALIDATE_PATH = "/validate";
