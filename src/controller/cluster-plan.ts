@@ -83,7 +83,10 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
   for (const p of view.policies) {
     if (p.deleting) continue;
     const matched = linux.filter((n) => p.prepared.spec !== undefined && selects(p.prepared, n.judged));
-    const report = evaluatePrepared(p.prepared, matched.map((n) => n.judged));
+    const report = evaluatePrepared(
+      p.prepared,
+      matched.map((n) => n.judged),
+    );
     const progress = new Map<string, NodeProgress>();
     const withheld: WithheldKey[] = [];
     const situations = new Situations();
@@ -141,7 +144,10 @@ class Situations {
   events(): { reason: string; message: string }[] {
     return [...this.groups.values()].map((g) => {
       const names = g.nodes.slice(0, EVENT_NODES_MAX).join(", ") + (g.nodes.length > EVENT_NODES_MAX ? ` and ${g.nodes.length - EVENT_NODES_MAX} more` : "");
-      const prefix = g.reason === "Rejected" ? `rejected on ${g.nodes.length} node(s) (${names}), nothing of this policy is applied there; on ${g.nodes[0]}: ` : `on ${g.nodes.length} node(s) (${names}): `;
+      const prefix =
+        g.reason === "Rejected"
+          ? `rejected on ${g.nodes.length} node(s) (${names}), nothing of this policy is applied there; on ${g.nodes[0]}: `
+          : `on ${g.nodes.length} node(s) (${names}): `;
       return { reason: g.reason, message: `${prefix}${g.message}`.slice(0, 1024) };
     });
   }

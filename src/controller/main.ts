@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { CoordinationV1Api } from "@kubernetes/client-node";
+import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, makeApiClient } from "../kube/client.js";
 import { LeaderElector } from "../kube/leader-election.js";
 import { createLogger } from "../log.js";
@@ -107,7 +107,8 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
   });
   if (values.help) return "help";
   const concurrency = Number(values.concurrency ?? "4");
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error(`--concurrency must be an integer from 1 to 64, got "${values.concurrency}"`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new Error(`--concurrency must be an integer from 1 to 64, got "${values.concurrency}"`);
   const logLevel = values["log-level"] ?? env["LOG_LEVEL"] ?? "info";
   if (!LEVELS.includes(logLevel)) throw new Error(`--log-level must be one of ${LEVELS.join(", ")}, got "${logLevel}"`);
   const settings: ControllerSettings = {
@@ -148,7 +149,13 @@ export async function runController(argv: readonly string[]): Promise<number> {
   }
   const s = settings;
   const logger = createLogger("controller", { level: s.logLevel });
-  const kubeConfig = loadKubeConfig(s.kubeconfig);
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(s.kubeconfig);
+  } catch (err) {
+    logger.error({ err, controller: "controller" }, "cannot load the kubeconfig");
+    return 1;
+  }
   const registry = componentRegistry("controller");
   const metrics = new ControllerMetrics(registry);
   const reconciler = new Reconciler({

@@ -44,14 +44,18 @@ const nodeNames = [0, 1, 2].map((i) => `e2e-${suffix}-${i}`);
 
 function kubectl(args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(join(binDir(["kubectl"]), "kubectl"), ["--kubeconfig", plane.kubeconfigPath, ...args], { timeout: 180_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
+    const child = execFile(
+      join(binDir(["kubectl"]), "kubectl"),
+      ["--kubeconfig", plane.kubeconfigPath, ...args],
+      { timeout: 180_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout)),
     );
     child.stdin?.end(input ?? "");
   });
 }
 
-const policy = (name: string, spec: Record<string, unknown>): string => JSON.stringify({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name }, spec });
+const policy = (name: string, spec: Record<string, unknown>): string =>
+  JSON.stringify({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name }, spec });
 
 async function values(m: Member): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(KEYS.map(async (k) => [k, await nsSysctl(m.ns, k)] as const)));
@@ -72,10 +76,22 @@ beforeAll(async () => {
     const bridge = await bridgeApiserver(ns, port, files.dir);
     const identity = await agentKubeconfig(kc, node, files.dir);
     const originals = Object.fromEntries(await Promise.all(KEYS.map(async (k) => [k, await nsSysctl(ns, k)] as const)));
-    const agent = AgentProcess.start({ ns, entry: "cli", args: ["--kubeconfig", identity, "--state-file", files.state, "--drift-interval", "2s"], env: { NODE_NAME: node } });
+    const agent = AgentProcess.start({
+      ns,
+      entry: "cli",
+      args: ["--kubeconfig", identity, "--state-file", files.state, "--drift-interval", "2s"],
+      env: { NODE_NAME: node },
+    });
     members.push({ node, ns, files, bridge, agent, originals });
   }
-  controller = ControllerProcess.start(`controller-${suffix}`, plane.dir, ["--kubeconfig", plane.kubeconfigPath, "--leader-elect", "false", "--resync-period", "1m"]);
+  controller = ControllerProcess.start(`controller-${suffix}`, plane.dir, [
+    "--kubeconfig",
+    plane.kubeconfigPath,
+    "--leader-elect",
+    "false",
+    "--resync-period",
+    "1m",
+  ]);
 });
 
 afterAll(async () => {
@@ -91,19 +107,36 @@ afterAll(async () => {
 
 describe("controller and real agents in network namespaces", () => {
   it("rolls a policy out to every namespace, overrides one key on one node with a higher priority, and restores every original when both are deleted", async () => {
-    await kubectl(["apply", "-f", "-"], policy(`base-${suffix}`, { nodeSelector: { matchLabels: { e2e: suffix } }, sysctls: [{ name: FIN, value: "31" }, { name: KEEPALIVE, value: "601" }] }));
+    await kubectl(
+      ["apply", "-f", "-"],
+      policy(`base-${suffix}`, {
+        nodeSelector: { matchLabels: { e2e: suffix } },
+        sysctls: [
+          { name: FIN, value: "31" },
+          { name: KEEPALIVE, value: "601" },
+        ],
+      }),
+    );
     for (const m of members) {
-      await eventually(`${m.node}: the policy's values`, async () => {
-        const v = await values(m);
-        return v[FIN] === "31" && v[KEEPALIVE] === "601" ? v : undefined;
-      }, 120_000, 250);
+      await eventually(
+        `${m.node}: the policy's values`,
+        async () => {
+          const v = await values(m);
+          return v[FIN] === "31" && v[KEEPALIVE] === "601" ? v : undefined;
+        },
+        120_000,
+        250,
+      );
     }
     await kubectl(["wait", "--for=condition=Ready", `ttp/base-${suffix}`, "--timeout=120s"]);
     const status = JSON.parse(await kubectl(["get", `ttp/base-${suffix}`, "-o", "json"])) as { status: { nodes: unknown } };
     expect(status.status.nodes).toEqual({ matched: 3, applied: 3, pending: 0, failed: 0, rejected: 0 });
 
     const [first, second, third] = members as [Member, Member, Member];
-    await kubectl(["apply", "-f", "-"], policy(`override-${suffix}`, { priority: 10, nodeSelector: { matchLabels: { e2e: suffix, "e2e-index": "1" } }, sysctls: [{ name: FIN, value: "22" }] }));
+    await kubectl(
+      ["apply", "-f", "-"],
+      policy(`override-${suffix}`, { priority: 10, nodeSelector: { matchLabels: { e2e: suffix, "e2e-index": "1" } }, sysctls: [{ name: FIN, value: "22" }] }),
+    );
     await eventually(`${second.node}: the override`, async () => ((await nsSysctl(second.ns, FIN)) === "22" ? true : undefined), 120_000, 250);
     await kubectl(["wait", "--for=condition=Ready", `ttp/override-${suffix}`, `ttp/base-${suffix}`, "--timeout=120s"]);
     expect({ first: await values(first), second: await values(second), third: await values(third) }).toEqual({
@@ -114,10 +147,15 @@ describe("controller and real agents in network namespaces", () => {
 
     await kubectl(["delete", "ttp", `base-${suffix}`, `override-${suffix}`, "--wait=true", "--timeout=60s"]);
     for (const m of members) {
-      await eventually(`${m.node}: every original back`, async () => {
-        const v = await values(m);
-        return JSON.stringify(v) === JSON.stringify(m.originals) ? true : undefined;
-      }, 120_000, 250);
+      await eventually(
+        `${m.node}: every original back`,
+        async () => {
+          const v = await values(m);
+          return JSON.stringify(v) === JSON.stringify(m.originals) ? true : undefined;
+        },
+        120_000,
+        250,
+      );
     }
     expectHostSysctlsUntouched();
   }, 600_000);

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { isNotFound } from "../../src/kube/api-error.js";
 import { mergePatch } from "../../src/kube/patch.js";
 import { requestCounts, writesBetween } from "../support/apiserver-metrics.js";
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
+import { REPO_ROOT } from "../support/control-plane.js";
 import { ControllerProcess } from "../support/controller-process.js";
 import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
@@ -51,7 +53,9 @@ async function createNode(name: string, labels: Record<string, string>, kernelVe
 
 async function applyPolicy(name: string, spec: Record<string, unknown>): Promise<void> {
   policies.push(name);
-  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec }) });
+  await kubectl(["apply", "-f", "-"], {
+    input: JSON.stringify({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec }),
+  });
 }
 
 async function getPolicy(name: string): Promise<Policy> {
@@ -71,11 +75,18 @@ const condition = (p: Policy, type: string) => p.status?.conditions?.find((c) =>
 
 /** Waits until the policy's status, at its current generation, satisfies `ok`. */
 async function policyWhen(name: string, what: string, ok: (p: Policy) => boolean, timeoutMs = 120_000): Promise<Policy> {
-  return eventually(`${name}: ${what}`, async () => {
-    const p = await getPolicy(name);
-    if (p.status?.observedGeneration === p.metadata.generation && ok(p)) return p;
-    throw new Error(`status is ${JSON.stringify({ generation: p.metadata.generation, observedGeneration: p.status?.observedGeneration, nodes: p.status?.nodes, conditions: p.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason}`) })}`);
-  }, timeoutMs, 250);
+  return eventually(
+    `${name}: ${what}`,
+    async () => {
+      const p = await getPolicy(name);
+      if (p.status?.observedGeneration === p.metadata.generation && ok(p)) return p;
+      throw new Error(
+        `status is ${JSON.stringify({ generation: p.metadata.generation, observedGeneration: p.status?.observedGeneration, nodes: p.status?.nodes, conditions: p.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason}`) })}`,
+      );
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 async function policyEvents(name: string, reason: string): Promise<string[]> {
@@ -90,7 +101,13 @@ beforeAll(async () => {
   custom = kc.makeApiClient(CustomObjectsApi);
   events = kc.makeApiClient(EventsV1Api);
   // Right after a CRD is installed its storage may still be initialising (429): wait for a LIST.
-  const existing = await eventually("node states to be listable", async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as { items: { metadata: { name: string } }[] });
+  const existing = await eventually(
+    "node states to be listable",
+    async () =>
+      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
+        items: { metadata: { name: string } }[];
+      },
+  );
   for (const s of existing.items) preexistingStates.add(s.metadata.name);
   dir = await mkdtemp(join(tmpdir(), "tt-controller-"));
   for (let i = 0; i < NODES; i += 10) {
@@ -100,23 +117,34 @@ beforeAll(async () => {
   await agents.start();
   for (const n of nodeNames) agents.add(n, KERNEL);
   controller = ControllerProcess.start(`controller-${fleet}`, dir, [
-    "--kubeconfig", process.env["TCP_TUNING_KUBECONFIG"] ?? "",
-    "--lease-namespace", "default",
-    "--lease-name", fleet,
-    "--resync-period", "3s",
-    "--log-level", "debug",
+    "--kubeconfig",
+    process.env["TCP_TUNING_KUBECONFIG"] ?? "",
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    fleet,
+    "--resync-period",
+    "3s",
+    "--log-level",
+    "debug",
   ]);
 });
 
 afterAll(async () => {
   await controller?.stop();
   await agents?.stop();
-  for (const p of policies) await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: p }).catch(() => undefined);
+  for (const p of policies)
+    await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: p }).catch(() => undefined);
   for (const n of [...nodeNames, late]) await core.deleteNode({ name: n }).catch(() => undefined);
   // Node states this controller made for other test files' Nodes go too.
-  const states = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as { items: { metadata: { name: string } }[] };
+  const states = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
+    items: { metadata: { name: string } }[];
+  };
   for (const s of states.items) {
-    if (!preexistingStates.has(s.metadata.name)) await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: s.metadata.name }).catch(() => undefined);
+    if (!preexistingStates.has(s.metadata.name))
+      await custom
+        .deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: s.metadata.name })
+        .catch(() => undefined);
   }
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -126,7 +154,13 @@ describe("the controller on 50 nodes with simulated agents", () => {
 
   it("creates one node state per Node, owned by the Node, and brings a policy to every node: Ready=True", async () => {
     const t0 = Date.now();
-    await applyPolicy(base, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: FIN, value: "30" }, { name: UNPRIV, value: "1024" }] });
+    await applyPolicy(base, {
+      nodeSelector: { matchLabels: { fleet } },
+      sysctls: [
+        { name: FIN, value: "30" },
+        { name: UNPRIV, value: "1024" },
+      ],
+    });
     const p = await policyWhen(base, "Ready=True on 50 nodes", (x) => condition(x, "Ready")?.status === "True" && x.status?.nodes?.applied === NODES);
     process.stderr.write(`controller-fleet: ${NODES} nodes converged (Ready=True) ${Date.now() - t0} ms after kubectl apply\n`);
     expect(p.status?.nodes).toEqual({ matched: NODES, applied: NODES, pending: 0, failed: 0, rejected: 0 });
@@ -135,7 +169,9 @@ describe("the controller on 50 nodes with simulated agents", () => {
     expect(nodeNames.map((n) => agents.value(n, FIN))).toEqual(nodeNames.map(() => "30"));
     const state = await getState(nodeNames[0] as string);
     const nodeUid = (await core.readNode({ name: nodeNames[0] as string })).metadata?.uid;
-    expect(state?.metadata["ownerReferences"]).toEqual([{ apiVersion: "v1", kind: "Node", name: nodeNames[0], uid: nodeUid, controller: false, blockOwnerDeletion: false }]);
+    expect(state?.metadata["ownerReferences"]).toEqual([
+      { apiVersion: "v1", kind: "Node", name: nodeNames[0], uid: nodeUid, controller: false, blockOwnerDeletion: false },
+    ]);
     expect(state?.spec.sysctls).toEqual([
       { name: UNPRIV, value: "1024", policy: base, policyGeneration: 1 },
       { name: FIN, value: "30", policy: base, policyGeneration: 1 },
@@ -148,18 +184,31 @@ describe("the controller on 50 nodes with simulated agents", () => {
     const [a, b] = [`${fleet}-team-a`, `${fleet}-team-b`];
     await applyPolicy(a, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: KEEPALIVE, value: "600" }] });
     await applyPolicy(b, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: KEEPALIVE, value: "900" }] });
-    for (const [me, other] of [[a, b], [b, a]] as const) {
+    for (const [me, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const p = await policyWhen(me, "Degraded=Conflict", (x) => condition(x, "Degraded")?.reason === "Conflict" && x.status?.nodes?.failed === NODES);
       expect(condition(p, "Ready")).toMatchObject({ status: "False", reason: "Conflict" });
       expect(p.status?.withheld?.[0]).toMatchObject({ sysctl: KEEPALIVE, reason: "Conflict", policies: [other] });
-      const notes = await eventually(`${me}: Conflict Events`, async () => {
-        const n = await policyEvents(me, "Conflict");
-        return n.some((x) => x.includes(`on ${NODES} node(s)`)) ? n : undefined;
-      }, 60_000, 500);
+      const notes = await eventually(
+        `${me}: Conflict Events`,
+        async () => {
+          const n = await policyEvents(me, "Conflict");
+          return n.some((x) => x.includes(`on ${NODES} node(s)`)) ? n : undefined;
+        },
+        60_000,
+        500,
+      );
       // One Event for the situation, naming the nodes (the first ten), a node and the key.
       expect(notes.find((n) => n.includes(`on ${NODES} node(s)`))).toMatch(new RegExp(`${nodeNames[0]}.*${KEEPALIVE}`));
     }
-    expect(nodeNames.map((n) => agents.value(n, KEEPALIVE))).toEqual(nodeNames.map(() => "7200"));
+    // team-a alone may have reached some nodes before team-b existed: those are restored.
+    await eventually(
+      "keepalive at its original everywhere",
+      async () => (nodeNames.every((n) => agents.value(n, KEEPALIVE) === "7200") ? true : undefined),
+      60_000,
+    );
     // Resolving it (one policy higher) applies the winner.
     await kubectl(["patch", `ttp/${b}`, "--type=merge", "-p", JSON.stringify({ spec: { priority: 1 } })]);
     await policyWhen(b, "Ready after the priority change", (x) => condition(x, "Ready")?.status === "True" && x.status?.nodes?.applied === NODES);
@@ -171,12 +220,16 @@ describe("the controller on 50 nodes with simulated agents", () => {
     const [ts, reuse] = [`${fleet}-no-ts`, `${fleet}-reuse`];
     await applyPolicy(ts, { priority: 10, nodeSelector: { matchLabels: { fleet, tier: "a" } }, sysctls: [{ name: TS, value: "0" }] });
     await applyPolicy(reuse, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: REUSE, value: "1" }] });
-    const r = await policyWhen(reuse, "CombinationDenied on tier a", (x) => condition(x, "Degraded")?.reason === "CombinationDenied" && x.status?.nodes?.applied === NODES / 2 && x.status.nodes.failed === NODES / 2);
+    const r = await policyWhen(
+      reuse,
+      "CombinationDenied on tier a",
+      (x) => condition(x, "Degraded")?.reason === "CombinationDenied" && x.status?.nodes?.applied === NODES / 2 && x.status.nodes.failed === NODES / 2,
+    );
     expect(r.status?.withheld?.[0]).toMatchObject({ sysctl: REUSE, reason: "CombinationDenied", policies: [ts] });
     const t = await policyWhen(ts, "applied on tier a, telling why", (x) => condition(x, "Ready")?.status === "True" && x.status?.nodes?.applied === NODES / 2);
     expect(condition(t, "Degraded")).toMatchObject({ status: "True", reason: "CombinationDenied" });
     expect(t.status?.withheld?.[0]).toMatchObject({ sysctl: TS, policies: [reuse] });
-    expect(nodeNames.map((n, i) => `${agents.value(n, TS)}/${agents.value(n, REUSE)}`)).toEqual(nodeNames.map((_, i) => (tierOf(i) === "a" ? "0/2" : "1/1")));
+    expect(nodeNames.map((n) => `${agents.value(n, TS)}/${agents.value(n, REUSE)}`)).toEqual(nodeNames.map((_, i) => (tierOf(i) === "a" ? "0/2" : "1/1")));
     expect((await policyEvents(reuse, "CombinationDenied")).length).toBeGreaterThan(0);
   }, 240_000);
 
@@ -202,7 +255,11 @@ describe("the controller on 50 nodes with simulated agents", () => {
     const node = nodeNames[0] as string; // tier a: timestamps off, reuse withheld
     expect(`${agents.value(node, TS)}/${agents.value(node, REUSE)}`).toBe("0/2");
     await core.patchNode({ name: node, body: { metadata: { labels: { tier: "b" } } } }, mergePatch());
-    await eventually("timestamps restored and reuse applied on the relabelled node", async () => (agents.value(node, TS) === "1" && agents.value(node, REUSE) === "1" ? true : undefined), 60_000);
+    await eventually(
+      "timestamps restored and reuse applied on the relabelled node",
+      async () => (agents.value(node, TS) === "1" && agents.value(node, REUSE) === "1" ? true : undefined),
+      60_000,
+    );
     const state = await getState(node);
     expect(state?.spec.sysctls?.map((s) => s.name)).not.toContain(TS);
     await core.patchNode({ name: node, body: { metadata: { labels: { tier: "a" } } } }, mergePatch());
@@ -217,14 +274,53 @@ describe("the controller on 50 nodes with simulated agents", () => {
     await policyWhen(base, "49 Linux nodes of the fleet applied", (x) => x.status?.nodes?.matched === NODES && x.status.nodes.applied === NODES - 1);
   }, 240_000);
 
+  it("plans a DryRun policy per node in its status, writes no desired state for it, and tcp-tuning plan prints the plan", async () => {
+    const dry = `${fleet}-dry`;
+    await applyPolicy(dry, {
+      mode: "DryRun",
+      priority: 5,
+      nodeSelector: { matchLabels: { fleet } },
+      sysctls: [
+        { name: FIN, value: "45" },
+        { name: KEEPALIVE, value: "300" },
+      ],
+    });
+    const p = await policyWhen(dry, "planned", (x) => condition(x, "Ready")?.reason === "Planned" && x.status?.plan !== undefined);
+    // 49 fleet nodes and the late one; with priority 5 it would win both keys everywhere.
+    expect(p.status?.plan).toMatchObject({ nodes: NODES });
+    expect(p.status?.plan?.items.length).toBeLessThanOrEqual(50);
+    expect(p.status?.plan).toMatchObject({ changes: NODES * 2, blocked: 0 });
+    expect(p.status?.plan?.items[0]).toMatchObject({ action: "Change", current: "30", desired: "45", sysctl: FIN });
+    const states = await Promise.all(nodeNames.slice(0, 5).map((n) => getState(n)));
+    expect(states.flatMap((st) => st?.spec.sysctls ?? []).filter((x) => x.policy === dry)).toEqual([]);
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [join(REPO_ROOT, "bin", "tcp-tuning.js"), "plan", `ttp/${dry}`, "--kubeconfig", process.env["TCP_TUNING_KUBECONFIG"] ?? ""],
+        { timeout: 120_000, maxBuffer: 8 << 20 },
+        (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)),
+      );
+    });
+    process.stderr.write(`controller-fleet: tcp-tuning plan ttp/${dry}\n${out.split("\n").slice(0, 12).join("\n")}\n`);
+    expect(out).toMatch(/^NODE\s+SYSCTL\s+CURRENT\s+DESIRED\s+ACTION\s+REASON$/m);
+    expect(out.split("\n").filter((l) => l.startsWith(`${fleet}-`)).length).toBe(NODES * 2);
+    await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: dry });
+    policies.splice(policies.indexOf(dry), 1);
+  }, 240_000);
+
   it("writes nothing at all on a resync of the unchanged cluster", async () => {
     // Quiet first: every policy at its generation and no write in flight.
-    await eventually("a quiet cluster (no write for 4 s)", async () => {
-      const before = await requestCounts(kc);
-      await new Promise((r) => setTimeout(r, 4000));
-      const w = writesBetween(before, await requestCounts(kc), ["leases", "nodes"]);
-      return Object.keys(w).length === 0 ? true : undefined;
-    }, 120_000, 0);
+    await eventually(
+      "a quiet cluster (no write for 4 s)",
+      async () => {
+        const before = await requestCounts(kc);
+        await new Promise((r) => setTimeout(r, 4000));
+        const w = writesBetween(before, await requestCounts(kc), ["leases", "nodes"]);
+        return Object.keys(w).length === 0 ? true : undefined;
+      },
+      120_000,
+      0,
+    );
     const before = await requestCounts(kc);
     const passes = await controller.count("computed desired state");
     await eventually("three resyncs", async () => ((await controller.count("computed desired state")) >= passes + 3 ? true : undefined), 60_000, 500);

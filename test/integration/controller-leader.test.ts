@@ -38,12 +38,18 @@ const preexistingStates = new Set<string>();
 
 function startController(name: string): ControllerProcess {
   const c = ControllerProcess.start(name, dir, [
-    "--kubeconfig", process.env["TCP_TUNING_KUBECONFIG"] ?? "",
-    "--lease-namespace", "default",
-    "--lease-name", fleet,
-    "--lease-duration", `${LEASE_DURATION_MS}ms`,
-    "--renew-deadline", "4s",
-    "--retry-period", "1s",
+    "--kubeconfig",
+    process.env["TCP_TUNING_KUBECONFIG"] ?? "",
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    fleet,
+    "--lease-duration",
+    `${LEASE_DURATION_MS}ms`,
+    "--renew-deadline",
+    "4s",
+    "--retry-period",
+    "1s",
   ]);
   controllers.push(c);
   return c;
@@ -62,11 +68,21 @@ async function getPolicy(name: string): Promise<Policy> {
 }
 
 async function readyAt(name: string, generation: number): Promise<Policy> {
-  return eventually(`${name} Ready at generation ${generation}`, async () => {
-    const p = await getPolicy(name);
-    const ready = p.status?.conditions?.find((c) => c.type === "Ready");
-    return p.metadata.generation === generation && p.status?.observedGeneration === generation && ready?.status === "True" && p.status.nodes?.applied === NODES ? p : undefined;
-  }, 120_000, 250);
+  return eventually(
+    `${name} Ready at generation ${generation}`,
+    async () => {
+      const p = await getPolicy(name);
+      const ready = p.status?.conditions?.find((c) => c.type === "Ready");
+      return p.metadata.generation === generation &&
+        p.status?.observedGeneration === generation &&
+        ready?.status === "True" &&
+        p.status.nodes?.applied === NODES
+        ? p
+        : undefined;
+    },
+    120_000,
+    250,
+  );
 }
 
 beforeAll(async () => {
@@ -75,7 +91,13 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   leases = kc.makeApiClient(CoordinationV1Api);
-  const existing = await eventually("node states to be listable", async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as { items: { metadata: { name: string } }[] });
+  const existing = await eventually(
+    "node states to be listable",
+    async () =>
+      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
+        items: { metadata: { name: string } }[];
+      },
+  );
   for (const s of existing.items) preexistingStates.add(s.metadata.name);
   dir = await mkdtemp(join(tmpdir(), "tt-leader-"));
   await Promise.all(
@@ -94,9 +116,14 @@ afterAll(async () => {
   await agents?.stop();
   await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: fleet }).catch(() => undefined);
   for (const n of nodeNames) await core.deleteNode({ name: n }).catch(() => undefined);
-  const states = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as { items: { metadata: { name: string } }[] };
+  const states = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
+    items: { metadata: { name: string } }[];
+  };
   for (const s of states.items) {
-    if (!preexistingStates.has(s.metadata.name)) await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: s.metadata.name }).catch(() => undefined);
+    if (!preexistingStates.has(s.metadata.name))
+      await custom
+        .deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: s.metadata.name })
+        .catch(() => undefined);
   }
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -107,7 +134,14 @@ describe("two controller processes on one Lease", () => {
     const first = await eventually("a leader", async () => holder(), 60_000, 200);
     const b = startController(`${fleet}-b`);
     const [leader, standby] = first === a.name ? [a, b] : [b, a];
-    await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name: fleet }, spec: { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: FIN, value: "30" }] } }) });
+    await kubectl(["apply", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: "TcpTuningPolicy",
+        metadata: { name: fleet },
+        spec: { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: FIN, value: "30" }] },
+      }),
+    });
     await readyAt(fleet, 1);
     // The standby has its caches warm and has written nothing.
     await eventually("the standby synced", async () => ((await standby.count("informer synced")) >= 3 ? true : undefined), 60_000);
@@ -131,15 +165,25 @@ describe("two controller processes on one Lease", () => {
       expect(s.spec.sysctls).toEqual([{ name: FIN, value: "25", policy: fleet, policyGeneration: 2 }]);
     }
     // Quiet, then count: one apply per node state for the one change, status written once per change of it.
-    await eventually("a quiet cluster", async () => {
-      const t = await requestCounts(kc);
-      await new Promise((r) => setTimeout(r, 3000));
-      return Object.keys(writesBetween(t, await requestCounts(kc), ["leases", "nodes"])).length === 0 ? true : undefined;
-    }, 60_000, 0);
+    await eventually(
+      "a quiet cluster",
+      async () => {
+        const t = await requestCounts(kc);
+        await new Promise((r) => setTimeout(r, 3000));
+        return Object.keys(writesBetween(t, await requestCounts(kc), ["leases", "nodes"])).length === 0 ? true : undefined;
+      },
+      60_000,
+      0,
+    );
     const writes = writesBetween(before, await requestCounts(kc), ["leases", "nodes"]);
     process.stderr.write(`controller-leader: writes for the change: ${JSON.stringify(writes)}\n`);
     expect(writes[`APPLY ${NODE_STATE_PLURAL}`]).toBe(NODES);
     const applies = (await standby.logs()).filter((l) => l.msg === "applied node state").map((l) => l["node"]);
     expect(applies.sort()).toEqual([...nodeNames].sort());
+    // SIGTERM: it stops writing, hands the Lease over and exits 0, without being killed.
+    const stopAt = Date.now();
+    await standby.stop();
+    expect({ exit: standby.exited, within10s: Date.now() - stopAt < 10_000 }).toEqual({ exit: "exited with code 0", within10s: true });
+    expect(await holder()).toBe("");
   }, 300_000);
 });

@@ -53,7 +53,12 @@ export class SimulatedAgents {
     this.informer = new ResilientInformer<KubernetesObject>({
       kubeConfig: kc,
       path: `/apis/${API_GROUP}/${API_VERSION}/${NODE_STATE_PLURAL}`,
-      list: async () => (await this.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as KubernetesListObject<KubernetesObject>,
+      list: async () =>
+        (await this.custom.listClusterCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: NODE_STATE_PLURAL,
+        })) as KubernetesListObject<KubernetesObject>,
       logger: createLogger("simulated-agents", { level: "warn" }),
       onAdd: handle,
       onUpdate: handle,
@@ -135,7 +140,12 @@ export class SimulatedAgents {
     for (const d of desired) {
       if (failing.length > 0) {
         const own = failing.includes(d);
-        keys.push({ name: d.name, desired: d.value, result: own ? "Failed" : "Pending", message: own ? `simulated failure writing ${d.name}` : `not applied: ${failing[0]?.name} failed in this pass` });
+        keys.push({
+          name: d.name,
+          desired: d.value,
+          result: own ? "Failed" : "Pending",
+          message: own ? `simulated failure writing ${d.name}` : `not applied: ${failing[0]?.name} failed in this pass`,
+        });
         continue;
       }
       if (!node.originals.has(d.name)) node.originals.set(d.name, { name: d.name, value: node.values.get(d.name) ?? "", recordedAt: now });
@@ -151,11 +161,30 @@ export class SimulatedAgents {
       keys,
       originals: [...node.originals.values()],
       conditions: [
-        { type: "Applied", status: applied ? "True" : "False", reason: applied ? "AllKeysApplied" : "ApplyFailed", message: applied ? `${desired.length} desired sysctl(s) in effect` : "a key failed", observedGeneration: generation, lastTransitionTime: since("Applied", applied ? "True" : "False") },
-        { type: "Degraded", status: applied ? "False" : "True", reason: applied ? "AsDesired" : "ApplyFailed", message: applied ? "no key failed" : "a key failed", observedGeneration: generation, lastTransitionTime: since("Degraded", applied ? "False" : "True") },
+        {
+          type: "Applied",
+          status: applied ? "True" : "False",
+          reason: applied ? "AllKeysApplied" : "ApplyFailed",
+          message: applied ? `${desired.length} desired sysctl(s) in effect` : "a key failed",
+          observedGeneration: generation,
+          lastTransitionTime: since("Applied", applied ? "True" : "False"),
+        },
+        {
+          type: "Degraded",
+          status: applied ? "False" : "True",
+          reason: applied ? "AsDesired" : "ApplyFailed",
+          message: applied ? "no key failed" : "a key failed",
+          observedGeneration: generation,
+          lastTransitionTime: since("Degraded", applied ? "False" : "True"),
+        },
       ],
     };
-    await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status }, { fieldManager: FIELD_MANAGERS.agent, force: true });
+    await applyCustomObjectStatus(
+      this.custom,
+      { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name },
+      { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status },
+      { fieldManager: FIELD_MANAGERS.agent, force: true },
+    );
     node.writes++;
     this.writes++;
   }
