@@ -21,13 +21,14 @@ import { createSysctlFs } from "./sysctl-fs.js";
  *   --events-file FILE      with --desired-file: append Events here as JSON lines
  *   --poll-interval DUR     with --desired-file: how often to re-read it (default 1s)
  *   --proc-net DIR          TCP counters source, default /proc/net
+ *   --counters-report-interval DUR  when nothing else changed, write the counters to status this often (+-20 %), default 10m
  *   --metrics-port N        plain-HTTP /metrics, /healthz, /readyz (default $METRICS_PORT or 8080; 0 = any free port)
  *   --metrics-host ADDR     its listen address (default $METRICS_HOST or 0.0.0.0)
  */
 
 export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
                         [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
-                        [--proc-net DIR] [--metrics-port 8080] [--metrics-host 0.0.0.0]
+                        [--proc-net DIR] [--counters-report-interval 10m] [--metrics-port 8080] [--metrics-host 0.0.0.0]
 `;
 
 /** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
@@ -53,6 +54,7 @@ const optionsSchema = z.object({
   eventsFile: z.string().optional(),
   pollIntervalMs: z.number().int().positive(),
   procNet: z.string().min(1),
+  countersReportIntervalMs: z.number().int().positive(),
   metricsPort: z.number().int().min(0).max(65535),
   metricsHost: z.string().min(1),
 });
@@ -72,6 +74,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       "events-file": { type: "string" },
       "poll-interval": { type: "string" },
       "proc-net": { type: "string" },
+      "counters-report-interval": { type: "string" },
       "metrics-port": { type: "string" },
       "metrics-host": { type: "string" },
     },
@@ -89,6 +92,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     eventsFile: values["events-file"],
     pollIntervalMs: parseDuration(values["poll-interval"] ?? "1s"),
     procNet: values["proc-net"] ?? "/proc/net",
+    countersReportIntervalMs: parseDuration(values["counters-report-interval"] ?? "10m"),
     metricsPort: Number(values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080"),
     metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
   });
@@ -137,7 +141,7 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
 
   const registry = componentRegistry("agent");
   const metrics = new AgentMetrics(registry, o.nodeName);
-  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, backend, log, metrics, ...(afterWrite ? { afterWrite } : {}) });
+  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, countersReportIntervalMs: o.countersReportIntervalMs, backend, log, metrics, ...(afterWrite ? { afterWrite } : {}) });
   const metricsServer = new MetricsServer({ registry, ready: () => agent.ready, notReadyReason: () => "no pass has completed yet", logger: log.child({ part: "metrics" }) });
   try {
     const address = await metricsServer.listen(o.metricsPort, o.metricsHost);

@@ -1,17 +1,17 @@
 import { appendFile, readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
-import { z } from "zod";
-import { nodeStateSchema, nodeStateSpecSchema, nodeStateStatusSchema, type NodeStateStatus } from "../api/v1alpha1/node-state.js";
+import { nodeStateStatusSchema, type NodeStateStatus } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { removeStaleTemporaries, writeFileAtomic } from "./atomic-file.js";
+import { parseDesiredFile } from "./desired-file.js";
 import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";
 
 /**
  * Desired state from a file instead of the API server: a TcpTuningNodeState document (YAML or
  * JSON), polled. A missing file means "deleted" (restore everything). Status is written atomically
  * to a file and Events are appended as JSON lines. Used by the netns tests and for nodes managed
- * without a cluster; the file is validated with the same zod schema as the API object, but nothing
- * here runs the CRD's CEL rules, so the agent's own allowlist is what stands between it and /proc/sys.
+ * without a cluster. The file needs only what the agent uses (desired-file.ts); an invalid file is
+ * delivered as rejected, with its problems (field, limit, line), so status says so. Nothing here
+ * runs the CRD's CEL rules: the agent's own allowlist is what stands between it and /proc/sys.
  */
 
 export interface FileBackendOptions {
@@ -22,8 +22,6 @@ export interface FileBackendOptions {
   readonly pollIntervalMs: number;
   readonly log: Logger;
 }
-
-const fileDocSchema = z.union([nodeStateSchema, z.object({ spec: nodeStateSpecSchema, metadata: z.looseObject({ generation: z.number().int().optional() }).optional() })]);
 
 export function createFileBackend(opts: FileBackendOptions): AgentBackend {
   let timer: NodeJS.Timeout | undefined;
@@ -40,20 +38,24 @@ export function createFileBackend(opts: FileBackendOptions): AgentBackend {
     if (text === lastText) return undefined;
     lastText = text;
     if (text === null) return { generation: undefined, sysctls: [], deleted: true };
-    const doc = fileDocSchema.safeParse(parseYaml(text));
-    if (!doc.success) {
-      opts.log.error({ file: opts.desiredFile, issues: z.prettifyError(doc.error) }, "desired-state file does not match the schema; keeping the last desired state");
-      return undefined;
+    const doc = parseDesiredFile(text);
+    if (!doc.ok) {
+      const why = `${opts.desiredFile}: ${doc.problems.join("; ")}`;
+      opts.log.error({ file: opts.desiredFile, problems: doc.problems }, "desired-state file is invalid; keeping the last desired state");
+      return { generation: undefined, sysctls: [], deleted: false, rejected: why };
     }
-    if (doc.data.spec.nodeName !== opts.nodeName) {
-      opts.log.error({ file: opts.desiredFile, node: opts.nodeName, specNodeName: doc.data.spec.nodeName }, "desired-state file is for another node; ignored");
-      return undefined;
+    if (doc.nodeName !== undefined && doc.nodeName !== opts.nodeName) {
+      opts.log.error({ file: opts.desiredFile, node: opts.nodeName, specNodeName: doc.nodeName }, "desired-state file is for another node; ignored");
+      return { generation: undefined, sysctls: [], deleted: false, rejected: `${opts.desiredFile}: spec.nodeName is ${JSON.stringify(doc.nodeName)}, not this node (${JSON.stringify(opts.nodeName)})` };
     }
-    return { generation: doc.data.metadata?.generation, sysctls: doc.data.spec.sysctls ?? [], deleted: false };
+    return { generation: doc.generation, sysctls: doc.sysctls, deleted: false };
   }
 
   return {
+    /** A deleted desired file leaves the status file in place: it says what was restored. */
+    keepsStatusWhenDeleted: true,
     async start(onDesired) {
+      if (opts.statusFile) await removeStaleTemporaries(opts.statusFile);
       const poll = async (): Promise<void> => {
         try {
           const d = await readDesired();

@@ -1,11 +1,13 @@
-import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
+import type { Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
 import type { AgentMetrics } from "../metrics/index.js";
 import { readTcpCounters } from "./counters.js";
+import { removeStaleTemporaries } from "./atomic-file.js";
 import { kernelBootId, probeNode } from "./probe.js";
-import { checkDrift, reconcile, type ReconcileContext } from "./reconcile.js";
+import { checkDrift, reconcile, type AgentSysctl, type ReconcileContext } from "./reconcile.js";
 import { StateFileError } from "./state-file.js";
 import { agentStatus, type AgentView } from "./status.js";
+import { DEFAULT_COUNTERS_REPORT_INTERVAL_MS, StatusWriteGate } from "./status-writes.js";
 import type { SysctlFs } from "./sysctl-fs.js";
 
 /**
@@ -15,7 +17,8 @@ import type { SysctlFs } from "./sysctl-fs.js";
  * - Every desired change runs one reconcile pass (apply all-or-nothing, restore keys no longer
  *   desired). A deleted object or an empty list restores every original.
  * - Every drift interval: desired keys are re-read and re-applied when someone changed them, and a
- *   generation that did not fully apply is tried again.
+ *   generation that did not fully apply is tried again. Status is written only when it changed, and
+ *   the counters alone every --counters-report-interval (status-writes.ts).
  * - stop() (SIGTERM) stops watching and returns. It restores nothing: values stay until desired
  *   state says otherwise (an agent upgrade must not flap the node's settings).
  */
@@ -23,11 +26,16 @@ import type { SysctlFs } from "./sysctl-fs.js";
 export interface DesiredState {
   /** metadata.generation of the state object; undefined when it has none (file input). */
   readonly generation: number | undefined;
-  readonly sysctls: readonly DesiredSysctl[];
+  readonly sysctls: readonly AgentSysctl[];
   /** The object is gone: everything is restored and no status can be written. */
   readonly deleted: boolean;
   /** The object's current status, so counts (drift) survive restarts. */
   readonly status?: NodeStateStatus;
+  /**
+   * The latest desired state could not be used (an invalid file, or one for another node), and why:
+   * the previous desired state stays in effect and status says that the latest one was rejected.
+   */
+  readonly rejected?: string;
 }
 
 export interface AgentEvent {
@@ -42,6 +50,8 @@ export interface AgentBackend {
   writeStatus(status: NodeStateStatus): Promise<void>;
   emitEvent(event: AgentEvent): Promise<void>;
   stop(): Promise<void>;
+  /** Status outlives a deleted desired state (a file), so it is written after the restore too. */
+  readonly keepsStatusWhenDeleted?: boolean;
 }
 
 export interface AgentOptions {
@@ -53,6 +63,8 @@ export interface AgentOptions {
   readonly backend: AgentBackend;
   readonly log: Logger;
   readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
+  /** When nothing else changed, the TCP counters are written to status this often (+-20 %); default 10 min. */
+  readonly countersReportIntervalMs?: number;
   /** Where pass results, drift corrections, status writes and the TCP counters are counted (Prometheus). */
   readonly metrics?: AgentMetrics;
 }
@@ -60,7 +72,7 @@ export interface AgentOptions {
 export class Agent {
   private current: DesiredState | undefined;
   private lastStatus: NodeStateStatus | undefined;
-  private appliedGeneration: { desired: readonly DesiredSysctl[]; complete: boolean } | undefined;
+  private appliedGeneration: { desired: readonly AgentSysctl[]; complete: boolean } | undefined;
   private keys: KeyResult[] = [];
   private originals: OriginalValue[] = [];
   private drift: Drift = { count: 0 };
@@ -69,12 +81,20 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private bootId: string | undefined;
+  /** Why the latest desired state was rejected, until a usable one arrives. */
+  private rejected: string | undefined;
+  private readonly statusWrites: StatusWriteGate;
   private passed = false;
 
-  constructor(private readonly opts: AgentOptions) {}
+  constructor(private readonly opts: AgentOptions) {
+    this.statusWrites = new StatusWriteGate(opts.countersReportIntervalMs ?? DEFAULT_COUNTERS_REPORT_INTERVAL_MS);
+  }
 
   async start(): Promise<void> {
     this.bootId = await kernelBootId(this.opts.fs.root);
+    // Temp files of a writer killed between create and rename (kill -9, OOM, power loss).
+    const stale = await removeStaleTemporaries(this.opts.stateFile);
+    if (stale.length > 0) this.opts.log.warn({ removed: stale }, "removed temporary files left by an earlier agent");
     await this.opts.backend.start((desired) => this.enqueue(() => this.onDesired(desired)));
     this.timer = setInterval(() => this.enqueue(() => this.periodic()), this.opts.driftIntervalMs);
     this.opts.log.info({ node: this.opts.nodeName, root: this.opts.fs.root, stateFile: this.opts.stateFile, driftIntervalMs: this.opts.driftIntervalMs }, "agent started");
@@ -140,6 +160,15 @@ export class Agent {
   }
 
   private async onDesired(desired: DesiredState): Promise<void> {
+    if (desired.rejected !== undefined) {
+      // Nothing changes on the node: the previous desired state (if any) stays in effect.
+      this.rejected = desired.rejected;
+      await this.event({ type: "Warning", reason: "DesiredStateRejected", message: desired.rejected });
+      await this.report(this.current ?? { generation: undefined, sysctls: [], deleted: false }, this.appliedGeneration?.complete ?? false);
+      return;
+    }
+    const wasRejected = this.rejected !== undefined;
+    this.rejected = undefined;
     const previous = this.current;
     this.current = desired;
     if (desired.status) {
@@ -153,7 +182,11 @@ export class Agent {
       JSON.stringify(previous.sysctls) === JSON.stringify(desired.sysctls);
     // The same generation again (e.g. our own status write came back through the watch): nothing
     // to do; an incomplete generation is retried by the periodic check, not by every watch event.
-    if (same) return;
+    if (same) {
+      // The same desired state as before the rejected one: status says it is in effect again.
+      if (wasRejected) await this.report(desired, this.appliedGeneration?.complete ?? false);
+      return;
+    }
     await this.pass(desired);
   }
 
@@ -170,7 +203,7 @@ export class Agent {
       this.opts.metrics?.passes.inc({ node: this.opts.nodeName, outcome: "error" });
       this.keys = [];
       this.lastDrifted = [];
-      await this.report(desired, false, { reason: err instanceof StateFileError ? "StateFileUnreadable" : "AgentError", message: `nothing was applied or restored: ${(err as Error).message}` });
+      await this.report(desired, false, { reason: err instanceof StateFileError ? (err.operation === "write" ? "StateFileUnwritable" : "StateFileUnreadable") : "AgentError", message: `nothing was applied or restored: ${(err as Error).message}` });
       throw err;
     }
     // A deleted object's status is gone with it: nothing of it may come back as originals later.
@@ -211,15 +244,17 @@ export class Agent {
   }
 
   private async report(desired: DesiredState, applied: boolean, failure?: AgentView["failure"]): Promise<void> {
-    if (desired.deleted) return;
+    if (desired.deleted && !this.opts.backend.keepsStatusWhenDeleted) return;
     const now = new Date();
     const view: AgentView = {
       generation: desired.generation,
+      deleted: desired.deleted,
+      ...(this.rejected !== undefined ? { rejected: this.rejected } : {}),
       desiredCount: desired.sysctls.length,
       keys: this.keys,
       originals: this.originals,
       applied,
-      probe: await probeNode(this.opts.fs, now),
+      probe: await probeNode(this.opts.fs, now, (name, err) => this.opts.log.warn({ sysctl: name, err }, "probe: key refused, reported as not present")),
       counters: await readTcpCounters(this.opts.procNet, now),
       drift: this.drift,
       lastDrifted: this.lastDrifted,
@@ -227,8 +262,13 @@ export class Agent {
     };
     this.opts.metrics?.recordTcpCounters(view.counters);
     const status = agentStatus(this.lastStatus, view, now);
+    // Written when something changed, and the counters alone at a bounded, jittered cadence (status-writes.ts).
+    const why = this.statusWrites.reason(status, now.getTime());
+    if (why === undefined) return;
     try {
       await this.opts.backend.writeStatus(status);
+      this.statusWrites.written(status, now.getTime());
+      this.opts.log.debug({ why }, "status written");
       this.lastStatus = status;
       this.opts.metrics?.statusWrites.inc({ node: this.opts.nodeName, outcome: "ok" });
     } catch (err) {

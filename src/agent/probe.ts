@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { NodeProbe, ProbedKey } from "../api/v1alpha1/node-state.js";
 import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
 import { catalogNames } from "../rules/index.js";
-import type { SysctlFs } from "./sysctl-fs.js";
+import { SysctlRefusedError, type SysctlFs } from "./sysctl-fs.js";
 
 /**
  * What this node's kernel offers: its release and, for every catalog key, whether it exists and its
@@ -35,10 +35,24 @@ export async function kernelBootId(sysctlRoot: string): Promise<string | undefin
   return undefined;
 }
 
-export async function probeNode(fs: SysctlFs, now = new Date()): Promise<NodeProbe> {
+/**
+ * Every catalog key, one at a time: a key the agent refuses to touch (e.g. a symlink that leads out
+ * of `<root>/net/`) or cannot check is reported as not present, without a value, and the rest of the
+ * probe goes on: one odd key must not keep the whole status from being written. `onRefused` hears
+ * about each such key.
+ */
+export async function probeNode(fs: SysctlFs, now = new Date(), onRefused?: (name: string, err: Error) => void): Promise<NodeProbe> {
   const keys: ProbedKey[] = [];
   for (const name of catalogNames()) {
-    if (!(await fs.exists(name))) {
+    let present: boolean;
+    try {
+      present = await fs.exists(name);
+    } catch (err) {
+      onRefused?.(name, err as Error);
+      keys.push({ name, present: false });
+      continue;
+    }
+    if (!present) {
       keys.push({ name, present: false });
       continue;
     }
@@ -47,7 +61,12 @@ export async function probeNode(fs: SysctlFs, now = new Date()): Promise<NodePro
       // A value longer than the API takes (a long ip_local_reserved_ports) would make the whole
       // status invalid: say the key exists, without its value, rather than cut it.
       keys.push(value.length <= SYSCTL_VALUE_MAX ? { name, present: true, value } : { name, present: true });
-    } catch {
+    } catch (err) {
+      if (err instanceof SysctlRefusedError) {
+        onRefused?.(name, err);
+        keys.push({ name, present: false });
+        continue;
+      }
       // Present but unreadable (e.g. a write-only key): say it exists, without a value.
       keys.push({ name, present: true });
     }

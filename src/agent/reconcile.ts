@@ -31,6 +31,9 @@ function readBackOf(err: unknown): string | undefined {
   return err instanceof SysctlIoError ? err.readBack : undefined;
 }
 
+/** What a pass needs of a desired entry: its name and value (the policy that won it is the controller's business). */
+export type AgentSysctl = Pick<DesiredSysctl, "name" | "value"> & Partial<Pick<DesiredSysctl, "policy" | "policyGeneration">>;
+
 export interface ReconcileContext {
   readonly fs: SysctlFs;
   readonly stateFile: string;
@@ -65,7 +68,7 @@ type Planned =
   | { readonly kind: "done"; readonly result: KeyResult }
   | { readonly kind: "set"; readonly name: string; readonly spec: SysctlSpec; readonly desired: string; readonly current: string };
 
-async function planKey(entry: DesiredSysctl, fs: SysctlFs): Promise<Planned> {
+async function planKey(entry: AgentSysctl, fs: SysctlFs): Promise<Planned> {
   const allowed = allowSysctl(entry.name);
   if (!allowed.ok) return { kind: "done", result: { name: entry.name, desired: entry.value, result: "Refused", message: allowed.reason } };
   const parsed = parseValue(allowed.spec.grammar, entry.value);
@@ -173,7 +176,7 @@ async function loadOrRecoverState(ctx: ReconcileContext): Promise<StateFile> {
   return state;
 }
 
-export async function reconcile(desiredList: readonly DesiredSysctl[], ctx: ReconcileContext): Promise<PassResult> {
+export async function reconcile(desiredList: readonly AgentSysctl[], ctx: ReconcileContext): Promise<PassResult> {
   const now = ctx.now ?? (() => new Date());
   const changed: string[] = [];
   let state = await loadOrRecoverState(ctx);
@@ -295,7 +298,7 @@ export interface DriftResult {
  * Re-reads every desired key that the last pass applied; a key that differs was changed behind the
  * agent's back: write the desired value again and report it.
  */
-export async function checkDrift(applied: readonly DesiredSysctl[], ctx: ReconcileContext): Promise<DriftResult> {
+export async function checkDrift(applied: readonly AgentSysctl[], ctx: ReconcileContext): Promise<DriftResult> {
   const drifted: { name: string; desired: string; current: string }[] = [];
   const keys: KeyResult[] = [];
   for (const entry of applied) {

@@ -1,4 +1,5 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { originalValueSchema, type OriginalValue } from "../api/v1alpha1/node-state.js";
@@ -25,12 +26,15 @@ export const stateFileSchema = z.object({
 export type StateFile = z.infer<typeof stateFileSchema>;
 
 export class StateFileError extends Error {
+  /** "read": the file cannot be trusted or parsed; "write": it could not be replaced (disk full, read-only), the old one stays. */
+  readonly operation: "read" | "write";
   constructor(
     readonly path: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; operation?: "read" | "write" },
   ) {
-    super(`state file ${path}: ${message}`, options);
+    super(`state file ${path}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.operation = options?.operation ?? "read";
     this.name = "StateFileError";
   }
 }
@@ -47,14 +51,40 @@ export async function loadStateFile(path: string): Promise<StateFile> {
   return (await readStateFile(path)) ?? emptyState();
 }
 
+/**
+ * Why a state file must not be trusted, or undefined when it may. Only a regular file with one link,
+ * owned by this process's user and not readable or writable by anyone else is the agent's own: a
+ * second link means another name (maybe another user's file) shares its contents, and a file someone
+ * else owns or can write may hold originals the agent never recorded.
+ */
+export function stateFileProblem(st: { nlink: number; uid: number; mode: number; isFile(): boolean }, euid = process.geteuid?.() ?? 0): string | undefined {
+  if (!st.isFile()) return "is not a regular file";
+  if (st.nlink !== 1) return `has ${st.nlink} hard links, expected 1 (another name shares this file)`;
+  if (st.uid !== euid) return `is owned by uid ${st.uid}, expected ${euid} (the agent's own user)`;
+  if ((st.mode & 0o077) !== 0) return `has mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}, expected 0600 (no access for group or others)`;
+  return undefined;
+}
+
 /** Like loadStateFile, but says "missing" (undefined) instead of answering with an empty state. */
 export async function readStateFile(path: string): Promise<StateFile | undefined> {
   let text: string;
+  let handle;
   try {
-    text = await readFile(path, "utf8");
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const why = (err as NodeJS.ErrnoException).code === "ELOOP" ? "is a symbolic link (refusing to follow it)" : `cannot read: ${(err as Error).message}`;
+    throw new StateFileError(path, why, { cause: err });
+  }
+  try {
+    const problem = stateFileProblem(await handle.stat());
+    if (problem) throw new StateFileError(path, `${problem}; refusing to read or replace it: check the originals in it and move it aside`);
+    text = await handle.readFile("utf8");
+  } catch (err) {
+    if (err instanceof StateFileError) throw err;
     throw new StateFileError(path, `cannot read: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await handle.close();
   }
   let json: unknown;
   try {
@@ -77,7 +107,7 @@ export async function saveStateFile(path: string, state: StateFile): Promise<voi
   try {
     await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}\n`);
   } catch (err) {
-    throw new StateFileError(path, (err as Error).message, { cause: err });
+    throw new StateFileError(path, `cannot be replaced, the file on disk is unchanged: ${(err as Error).message}`, { cause: err, operation: "write" });
   }
 }
 

@@ -6,6 +6,10 @@ import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
 /** Everything the agent knows after its latest pass and drift check; turned into status by one function. */
 export interface AgentView {
   readonly generation: number | undefined;
+  /** The desired state is gone: keys hold the restores, and nothing is desired. */
+  readonly deleted?: boolean;
+  /** Why the latest desired state was rejected (invalid, or for another node); the previous one stays in effect. */
+  readonly rejected?: string;
   readonly desiredCount: number;
   readonly keys: readonly KeyResult[];
   readonly originals: readonly OriginalValue[];
@@ -38,6 +42,40 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
     list = setCondition(list, { type: "Degraded", status: "True", reason: view.failure.reason, message: view.failure.message, ...base }, now);
     return setCondition(list, { type: "Drifted", status: "False", reason: "NoDrift", message: "no generation is applied", ...base }, now);
   }
+  if (view.rejected !== undefined) {
+    const gen = view.generation === undefined ? "" : ` (generation ${view.generation})`;
+    const previous =
+      view.desiredCount > 0 && view.applied
+        ? `the previous desired state${gen} stays in effect: ${view.desiredCount} sysctl(s)`
+        : view.desiredCount > 0
+          ? `the previous desired state${gen} is not fully applied either`
+          : "nothing is applied from it";
+    const message = `the latest desired state was rejected and nothing of it is applied (${previous}): ${view.rejected}`;
+    list = setCondition(list, { type: "Applied", status: "False", reason: "DesiredStateRejected", message, ...base }, now);
+    list = setCondition(list, { type: "Degraded", status: "True", reason: "DesiredStateRejected", message, ...base }, now);
+    return setCondition(list, driftCondition(view, base), now);
+  }
+  if (view.deleted) {
+    const restored = view.keys.filter((k) => k.result === "Restored").map((k) => `${k.name}=${k.actual ?? k.desired ?? ""}`);
+    const stuck = view.keys.filter((k) => k.result === "RestoreFailed");
+    const message =
+      `the desired state was deleted: nothing is desired on this node; ` +
+      (restored.length > 0 ? `original value(s) restored: ${restored.join(", ")}` : "no original was left to restore") +
+      (stuck.length > 0 ? `; not restored yet: ${names(stuck, () => true)}` : "");
+    list = setCondition(
+      list,
+      stuck.length === 0
+        ? { type: "Applied", status: "True", reason: "DesiredStateDeleted", message, ...base }
+        : { type: "Applied", status: "False", reason: "RestoreFailed", message, ...base },
+      now,
+    );
+    list = setCondition(
+      list,
+      stuck.length === 0 ? { type: "Degraded", status: "False", reason: "AsDesired", message: "every original was restored", ...base } : { type: "Degraded", status: "True", reason: "RestoreFailed", message, ...base },
+      now,
+    );
+    return setCondition(list, { type: "Drifted", status: "False", reason: "NoDrift", message: "nothing is desired, so nothing can drift", ...base }, now);
+  }
   list = setCondition(
     list,
     view.applied
@@ -52,14 +90,13 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
       : { type: "Degraded", status: "False", reason: "AsDesired", message: "no key failed or was refused", ...base },
     now,
   );
-  list = setCondition(
-    list,
-    view.lastDrifted.length > 0
-      ? { type: "Drifted", status: "True", reason: "DriftCorrected", message: `changed by someone else since this generation was applied, and re-applied: ${view.lastDrifted.join(", ")}`, ...base }
-      : { type: "Drifted", status: "False", reason: "NoDrift", message: "no desired key has been changed by someone else since this generation was applied", ...base },
-    now,
-  );
-  return list;
+  return setCondition(list, driftCondition(view, base), now);
+}
+
+function driftCondition(view: AgentView, base: { observedGeneration?: number }): Omit<Condition, "lastTransitionTime"> {
+  return view.lastDrifted.length > 0
+    ? { type: "Drifted", status: "True", reason: "DriftCorrected", message: `changed by someone else since this generation was applied, and re-applied: ${view.lastDrifted.join(", ")}`, ...base }
+    : { type: "Drifted", status: "False", reason: "NoDrift", message: "no desired key has been changed by someone else since this generation was applied", ...base };
 }
 
 const KEY_MESSAGE_MAX = 1024;

@@ -27,7 +27,7 @@ export interface RotationPolicy {
   readonly retireAfterMs: number;
 }
 
-export type RotationStep = "bootstrap" | "ca-added" | "ca-switched" | "ca-retired" | "serving-renewed" | "none";
+export type RotationStep = "bootstrap" | "ca-added" | "ca-switched" | "ca-retired" | "serving-renewed" | "phase-restarted" | "none";
 
 export interface RotationPlan {
   readonly step: RotationStep;
@@ -100,6 +100,13 @@ export async function planRotation(state: PkiState | undefined, now: Date, polic
     const fresh: PkiState = kept.length > 0 ? { ca, serving, bundle: [ca.certPem, ...kept], phaseSince: now } : { ca, serving, bundle: [ca.certPem] };
     const renewal = minDate(renewalTime(ca.certPem, policy.renewFraction), renewalTime(serving.certPem, policy.renewFraction));
     return { step: "bootstrap", state: fresh, nextCheck: kept.length > 0 ? minDate(renewal, later(now, policy.retireAfterMs)) : renewal, why: problem ?? "" };
+  }
+  if (state.phaseSince === undefined && (state.nextCa !== undefined || state.bundle.length > 1)) {
+    // Mid-rotation without the phase's start (the Secret's annotation was removed or mangled): taking
+    // "now" at every check would push the switch or the retirement back for ever. The phase starts
+    // again now, written down, and runs its full wait: later than planned, never earlier.
+    const wait = state.nextCa ? policy.propagationMs : policy.retireAfterMs;
+    return { step: "phase-restarted", state: { ...state, phaseSince: now }, nextCheck: later(now, wait), why: "the rotation phase's start time was missing; its wait starts again now" };
   }
   const since = state.phaseSince ?? now;
   if (state.nextCa) {

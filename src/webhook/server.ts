@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.js";
 import type { WebhookMetrics } from "../metrics/index.js";
@@ -21,6 +22,14 @@ export interface WebhookServerOptions {
   readonly logger: Logger;
   readonly path?: string;
   readonly maxBodyBytes?: number;
+  /** How long a connection that has not sent a byte of a request may stay open (default: keepAliveTimeout, 120 s). */
+  readonly unusedConnectionTimeoutMs?: number;
+  /** Node's headers timeout: a request whose headers have not all arrived by then gets a 408 (default 10 s). */
+  readonly headersTimeoutMs?: number;
+  /** Node's request timeout: a whole request (headers and body) must arrive within it (default 30 s). */
+  readonly requestTimeoutMs?: number;
+  /** How often Node checks those two timeouts (default 30 s; tests shorten it). */
+  readonly connectionsCheckingIntervalMs?: number;
   /** Where request durations, outcomes and findings are counted (Prometheus). */
   readonly metrics?: WebhookMetrics;
 }
@@ -103,15 +112,23 @@ function failure(code: number, message: string): Record<string, unknown> {
 export class WebhookServer {
   readonly latency = new LatencyWindow();
   readonly outcomes = new Map<Outcome | "bad-request" | "error", number>();
+  /** Connections whose headers timeout fired: kept silent (never carried a byte) or answered 408 (stalled mid-request). */
+  readonly timeouts = { keptSilent: 0, answered408: 0 };
   private readonly server: Server;
   private readonly path: string;
   private readonly maxBodyBytes: number;
   private draining = false;
+  /** Connections that have carried at least one byte of HTTP (after the TLS handshake). */
+  private readonly used = new WeakSet<object>();
+  /** When each connection's TLS handshake finished (performance.now()). */
+  private readonly acceptedAt = new WeakMap<object, number>();
 
   constructor(private readonly options: WebhookServerOptions) {
     this.path = options.path ?? VALIDATE_PATH;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: "TLSv1.2" }, (req, res) => {
+    const keepAliveMs = 120_000;
+    const unusedMs = options.unusedConnectionTimeoutMs ?? keepAliveMs;
+    this.server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: "TLSv1.2", connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 30_000 }, (req, res) => {
       // Timed from the moment the request reaches us until its reply is flushed to the socket: the
       // TLS write of the reply is part of what the apiserver waits for. (Time spent queued before the
       // event loop reads the request shows as event-loop lag, nodejs_eventloop_lag_seconds; the
@@ -124,18 +141,42 @@ export class WebhookServer {
         send(res, 500, failure(500, "internal error"));
       });
     });
-    this.server.requestTimeout = 30_000;
-    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+    this.server.headersTimeout = options.headersTimeoutMs ?? 10_000;
     // Longer than the apiserver's idle-connection timeout (Go's 90 s), so it is always the client that
     // closes an idle connection: a server-side close can race with a POST the client just sent on it.
-    this.server.keepAliveTimeout = 120_000;
+    this.server.keepAliveTimeout = keepAliveMs;
+    this.server.on("secureConnection", (socket: TLSSocket) => {
+      this.acceptedAt.set(socket, performance.now());
+      socket.once("data", () => this.used.add(socket));
+    });
     this.server.on("tlsClientError", (err, socket) => {
       options.logger.debug({ err: { message: err.message }, remote: socket.remoteAddress }, "TLS handshake failed");
     });
-    this.server.on("clientError", (err, socket) => {
-      options.logger.debug({ err: { message: err.message } }, "bad HTTP request");
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-      else socket.destroy();
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+      // Node starts the headers timeout of a new connection at accept, as a guard against connections
+      // that never send anything; it fires on a connection the client opened and keeps idle in its pool
+      // (Go's transport dials ahead). Answering it, as this handler once did with a 400 + close, puts an
+      // unsolicited response on a connection the apiserver may be sending a POST on that very moment,
+      // which Go then reads as that POST's answer (or fails it: Go retries no POST on a fresh
+      // connection). Such a connection is kept, silent, for as long as an idle keep-alive one
+      // (longer than Go's 90 s), so the client is the one that closes it; then it is destroyed.
+      if (err.code === "ERR_HTTP_REQUEST_TIMEOUT" && !this.used.has(socket)) {
+        this.timeouts.keptSilent++;
+        const open = performance.now() - (this.acceptedAt.get(socket) ?? performance.now());
+        (socket as Socket).setTimeout(Math.max(1, unusedMs - open), () => {
+          if (!this.used.has(socket)) socket.destroy();
+        });
+        return;
+      }
+      options.logger.debug({ err: { message: err.message, code: err.code } }, "bad HTTP request");
+      if (!socket.writable || err.code === "ECONNRESET") {
+        socket.destroy();
+        return;
+      }
+      if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") this.timeouts.answered408++;
+      const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
   }
 

@@ -354,7 +354,7 @@ describe("the node agent in a network namespace", () => {
     const r = await rig();
     // Recorded when ip_unprivileged_port_start was 500; the namespace now has the default 1024,
     // below which the kernel refuses a port range.
-    await writeFile(r.files.state, JSON.stringify({ version: 1, originals: [{ name: RANGE, value: "500 65535", recordedAt: "2026-01-01T00:00:00Z" }] }));
+    await writeFile(r.files.state, JSON.stringify({ version: 1, originals: [{ name: RANGE, value: "500 65535", recordedAt: "2026-01-01T00:00:00Z" }] }), { mode: 0o600 });
     await writeDesired(r.files, NODE, 1, []);
     startAgent(r, { args: ["--drift-interval", "300ms"] });
     const s = await statusAt(r, 1);
@@ -399,7 +399,7 @@ describe("the node agent in a network namespace", () => {
 
   it("refuses to work from a state file it cannot parse, rather than overwrite the originals in it", async () => {
     const r = await rig();
-    await writeFile(r.files.state, "{ half a file");
+    await writeFile(r.files.state, "{ half a file", { mode: 0o600 });
     await writeDesired(r.files, NODE, 1, [{ name: REUSE, value: "1" }]);
     const a = startAgent(r);
     const line = await a.waitForLog((l) => l.msg === "agent pass failed");
@@ -416,7 +416,7 @@ describe("the node agent in a network namespace", () => {
     await statusAt(r, 1, (st) => condition(st, "Applied") === "True");
     const good = await readFile(r.files.state, "utf8");
 
-    await writeFile(r.files.state, "{ half a file");
+    await writeFile(r.files.state, "{ half a file", { mode: 0o600 });
     await writeDesired(r.files, NODE, 2, [{ name: REUSE, value: "0" }]);
     const s2 = await statusAt(r, 2);
     expect(s2.conditions?.find((c) => c.type === "Applied")).toMatchObject({ status: "False", reason: "StateFileUnreadable", observedGeneration: 2 });
@@ -427,7 +427,7 @@ describe("the node agent in a network namespace", () => {
     await twoMoreFailedPasses(r);
     expect(condition((await readStatus(r.files)) ?? {}, "Applied")).toBe("False");
 
-    await writeFile(r.files.state, good);
+    await writeFile(r.files.state, good, { mode: 0o600 });
     const later = await statusAt(r, 2, (st) => condition(st, "Applied") === "True");
     expect(results(later)).toEqual({ [REUSE]: "Applied" });
     expect(await nsSysctl(r.ns, REUSE)).toBe("0");

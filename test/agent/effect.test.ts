@@ -76,7 +76,7 @@ describe("the effect of tcp_tw_reuse as the agent applies it, between two namesp
       await writeDesired(files, "client", 1, sysctls);
       agent = AgentProcess.start({
         ns: client,
-        args: ["--node-name", "client", "--state-file", files.state, "--desired-file", files.desired, "--status-file", files.status, "--poll-interval", "100ms", "--drift-interval", "200ms"],
+        args: ["--node-name", "client", "--state-file", files.state, "--desired-file", files.desired, "--status-file", files.status, "--poll-interval", "100ms", "--drift-interval", "200ms", "--counters-report-interval", "500ms"],
       });
       await eventually("the row's sysctls applied", async () => {
         const s = await readStatus(files);
@@ -94,7 +94,7 @@ describe("the effect of tcp_tw_reuse as the agent applies it, between two namesp
       const timeWaitAfter = await timeWaitCount(client);
       const ok = outcomes["ok"] ?? 0;
       const eaddrnotavail = outcomes["EADDRNOTAVAIL"] ?? 0;
-      // The agent reports the same counter in status (sampled at its next periodic pass).
+      // The agent reports the same counter in status (written on their own every --counters-report-interval).
       const status: NodeStateStatus = await eventually("agent counters after the burst", async () => {
         const s = await readStatus(files);
         return s?.counters && BigInt(s.counters.twRecycled ?? "0") >= twRecycled && Date.parse(s.counters.sampledAt) > 0 ? s : undefined;

@@ -10,6 +10,7 @@ describe("tcp-tuning agent's command line", () => {
       driftIntervalMs: 60_000,
       pollIntervalMs: 1000,
       procNet: "/proc/net",
+      countersReportIntervalMs: 600_000,
       metricsPort: 8080,
       metricsHost: "0.0.0.0",
     });
@@ -25,6 +26,7 @@ describe("tcp-tuning agent's command line", () => {
   it("lets flags win over the environment", () => {
     const o = parseAgentArgs(["--node-name", "n2", "--sysctl-root", "/tmp/root", "--state-file", "/s.json", "--drift-interval", "500ms", "--kubeconfig", "/k"], { NODE_NAME: "n1" });
     expect(o).toMatchObject({ nodeName: "n2", sysctlRoot: "/tmp/root", stateFile: "/s.json", driftIntervalMs: 500, kubeconfig: "/k" });
+    expect(parseAgentArgs(["--counters-report-interval", "2m"], { NODE_NAME: "n1" }).countersReportIntervalMs).toBe(120_000);
   });
 
   it("refuses to start without a node name", () => {

@@ -57,7 +57,7 @@ describe("originals taken back from status when the state file is missing", () =
       probe: { kernelRelease: "6.1.0", bootId: reportedBoot, probedAt: "2026-01-01T00:00:00Z", keys: [] },
       originals: [{ name: REUSE, value: "2", recordedAt: "2026-01-01T00:00:00Z" }],
     };
-    const backend = backendWith({ generation: 1, sysctls: [{ name: REUSE, value: "1", policy: "p" }], deleted: false, status });
+    const backend = backendWith({ generation: 1, sysctls: [{ name: REUSE, value: "1" }], deleted: false, status });
     const agent = new Agent({ nodeName: "n", fs: createSysctlFs(root), stateFile, procNet: join(root, "no-proc-net"), driftIntervalMs: 3_600_000, backend, log: createLogger("test", { level: "silent" }) });
     await agent.start();
     await agent.idle();
@@ -81,7 +81,7 @@ describe("originals across a reboot of the kernel", () => {
     await writeFile(join(root, "net/ipv4/tcp_fin_timeout"), "60\n");
     await writeFile(join(root, "kernel/random/boot_id"), `${opts.currentBoot}\n`);
     const stateFile = join(root, "agent-state.json");
-    await writeFile(stateFile, JSON.stringify({ version: 1, ...(opts.fileBoot ? { bootId: opts.fileBoot } : {}), originals: opts.originals.map(([name, value]) => ({ name, value, recordedAt: "2026-01-01T00:00:00Z" })) }));
+    await writeFile(stateFile, JSON.stringify({ version: 1, ...(opts.fileBoot ? { bootId: opts.fileBoot } : {}), originals: opts.originals.map(([name, value]) => ({ name, value, recordedAt: "2026-01-01T00:00:00Z" })) }), { mode: 0o600 });
     const backend = backendWith({ generation: 2, sysctls: opts.desired.map((d) => ({ name: d.split("=")[0] ?? "", value: d.split("=")[1] ?? "", policy: "p" })), deleted: false });
     const agent = new Agent({ nodeName: "n", fs: createSysctlFs(root), stateFile, procNet: join(root, "no-proc-net"), driftIntervalMs: 3_600_000, backend, log: createLogger("test", { level: "silent" }) });
     await agent.start();

@@ -38,7 +38,7 @@ describe("the originals state file", () => {
     ["an unknown version", JSON.stringify({ version: 9, originals: [] }), /schema/],
   ])("refuses a file that is %s instead of overwriting it", async (_what, text, reason) => {
     const path = join(dir, "state.json");
-    await writeFile(path, text);
+    await writeFile(path, text, { mode: 0o600 });
     await expect(loadStateFile(path)).rejects.toBeInstanceOf(StateFileError);
     await expect(loadStateFile(path)).rejects.toThrow(reason);
     expect(await readFile(path, "utf8")).toBe(text);
