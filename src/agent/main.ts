@@ -1,5 +1,6 @@
 import type { Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
+import type { AgentMetrics } from "../metrics/index.js";
 import { readTcpCounters } from "./counters.js";
 import { removeStaleTemporaries } from "./atomic-file.js";
 import { kernelBootId, probeNode } from "./probe.js";
@@ -64,6 +65,8 @@ export interface AgentOptions {
   readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
   /** When nothing else changed, the TCP counters are written to status this often (+-20 %); default 10 min. */
   readonly countersReportIntervalMs?: number;
+  /** Where pass results, drift corrections, status writes and the TCP counters are counted (Prometheus). */
+  readonly metrics?: AgentMetrics;
 }
 
 export class Agent {
@@ -81,6 +84,7 @@ export class Agent {
   /** Why the latest desired state was rejected, until a usable one arrives. */
   private rejected: string | undefined;
   private readonly statusWrites: StatusWriteGate;
+  private passed = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.statusWrites = new StatusWriteGate(opts.countersReportIntervalMs ?? DEFAULT_COUNTERS_REPORT_INTERVAL_MS);
@@ -103,6 +107,11 @@ export class Agent {
     await this.opts.backend.stop();
     await this.queue;
     this.opts.log.info("agent stopped; sysctls left as they are");
+  }
+
+  /** Ready (/readyz): a first pass has run since start, whatever its result. */
+  get ready(): boolean {
+    return this.passed && !this.stopped;
   }
 
   /** Resolves when every queued pass has run (tests and shutdown). */
@@ -190,6 +199,8 @@ export class Agent {
     try {
       result = await reconcile(sysctls, this.ctx());
     } catch (err) {
+      this.passed = true;
+      this.opts.metrics?.passes.inc({ node: this.opts.nodeName, outcome: "error" });
       this.keys = [];
       this.lastDrifted = [];
       await this.report(desired, false, { reason: err instanceof StateFileError ? (err.operation === "write" ? "StateFileUnwritable" : "StateFileUnreadable") : "AgentError", message: `nothing was applied or restored: ${(err as Error).message}` });
@@ -203,6 +214,9 @@ export class Agent {
     // Incomplete (retried every drift interval): a key not applied, or an original not restored.
     const complete = result.applied && !result.keys.some((k) => k.result === "RestoreFailed");
     this.appliedGeneration = { desired: sysctls, complete };
+    this.passed = true;
+    this.opts.metrics?.passes.inc({ node: this.opts.nodeName, outcome: complete ? "applied" : "incomplete" });
+    this.opts.metrics?.recordKeys(result.keys);
     await this.report(desired, result.applied);
     for (const e of passEvents(result.keys, result.changed, desired.generation)) await this.event(e);
   }
@@ -218,6 +232,7 @@ export class Agent {
     // Drifted stays True for the rest of this generation: someone is fighting the desired values.
     this.lastDrifted = [...new Set([...this.lastDrifted, ...found.drifted])];
     if (found.drifted.length > 0) {
+      this.opts.metrics?.driftCorrections.inc({ node: this.opts.nodeName }, found.drifted.length);
       this.drift = { count: this.drift.count + found.drifted.length, lastDetectedTime: new Date().toISOString(), lastKeys: found.drifted };
       const byName = new Map(found.keys.map((k) => [k.name, k]));
       this.keys = this.keys.map((k) => byName.get(k.name) ?? k);
@@ -245,6 +260,7 @@ export class Agent {
       lastDrifted: this.lastDrifted,
       ...(failure ? { failure } : {}),
     };
+    this.opts.metrics?.recordTcpCounters(view.counters);
     const status = agentStatus(this.lastStatus, view, now);
     // Written when something changed, and the counters alone at a bounded, jittered cadence (status-writes.ts).
     const why = this.statusWrites.reason(status, now.getTime());
@@ -254,7 +270,9 @@ export class Agent {
       this.statusWrites.written(status, now.getTime());
       this.opts.log.debug({ why }, "status written");
       this.lastStatus = status;
+      this.opts.metrics?.statusWrites.inc({ node: this.opts.nodeName, outcome: "ok" });
     } catch (err) {
+      this.opts.metrics?.statusWrites.inc({ node: this.opts.nodeName, outcome: "error" });
       this.opts.log.error({ err }, "could not write status");
     }
   }

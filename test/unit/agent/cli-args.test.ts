@@ -11,7 +11,16 @@ describe("tcp-tuning agent's command line", () => {
       pollIntervalMs: 1000,
       procNet: "/proc/net",
       countersReportIntervalMs: 600_000,
+      metricsPort: 8080,
+      metricsHost: "0.0.0.0",
     });
+  });
+
+  it("serves metrics on --metrics-port (or METRICS_PORT), and refuses a port that is not one", () => {
+    expect(parseAgentArgs(["--metrics-port", "9090", "--metrics-host", "127.0.0.1"], { NODE_NAME: "n" })).toMatchObject({ metricsPort: 9090, metricsHost: "127.0.0.1" });
+    expect(parseAgentArgs([], { NODE_NAME: "n", METRICS_PORT: "0" }).metricsPort).toBe(0);
+    expect(() => parseAgentArgs(["--metrics-port", "http"], { NODE_NAME: "n" })).toThrow();
+    expect(() => parseAgentArgs(["--metrics-port", "70000"], { NODE_NAME: "n" })).toThrow();
   });
 
   it("lets flags win over the environment", () => {
