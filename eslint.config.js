@@ -38,7 +38,7 @@ const others = (...allowed) => FOLDERS.filter((f) => !allowed.includes(f));
 
 export default tseslint.config(
   {
-    ignores: ["dist/**", "node_modules/**", "coverage/**", ".bin/**", ".cache/**", "test-results/**", "hack/**", "crds/**"],
+    ignores: ["dist/**", "bench/results/**", "node_modules/**", "coverage/**", ".bin/**", ".cache/**", "test-results/**", "hack/**", "crds/**"],
   },
   js.configs.recommended,
   tseslint.configs.base,

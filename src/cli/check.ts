@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { evaluatePolicy, parseDefaultPlacement, prepareNode, type DefaultPlacement, type PreparedNode } from "../rules/index.js";
+import { classifyNodes, evaluateByClass, expandClassReport, parseDefaultPlacement, preparePolicy, prepareNode, type DefaultPlacement, type PreparedNode } from "../rules/index.js";
 import { readNodes, readPolicies } from "./input.js";
 import { CliError, type CliIo } from "./io.js";
 import { renderGithub } from "./output/github.js";
@@ -107,7 +107,9 @@ export async function buildCheckReport(options: CheckOptions, io: CliIo): Promis
     notes.push(`no TcpTuningPolicy found in ${read.files} ${read.files === 1 ? "file" : "files"}${read.ignored > 0 ? ` (${read.ignored} other documents ignored)` : ""}.`);
   }
   const nodesByName = new Map((nodes ?? []).map((n) => [n.name, n]));
-  const policies = read.policies.map((input) => policyResult(input, evaluatePolicy(input.policy, nodes), nodesByName));
+  // Nodes of equal facts are judged once per policy (the per-node report is the same, finding for finding).
+  const classes = nodes && classifyNodes(nodes);
+  const policies = read.policies.map((input) => policyResult(input, expandClassReport(evaluateByClass(preparePolicy(input.policy), classes)), nodesByName));
   return { policies, summary: summarize(policies, nodes), notes, errors };
 }
 

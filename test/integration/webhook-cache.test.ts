@@ -59,10 +59,10 @@ describe("the webhook's node cache on the real apiserver", () => {
     await objects.createClusterCustomObject({ ...STATE_REF, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningNodeState", metadata: { name: node }, spec: { nodeName: node } } });
     const probe = { kernelRelease: "5.14.0-427.37.1.el9_4.x86_64", probedAt: new Date().toISOString(), keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }] };
     await objects.patchClusterCustomObjectStatus({ ...STATE_REF, name: node, body: { status: { probe } } }, mergePatch());
-    await until("the probe in the cache", () => webhook.hook.cache.snapshot().nodes.find((n) => n.name === node)?.probed?.has("net.ipv4.tcp_tw_reuse_delay") === true);
+    await until("the probe in the cache", () => webhook.hook.cache.index.node(node)?.probed?.has("net.ipv4.tcp_tw_reuse_delay") === true);
     expect(await admitted(delayPolicy(uniqueName("delay")))).toBe("allowed");
     await objects.deleteClusterCustomObject({ ...STATE_REF, name: node });
-    await until("the probe gone from the cache", () => webhook.hook.cache.snapshot().nodes.find((n) => n.name === node)?.probed === undefined);
+    await until("the probe gone from the cache", () => webhook.hook.cache.index.node(node)?.probed === undefined);
     expect(await admitted(delayPolicy(uniqueName("delay")))).toMatch(/^403 /);
   });
 
@@ -200,7 +200,7 @@ describe("admission latency", () => {
       const without = await timed(300);
       const r = (x: number) => Math.round(x * 100) / 100;
       const report = {
-        nodesInCache: webhook.hook.cache.snapshot().nodes.length,
+        nodesInCache: webhook.hook.cache.index.size,
         viaApiserverWithWebhookMs: { p50: r(percentile(withHook, 50)), p99: r(percentile(withHook, 99)) },
         viaApiserverWithoutWebhookMs: { p50: r(percentile(without, 50)), p99: r(percentile(without, 99)) },
         webhookServerMs: { p50: r(server.p50 ?? NaN), p99: r(server.p99 ?? NaN), max: r(server.max ?? NaN), count: server.count },

@@ -36,7 +36,7 @@ afterAll(async () => {
 describe("tcp-tuning webhook as a process", () => {
   it("starts from the CLI, refuses and admits through the apiserver, keeps answering for its shutdown delay after SIGTERM, and exits 0", async () => {
     const port = await freePort();
-    const args = ["bin/tcp-tuning.js", "webhook", "--kubeconfig", kubeconfigPath(), "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName, "--shutdown-delay-seconds", "3"];
+    const args = ["bin/tcp-tuning.js", "webhook", "--kubeconfig", kubeconfigPath(), "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName, "--shutdown-delay-seconds", "3", "--metrics-port", "0", "--metrics-host", "127.0.0.1"];
     const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, LOG_FORMAT: "json" }, stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
     proc.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));

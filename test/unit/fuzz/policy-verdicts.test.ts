@@ -10,6 +10,7 @@ import { buildCheckReport } from "../../../src/cli/check.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { createLogger } from "../../../src/log.js";
 import { catalogNames, evaluatePolicy } from "../../../src/rules/index.js";
+import { nodeListSnapshot } from "../../../src/webhook/admission.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { SOAK_FACTOR } from "../../support/soak.js";
 import { linuxNode, policyReview, preparedNodes } from "../webhook/support/reviews.js";
@@ -30,12 +31,13 @@ const NODES = [
   linuxNode("new", "6.8.0-45-generic", { pool: "b" }),
 ];
 const fleet = preparedNodes(NODES);
+const snapshot = nodeListSnapshot(fleet);
 
 const life = { validityMs: 3600_000, backdateMs: 60_000 };
 const ca = await createCa(new Date(), life);
 const server = new WebhookServer({
   tls: await issueServingCert(ca, { dnsNames: ["webhook.test.svc"], ipAddresses: ["127.0.0.1"] }, new Date(), life),
-  snapshot: () => ({ synced: true, nodes: fleet }),
+  snapshot: () => snapshot,
   ready: () => true,
   logger: createLogger("test", { level: "silent", pretty: false }),
 });

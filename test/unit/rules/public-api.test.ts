@@ -24,6 +24,13 @@ const EXPORTS = [
   "parseValue",
   "closest",
   "referenceText",
+  "classifyNodes",
+  "evaluateByClass",
+  "evaluateClasses",
+  "expandClassReport",
+  "selectClasses",
+  "nodeClassKey",
+  "compileSelector",
 ] as const;
 
 describe("src/rules/index.ts", () => {

@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
 import { createCa, issueServingCert } from "../../../src/certs/certificates.js";
+import { nodeListSnapshot } from "../../../src/webhook/admission.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { until } from "../../support/eventually.js";
 import { call } from "./support/https-client.js";
@@ -29,7 +30,7 @@ const life = { validityMs: 3600_000, backdateMs: 60_000 };
 const ca = await createCa(new Date(), life);
 const server = new WebhookServer({
   tls: await issueServingCert(ca, { dnsNames: ["webhook.test.svc"], ipAddresses: ["127.0.0.1"] }, new Date(), life),
-  snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("n1", "6.1.0")]) }),
+  snapshot: () => nodeListSnapshot(preparedNodes([linuxNode("n1", "6.1.0")])),
   ready: () => true,
   logger: createLogger("test", { level: "silent", pretty: false }),
   headersTimeoutMs: HEADERS_MS,

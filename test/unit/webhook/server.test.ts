@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
 import { createCa, issueServingCert } from "../../../src/certs/certificates.js";
+import { nodeListSnapshot } from "../../../src/webhook/admission.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { call } from "./support/https-client.js";
 import { linuxNode, policy, policyReview, preparedNodes } from "./support/reviews.js";
@@ -11,7 +12,7 @@ const ca = await createCa(new Date(), life);
 let synced = true;
 const server = new WebhookServer({
   tls: await issueServingCert(ca, names, new Date(), life),
-  snapshot: () => ({ synced, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
+  snapshot: () => nodeListSnapshot(preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]), synced),
   ready: () => synced,
   logger: createLogger("test", { level: "silent", pretty: false }),
   maxBodyBytes: 64 * 1024,
@@ -81,7 +82,7 @@ describe("a draining webhook server", () => {
   it("says it is not ready while it still answers admissions", async () => {
     const draining = new WebhookServer({
       tls: await issueServingCert(ca, names, new Date(), life),
-      snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
+      snapshot: () => nodeListSnapshot(preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]), true),
       ready: () => true,
       logger: createLogger("test", { level: "silent", pretty: false }),
     });
