@@ -24,11 +24,14 @@ import { createSysctlFs } from "./sysctl-fs.js";
  *   --counters-report-interval DUR  when nothing else changed, write the counters to status this often (+-20 %), default 10m
  *   --metrics-port N        plain-HTTP /metrics, /healthz, /readyz (default $METRICS_PORT or 8080; 0 = any free port)
  *   --metrics-host ADDR     its listen address (default $METRICS_HOST or 0.0.0.0)
+ *   --counters-interval DUR how often the TCP counters are sampled (+-20 % jitter), default 30s
+ *   --counters-window DUR   after a change, write every sample to status for this long, default 10m
  */
 
 export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
                         [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
-                        [--proc-net DIR] [--counters-report-interval 10m] [--metrics-port 8080] [--metrics-host 0.0.0.0]
+                        [--proc-net DIR] [--counters-report-interval 10m] [--counters-interval 30s] [--counters-window 10m]
+                        [--metrics-port 8080] [--metrics-host 0.0.0.0]
 `;
 
 /** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
@@ -57,6 +60,8 @@ const optionsSchema = z.object({
   countersReportIntervalMs: z.number().int().positive(),
   metricsPort: z.number().int().min(0).max(65535),
   metricsHost: z.string().min(1),
+  countersIntervalMs: z.number().int().positive(),
+  countersWindowMs: z.number().int().min(0),
 });
 export type AgentCliOptions = z.infer<typeof optionsSchema>;
 
@@ -77,6 +82,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       "counters-report-interval": { type: "string" },
       "metrics-port": { type: "string" },
       "metrics-host": { type: "string" },
+      "counters-interval": { type: "string" },
+      "counters-window": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -95,6 +102,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     countersReportIntervalMs: parseDuration(values["counters-report-interval"] ?? "10m"),
     metricsPort: Number(values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080"),
     metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
+    countersIntervalMs: parseDuration(values["counters-interval"] ?? "30s"),
+    countersWindowMs: parseDuration(values["counters-window"] ?? "10m"),
   });
 }
 
@@ -126,7 +135,14 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const log = createLogger("agent");
   const backend = o.desiredFile
-    ? createFileBackend({ nodeName: o.nodeName, desiredFile: o.desiredFile, statusFile: o.statusFile, eventsFile: o.eventsFile, pollIntervalMs: o.pollIntervalMs, log })
+    ? createFileBackend({
+        nodeName: o.nodeName,
+        desiredFile: o.desiredFile,
+        statusFile: o.statusFile,
+        eventsFile: o.eventsFile,
+        pollIntervalMs: o.pollIntervalMs,
+        log,
+      })
     : await kubeBackend(o, log);
 
   const pauseAfter = Number(env[PAUSE_AFTER_WRITES_ENV] ?? "0");
@@ -141,8 +157,26 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
 
   const registry = componentRegistry("agent");
   const metrics = new AgentMetrics(registry, o.nodeName);
-  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, countersReportIntervalMs: o.countersReportIntervalMs, backend, log, metrics, ...(afterWrite ? { afterWrite } : {}) });
-  const metricsServer = new MetricsServer({ registry, ready: () => agent.ready, notReadyReason: () => "no pass has completed yet", logger: log.child({ part: "metrics" }) });
+  const agent = new Agent({
+    nodeName: o.nodeName,
+    fs: createSysctlFs(o.sysctlRoot),
+    stateFile: o.stateFile,
+    procNet: o.procNet,
+    driftIntervalMs: o.driftIntervalMs,
+    countersReportIntervalMs: o.countersReportIntervalMs,
+    countersIntervalMs: o.countersIntervalMs,
+    countersWindowMs: o.countersWindowMs,
+    backend,
+    log,
+    metrics,
+    ...(afterWrite ? { afterWrite } : {}),
+  });
+  const metricsServer = new MetricsServer({
+    registry,
+    ready: () => agent.ready,
+    notReadyReason: () => "no pass has completed yet",
+    logger: log.child({ part: "metrics" }),
+  });
   try {
     const address = await metricsServer.listen(o.metricsPort, o.metricsHost);
     log.info({ metricsPort: address.port }, "metrics listening");

@@ -10,6 +10,7 @@ Commands
   check     Check TcpTuningPolicy files offline against the rule engine (see \`tcp-tuning check --help\`)
   explain   What the sysctl catalog knows about a sysctl (see \`tcp-tuning explain --help\`)
   plan      What a policy does (DryRun) or would change (Enforce) per node: tcp-tuning plan ttp/NAME
+  rollout   A policy's gradual rollout: status [--watch], pause, resume (see \`tcp-tuning rollout --help\`)
   agent     Run the node agent (in the DaemonSet)
   controller  Run the controller: policies -> each node's TcpTuningNodeState, policy status
   webhook   Run the admission webhook server
@@ -27,6 +28,7 @@ Example
  */
 export const COMPONENT_COMMANDS = {
   agent: () => import("../cmd/agent.js"),
+  rollout: () => import("../cmd/rollout.js"),
   webhook: () => import("../cmd/webhook.js"),
   controller: () => import("../cmd/controller.js"),
   plan: () => import("../cmd/plan.js"),

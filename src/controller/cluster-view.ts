@@ -31,6 +31,12 @@ export interface PolicyView {
   /** A policy-level denial (or an invalid spec): nothing of it is applied anywhere. */
   readonly policyDenied: boolean;
   readonly deleting: boolean;
+  /** metadata.annotations (the rollout's pause and resume). */
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly finalizers: readonly string[];
+  /** metadata.deletionTimestamp as an ISO string, when deleting. */
+  readonly deletedAt: string | undefined;
+  readonly resourceVersion: string | undefined;
   readonly status: PolicyStatus | undefined;
   readonly rollout: Rollout | undefined;
 }
@@ -76,6 +82,11 @@ function meta(obj: unknown): Record<string, unknown> {
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : v instanceof Date ? v.toISOString() : undefined);
 
+function stringRecord(v: unknown): Record<string, string> {
+  if (!v || typeof v !== "object") return {};
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
+
 /** A TcpTuningPolicy as read from the API (any shape: the engine judges what does not parse). */
 export function policyView(obj: unknown): PolicyView {
   const m = meta(obj);
@@ -92,6 +103,10 @@ export function policyView(obj: unknown): PolicyView {
     policyFindings,
     policyDenied: prepared.spec === undefined || policyFindings.some((f) => f.severity === "deny"),
     deleting: m["deletionTimestamp"] !== undefined && m["deletionTimestamp"] !== null,
+    annotations: stringRecord(m["annotations"]),
+    finalizers: Array.isArray(m["finalizers"]) ? (m["finalizers"] as unknown[]).filter((f): f is string => typeof f === "string") : [],
+    deletedAt: m["deletionTimestamp"] ? new Date(str(m["deletionTimestamp"]) ?? 0).toISOString() : undefined,
+    resourceVersion: str(m["resourceVersion"]),
     status: parsed.success ? parsed.data.status : undefined,
     rollout: prepared.spec?.rollout,
   };

@@ -3,7 +3,8 @@ import { CustomObjectsApi, EventsV1Api, type KubeConfig, type KubernetesObject }
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL, POLICY_KIND, POLICY_PLURAL } from "../api/v1alpha1/group.js";
 import type { DesiredSysctl } from "../api/v1alpha1/node-state.js";
 import type { PolicyStatus } from "../api/v1alpha1/policy.js";
-import { isNotFound } from "../kube/api-error.js";
+import { isConflict, isNotFound } from "../kube/api-error.js";
+import { mergePatch } from "../kube/patch.js";
 import { applyCustomObject, applyCustomObjectStatus } from "../kube/apply.js";
 import { FIELD_MANAGERS, makeApiClient } from "../kube/client.js";
 import { EventRecorder } from "../kube/events.js";
@@ -15,7 +16,8 @@ import { ClusterCache } from "./cluster-cache.js";
 import { nodeStateView, type ClusterView } from "./cluster-view.js";
 import { planCluster, type ClusterPlan, type EventIntent } from "./cluster-plan.js";
 import { nodeStateApplyBody, nodeStateUpToDate } from "./node-state-spec.js";
-import { immediateGate, type RolloutGate } from "./rollout-gate.js";
+import type { RolloutGate } from "./rollout-gate.js";
+import { createGradualGate } from "./rollout/gradual-gate.js";
 
 /**
  * The controller process's reconciler: informers in, server-side applies out.
@@ -45,7 +47,7 @@ export interface ReconcilerOptions {
   readonly metrics?: ControllerMetrics;
 }
 
-type Key = "sync" | `node/${string}` | `policy/${string}`;
+type Key = "sync" | `node/${string}` | `policy/${string}` | `finalizer/${string}`;
 
 /** What this process wrote last for an object, so a cache that has not caught up yet causes no second write. */
 interface Written<T> {
@@ -116,7 +118,7 @@ export class Reconciler {
       instance: options.identity,
       logger: options.logger,
     });
-    this.gate = options.gate ?? immediateGate;
+    this.gate = options.gate ?? createGradualGate();
     this.cache = new ClusterCache({
       kubeConfig: options.kubeConfig,
       logger: options.logger,
@@ -143,6 +145,7 @@ export class Reconciler {
     this.options.metrics?.leader.set(leading ? 1 : 0);
     if (leading && !this.leading) {
       this.emitted = await this.existingEvents();
+      this.gate.reset?.();
       this.leading = true;
       this.queue.add("sync");
     } else if (!leading) {
@@ -179,6 +182,7 @@ export class Reconciler {
     if (key === "sync") return this.sync();
     if (!this.leading) return;
     if (key.startsWith("node/")) return this.applyNodeState(key.slice(5));
+    if (key.startsWith("finalizer/")) return this.updateFinalizers(key.slice(10));
     return this.applyPolicyStatus(key.slice(7));
   }
 
@@ -215,6 +219,10 @@ export class Reconciler {
         this.queue.add(`policy/${name}`);
         queued++;
       }
+    }
+    for (const f of plan.finalizers) {
+      this.queue.add(`finalizer/${f.policy}`);
+      queued++;
     }
     this.emitEvents(plan.events);
     this.options.logger.debug(
@@ -276,6 +284,32 @@ export class Reconciler {
       );
     } catch (err) {
       if (isNotFound(err) || isNotFound((err as Error).cause)) return; // deleted: nothing to report on
+      throw err;
+    }
+  }
+
+  /** Adds or drops the rollout's finalizer, guarded by the resourceVersion it was computed from (409: the next pass decides again). */
+  private async updateFinalizers(name: string): Promise<void> {
+    const change = this.plan?.finalizers.find((f) => f.policy === name);
+    if (!change) return;
+    try {
+      await this.custom.patchClusterCustomObject(
+        {
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: POLICY_PLURAL,
+          name,
+          body: { metadata: { finalizers: change.finalizers, ...(change.resourceVersion ? { resourceVersion: change.resourceVersion } : {}) } },
+        },
+        mergePatch(),
+      );
+      this.options.logger.info({ controller: "controller", policy: name, finalizers: change.finalizers }, "updated policy finalizers");
+    } catch (err) {
+      if (isNotFound(err) || isNotFound((err as Error).cause)) return;
+      if (isConflict(err) || isConflict((err as Error).cause)) {
+        this.queue.add("sync");
+        return;
+      }
       throw err;
     }
   }

@@ -210,11 +210,33 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
   } else {
     set({ type: "Degraded", status: "False", reason: "AsDesired", message: "no conflict, failure or rejected node" });
   }
+  // Without spec.rollout everything goes at once: the conditions above say all there is.
+  if (policy.rollout !== undefined) conditions = withRolloutConditions(conditions, input.rollout, now);
   return withOptional({ observedGeneration: generation, conditions, nodes, findings }, input);
+}
+
+/**
+ * What the gradual rollout adds: while it runs, Progressing is its one line; a halt or a node that
+ * failed the health gate makes the policy Degraded (a halt wins over other reasons: it is what a
+ * person must act on) and keeps it from Ready.
+ */
+function withRolloutConditions(conditions: Condition[], rollout: RolloutProgress | undefined, now: Date): Condition[] {
+  const mine = new Map((rollout?.conditions ?? []).map((c) => [c.type, c]));
+  if (!rollout?.rollout || mine.size === 0) return conditions;
+  let out = conditions;
+  const theirs = (type: string): Condition | undefined => out.find((c) => c.type === type);
+  const progressing = mine.get("Progressing");
+  if (progressing && !rollout.complete) out = setCondition(out, progressing, now);
+  const degraded = mine.get("Degraded");
+  if (degraded?.status === "True" && (theirs("Degraded")?.status !== "True" || degraded.reason === "RolloutHalted")) out = setCondition(out, degraded, now);
+  const ready = mine.get("Ready");
+  if (ready?.status === "False" && theirs("Ready")?.status === "True") out = setCondition(out, ready, now);
+  return out;
 }
 
 function withOptional(status: PolicyStatus, input: PolicyStatusInput): PolicyStatus {
   const out: PolicyStatus = { ...status };
+  if (input.rollout?.rollout) out.rollout = input.rollout.rollout;
   if (input.withheld.length > 0) out.withheld = input.withheld.slice(0, WITHHELD_MAX);
   if (input.plan) out.plan = input.plan;
   return out;

@@ -1,5 +1,7 @@
 import type { DesiredSysctl, NodeStateStatus } from "../api/v1alpha1/node-state.js";
 import type { Rollout } from "../api/v1alpha1/policy.js";
+import type { RolloutStatus } from "../api/v1alpha1/rollout-status.js";
+import type { ConditionInput } from "../kube/conditions.js";
 
 /**
  * The rollout gate: after the controller has computed every node's desired state, the gate decides
@@ -36,6 +38,12 @@ export interface GatePolicy {
   readonly nodes: readonly string[];
   /** The policy's previous rollout progress (from its status), when a gate keeps any. */
   readonly previous?: RolloutProgress | undefined;
+  /** metadata.annotations (tcptuning.io/paused, tcptuning.io/resume). */
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
+  /** status.rollout as last written. */
+  readonly previousRollout?: RolloutStatus | undefined;
+  /** Being deleted: its keys leave the nodes (the gradual gate does it in waves). */
+  readonly deleting?: boolean | undefined;
 }
 
 export interface GateInput {
@@ -52,6 +60,14 @@ export interface RolloutProgress {
   readonly held: number;
   /** One line for the Progressing condition, e.g. "wave 3/7: 12/40 nodes applied, soaking 45 s". */
   readonly message?: string;
+  /** The gradual gate's state, for status.rollout. */
+  readonly rollout?: RolloutStatus;
+  /** Progressing, Degraded and Ready as the rollout sees them. */
+  readonly conditions?: readonly ConditionInput[];
+  /** Events the rollout wants (a wave halted, a health gate failed, the rollout completed). */
+  readonly events?: readonly { readonly type: "Normal" | "Warning"; readonly reason: string; readonly message: string }[];
+  /** Every node carries the policy's target and reported it (a deleted policy's keys are all gone). */
+  readonly complete?: boolean;
 }
 
 export interface GateDecision {
@@ -64,6 +80,8 @@ export interface GateDecision {
 
 export interface RolloutGate {
   decide(input: GateInput): GateDecision;
+  /** This process just became the leader: forget anything not read from the cluster. */
+  reset?(): void;
 }
 
 /** Every node gets its whole desired state at once (issue 10; spec.rollout is not yet honoured). */

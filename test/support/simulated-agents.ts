@@ -1,6 +1,15 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../../src/api/v1alpha1/group.js";
-import { nodeStateSchema, type KeyResult, type NodeState, type NodeStateStatus, type OriginalValue } from "../../src/api/v1alpha1/node-state.js";
+import {
+  COUNTER_HISTORY_MAX,
+  nodeStateSchema,
+  type CounterSample,
+  type HealthCounter,
+  type KeyResult,
+  type NodeState,
+  type NodeStateStatus,
+  type OriginalValue,
+} from "../../src/api/v1alpha1/node-state.js";
 import { applyCustomObjectStatus } from "../../src/kube/apply.js";
 import { FIELD_MANAGERS, makeApiClient } from "../../src/kube/client.js";
 import { ResilientInformer } from "../../src/kube/informer.js";
@@ -14,6 +23,11 @@ import { createLogger } from "../../src/log.js";
  * agent's field manager: observedGeneration, probe (kernel release and every simulated key), keys,
  * originals and the Applied/Degraded conditions. A key listed in `fail` is reported Failed and the
  * generation is then applied all or nothing, as the agent does (the others are Pending).
+ *
+ * With `countersIntervalMs`, each node also has TCP counters that grow at `counterRates(node)` per
+ * second (default: flat but for 0.5 ListenOverflows/s), sampled into status.counterHistory every
+ * interval as the agent does; a sample is written on its own only for `countersWindowMs` after the
+ * node applied a new generation (the agent's --counters-window).
  */
 
 export const DEFAULT_KERNEL_VALUES: Readonly<Record<string, string>> = {
@@ -35,7 +49,19 @@ export interface SimulatedNode {
   readonly fail: Set<string>;
   /** Status writes made for this node. */
   writes: number;
+  /** Cumulative counters and their samples (with countersIntervalMs). */
+  counters: Map<HealthCounter, number>;
+  history: CounterSample[];
+  lastStatus?: NodeStateStatus;
+  changedAt: number;
 }
+
+export interface SimulatedAgentsOptions {
+  readonly countersIntervalMs?: number;
+  readonly countersWindowMs?: number;
+}
+
+const DEFAULT_RATES: Partial<Record<HealthCounter, number>> = { listenOverflows: 0.5 };
 
 export class SimulatedAgents {
   readonly nodes = new Map<string, SimulatedNode>();
@@ -46,8 +72,15 @@ export class SimulatedAgents {
   /** Status writes in all. */
   writes = 0;
   errors: string[] = [];
+  /** Per node, events per second of each counter now (undefined: DEFAULT_RATES). */
+  counterRates: ((node: SimulatedNode) => Partial<Record<HealthCounter, number>>) | undefined;
+  private countersTimer: NodeJS.Timeout | undefined;
+  private lastTick = Date.now();
 
-  constructor(kc: KubeConfig) {
+  constructor(
+    kc: KubeConfig,
+    private readonly options: SimulatedAgentsOptions = {},
+  ) {
     this.custom = makeApiClient(kc, CustomObjectsApi, { timeoutMs: 30_000 });
     const handle = (o: KubernetesObject): void => this.onChange(o);
     this.informer = new ResilientInformer<KubernetesObject>({
@@ -68,7 +101,16 @@ export class SimulatedAgents {
 
   /** Starts acting for `name` (before or after its node state exists). */
   add(name: string, kernelRelease: string, values: Readonly<Record<string, string>> = DEFAULT_KERNEL_VALUES): SimulatedNode {
-    const node: SimulatedNode = { kernelRelease, values: new Map(Object.entries(values)), originals: new Map(), fail: new Set(), writes: 0 };
+    const node: SimulatedNode = {
+      kernelRelease,
+      values: new Map(Object.entries(values)),
+      originals: new Map(),
+      fail: new Set(),
+      writes: 0,
+      counters: new Map(),
+      history: [],
+      changedAt: 0,
+    };
     this.nodes.set(name, node);
     const existing = this.informer.get(name);
     if (existing) this.onChange(existing);
@@ -78,10 +120,61 @@ export class SimulatedAgents {
   async start(): Promise<void> {
     this.informer.start();
     await this.informer.waitForSync(60_000);
+    if (this.options.countersIntervalMs) {
+      this.lastTick = Date.now();
+      this.countersTimer = setInterval(() => void this.sampleCounters(), this.options.countersIntervalMs);
+    }
   }
 
   async stop(): Promise<void> {
+    if (this.countersTimer) clearInterval(this.countersTimer);
     await this.informer.stop();
+  }
+
+  /** Every interval: counters grow, a sample joins each node's history; recently changed nodes write it. */
+  private async sampleCounters(): Promise<void> {
+    const now = Date.now();
+    const dt = (now - this.lastTick) / 1000;
+    this.lastTick = now;
+    const sampledAt = new Date(now).toISOString();
+    const writes: Promise<void>[] = [];
+    for (const [name, node] of this.nodes) {
+      const rates = this.counterRates?.(node) ?? DEFAULT_RATES;
+      for (const c of ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails"] as const)
+        node.counters.set(c, (node.counters.get(c) ?? 0) + (rates[c] ?? 0) * dt);
+      const sample: CounterSample = { sampledAt, bootId: "simulated" };
+      for (const [c, v] of node.counters) sample[c] = String(Math.floor(v));
+      node.history = [...node.history, sample].slice(-COUNTER_HISTORY_MAX);
+      if (node.lastStatus && now - node.changedAt <= (this.options.countersWindowMs ?? 0) && !this.busy.has(name)) {
+        // One write at a time per node, as the agent's queue does: a counters write must not land
+        // after (and undo) the status of a newer generation.
+        this.busy.add(name);
+        writes.push(
+          this.writeStatus(name, node, { ...node.lastStatus, counterHistory: node.history })
+            .catch((err: unknown) => void this.errors.push(`${name}: ${(err as Error).message}`))
+            .finally(() => {
+              this.busy.delete(name);
+              if (this.again.delete(name)) {
+                const latest = this.informer.get(name);
+                if (latest) this.onChange(latest);
+              }
+            }),
+        );
+      }
+    }
+    await Promise.all(writes);
+  }
+
+  private async writeStatus(name: string, node: SimulatedNode, status: NodeStateStatus): Promise<void> {
+    await applyCustomObjectStatus(
+      this.custom,
+      { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name },
+      { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status },
+      { fieldManager: FIELD_MANAGERS.agent, force: true },
+    );
+    node.lastStatus = status;
+    node.writes++;
+    this.writes++;
   }
 
   /** The simulated kernel's value of a key on a node. */
@@ -179,13 +272,8 @@ export class SimulatedAgents {
         },
       ],
     };
-    await applyCustomObjectStatus(
-      this.custom,
-      { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name },
-      { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status },
-      { fieldManager: FIELD_MANAGERS.agent, force: true },
-    );
-    node.writes++;
-    this.writes++;
+    if (node.history.length > 0) status.counterHistory = node.history;
+    node.changedAt = Date.now();
+    await this.writeStatus(name, node, status);
   }
 }

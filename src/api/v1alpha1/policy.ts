@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { API_GROUP_VERSION, POLICY_KIND } from "./group.js";
+import { rolloutStatusSchema } from "./rollout-status.js";
 import { CONDITIONS_LIST_MAP, conditionSchema, labelSelectorSchema, objectMetaSchema } from "./meta.js";
 import { SYSCTL_NAME_MAX, SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES, SYSCTL_SCOPE_TEXT } from "./sysctl-name.js";
 
@@ -45,6 +46,14 @@ export type SysctlEntry = z.infer<typeof sysctlEntrySchema>;
 
 export const intOrPercentSchema = z.union([z.number().int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/)]);
 
+/** rollback restores a halted wave; a rollout that goes on after a failure has no halted wave to restore. */
+export const ROLLBACK_NEEDS_PAUSE = {
+  rule: "!has(self.rollback) || !self.rollback || (has(self.pauseOnFailure) && self.pauseOnFailure)",
+  message: "rollback: true needs pauseOnFailure: true (the failed wave is restored when the rollout stops there)",
+  reason: "FieldValueInvalid",
+  fieldPath: ".rollback",
+} as const;
+
 export const rolloutSchema = z.object({
   maxUnavailable: intOrPercentSchema.optional().describe("Nodes changing at once: a count or a percentage of matched nodes."),
   canary: z
@@ -53,8 +62,9 @@ export const rolloutSchema = z.object({
       soakSeconds: z.number().int().min(0).max(86400).optional().describe("Wait after the canary wave before going on."),
     })
     .optional(),
-  pauseOnFailure: z.boolean().optional().describe("Stop the rollout when a node fails to apply."),
-});
+  pauseOnFailure: z.boolean().optional().describe("Stop further waves when a node of a wave fails to apply or fails the health gate."),
+  rollback: z.boolean().optional().describe("With pauseOnFailure: restore the originals on every node of the failed wave (the policy's keys leave their desired state)."),
+}).meta({ "x-kubernetes-validations": [ROLLBACK_NEEDS_PAUSE] }).refine((r) => !r.rollback || r.pauseOnFailure === true, { message: ROLLBACK_NEEDS_PAUSE.message, path: ["rollback"] });
 export type Rollout = z.infer<typeof rolloutSchema>;
 
 export const POLICY_MODES = ["Enforce", "DryRun"] as const;
@@ -139,6 +149,7 @@ export const policyStatusSchema = z.object({
   findings: z.array(findingSummarySchema).max(FINDINGS_MAX).optional().describe("What the rule engine found at observedGeneration (DryRun policies are audited here)."),
   withheld: z.array(withheldKeySchema).max(WITHHELD_MAX).optional().describe("Keys not applied on some nodes because of another policy (bounded; the Degraded condition counts them all)."),
   plan: planSchema.optional().describe("DryRun only: what Enforce would change on each matched node."),
+  rollout: rolloutStatusSchema.optional().describe("The gradual rollout of observedGeneration (or of the policy's removal): waves, soak, health gate."),
 });
 export type PolicyStatus = z.infer<typeof policyStatusSchema>;
 
