@@ -45,6 +45,13 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 cache="${TCP_TUNING_CACHE:-$HOME/.cache/tcp-tuning}"
 dir="$cache/k8s-bins/$KUBERNETES_VERSION-etcd$ETCD_VERSION"
 mkdir -p "$dir"
+# One build at a time per cache: two checkouts (or CI beside a developer) building the same binary
+# into the same folder raced on its temporary file, and one of them failed.
+exec 9>"$dir/.lock"
+if ! flock -n 9; then
+  say "another build holds $dir/.lock; waiting for it"
+  flock 9
+fi
 say "go $(go env GOVERSION), output $dir"
 
 k8s_major="${KUBERNETES_VERSION#v}"; k8s_major="${k8s_major%%.*}"
@@ -59,9 +66,9 @@ build() { # name module-dir package ldflags
   if [[ -x "$dir/$name" ]]; then say "$name: cached"; return; fi
   say "building $name from $pkg"
   start=$SECONDS
-  (cd "$moddir" && go build -trimpath -ldflags "$ldflags" -o "$dir/$name.tmp" "$pkg") ||
+  (cd "$moddir" && go build -trimpath -ldflags "$ldflags" -o "$dir/$name.tmp.$$" "$pkg") ||
     fail "could not build $name from $pkg (module $moddir; see the go output above)"
-  mv "$dir/$name.tmp" "$dir/$name"
+  mv "$dir/$name.tmp.$$" "$dir/$name"
   say "$name built in $((SECONDS - start)) s"
 }
 
