@@ -3,7 +3,7 @@ import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../api/v1alpha1/group.js"
 import { isNotFound, wrapApiError } from "../kube/api-error.js";
 import { jsonPatch, jsonPointer, mergePatch, type JsonPatchOperation } from "../kube/patch.js";
 import { FIELD_MANAGERS } from "../kube/client.js";
-import { fingerprintIfValid, splitPemBundle } from "./certs.js";
+import { fingerprintIfValid, splitPemBundle } from "../certs/index.js";
 import { VALIDATE_PATH } from "./server.js";
 
 export const WEBHOOK_CONFIGURATION_NAME = "tcp-tuning-webhook";

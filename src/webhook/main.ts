@@ -3,20 +3,25 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../kube/client.js";
 import { createLogger, type Logger } from "../log.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
+import { CertDirectory, NamespaceMissingError, SecretStore, TlsManager, type DirectoryCertificates, type KeyPair, type RotationPolicy } from "../certs/index.js";
 import { WebhookConfigClient, caBundleOf, webhookConfiguration, WEBHOOK_CONFIGURATION_NAME, type WebhookEndpoint } from "./config.js";
 import { NodeCache } from "./node-cache.js";
-import type { RotationPolicy } from "./rotation.js";
-import { SecretStore } from "./secret-store.js";
 import { WebhookServer } from "./server.js";
-import { TlsManager } from "./tls-manager.js";
 
 const DAY = 24 * 3600 * 1000;
 
 export const WEBHOOK_USAGE = `Usage: tcp-tuning webhook [options]
 
 Runs the TcpTuningPolicy validating admission webhook: judges every policy CREATE and UPDATE with the
-rule engine against the cluster's nodes, manages its own CA and serving certificate in a Secret, and
-keeps the ValidatingWebhookConfiguration's caBundle current (rotating before expiry).
+rule engine against the cluster's nodes. TLS modes (docs/webhook.md):
+  self-managed  its own CA and serving certificate in a Secret, rotated before expiry, and the
+                ValidatingWebhookConfiguration's caBundle kept current (default)
+  cert-manager  serves tls.crt/tls.key from --cert-dir (a cert-manager Secret volume), reloads them
+                when they change; never writes the configuration nor its caBundle (the CA injector does)
+  files         serves tls.crt/tls.key from --cert-dir and reloads them; the caBundle comes from its
+                ca.crt unless --no-manage-config
+Run outside a pod (a person developing against a local cluster), a configuration it wrote is deleted
+again when it stops (SIGINT/SIGTERM), so a stopped webhook never leaves policy writes refused.
 
 Options (environment variable in brackets)
   --kubeconfig PATH           kubeconfig; default: in-cluster or $KUBECONFIG
@@ -27,7 +32,12 @@ Options (environment variable in brackets)
   --url URL                   call this URL instead of the Service (out-of-cluster runs)
   --secret NAME               Secret holding the CA and serving certificate (tcp-tuning-webhook-tls)
   --config-name NAME          ValidatingWebhookConfiguration name (${WEBHOOK_CONFIGURATION_NAME})
-  --no-manage-config          do not create the configuration (a Helm chart or cert-manager owns it)
+  --tls-mode MODE             self-managed | cert-manager | files (self-managed) [WEBHOOK_TLS_MODE]
+  --cert-dir DIR              directory with tls.crt, tls.key (and ca.crt) for cert-manager and files
+                              modes (/etc/tcp-tuning/webhook-tls) [WEBHOOK_CERT_DIR]
+  --no-manage-config          write neither the configuration nor its caBundle (a chart owns both)
+  --ca-bundle-only            the configuration exists (a chart owns it): only keep its caBundle current
+  --keep-config-on-exit       outside a pod: leave the configuration in place when stopping
   --ip ADDR                   extra IP address for the serving certificate (repeatable)
   --dns NAME                  extra DNS name for the serving certificate (repeatable)
   --default-placement SPEC    placement of unlabelled nodes, e.g. nat=none,load-balancer=none
@@ -36,6 +46,18 @@ Options (environment variable in brackets)
                               stops routing here before the port closes (5); a second signal cuts it
   --help
 `;
+
+export const TLS_MODES = ["self-managed", "cert-manager", "files"] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
+/**
+ * What the webhook writes of its ValidatingWebhookConfiguration:
+ * all (creates it and keeps its caBundle), ca-bundle (a chart owns it; the caBundle is injected), none.
+ */
+export type ConfigWrites = "all" | "ca-bundle" | "none";
+
+/** Whether this process runs in a pod: the kubelet gives every container the apiserver's Service address. */
+export const inPod = (env: NodeJS.ProcessEnv): boolean => Boolean(env["KUBERNETES_SERVICE_HOST"]);
 
 /** Everything the webhook process needs, from flags and environment. */
 export interface WebhookSettings {
@@ -47,7 +69,13 @@ export interface WebhookSettings {
   readonly url: string | undefined;
   readonly secret: string;
   readonly configName: string;
-  readonly manageConfig: boolean;
+  readonly tlsMode: TlsMode;
+  /** cert-manager and files modes: where tls.crt, tls.key and ca.crt are mounted. */
+  readonly certDir: string;
+  /** What the webhook writes of the ValidatingWebhookConfiguration. */
+  readonly configWrites: ConfigWrites;
+  /** Delete the configuration when stopping (a local run: nothing must stay locked behind a dead webhook). */
+  readonly removeConfigOnExit: boolean;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
   readonly defaultPlacement: DefaultPlacement;
@@ -79,7 +107,11 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       url: { type: "string" },
       secret: { type: "string" },
       "config-name": { type: "string" },
+      "tls-mode": { type: "string" },
+      "cert-dir": { type: "string" },
       "no-manage-config": { type: "boolean" },
+      "ca-bundle-only": { type: "boolean" },
+      "keep-config-on-exit": { type: "boolean" },
       ip: { type: "string", multiple: true },
       dns: { type: "string", multiple: true },
       "default-placement": { type: "string" },
@@ -98,6 +130,12 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   const serviceNames = url ? [] : [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
   const urlHost = url ? new URL(url).hostname.replace(/^\[|\]$/g, "") : undefined;
   const isIp = (h: string): boolean => /^[\d.]+$/.test(h) || h.includes(":");
+  const tlsMode = values["tls-mode"] ?? env["WEBHOOK_TLS_MODE"] ?? "self-managed";
+  if (!TLS_MODES.includes(tlsMode as TlsMode)) throw new Error(`--tls-mode must be one of ${TLS_MODES.join(", ")}, got "${tlsMode}"`);
+  if (values["no-manage-config"] && values["ca-bundle-only"]) throw new Error("--no-manage-config and --ca-bundle-only exclude each other");
+  if (tlsMode === "cert-manager" && values["ca-bundle-only"]) throw new Error("--ca-bundle-only does not apply to --tls-mode cert-manager: cert-manager's CA injector owns the caBundle");
+  // cert-manager mode writes nothing: the chart owns the configuration and the CA injector its caBundle.
+  const configWrites: ConfigWrites = tlsMode === "cert-manager" || values["no-manage-config"] ? "none" : values["ca-bundle-only"] ? "ca-bundle" : "all";
   return {
     kubeconfig: values.kubeconfig,
     port: intArg("port", values.port ?? env["WEBHOOK_PORT"] ?? "8443", 0),
@@ -107,7 +145,10 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     url,
     secret: values.secret ?? `${service}-tls`,
     configName: values["config-name"] ?? WEBHOOK_CONFIGURATION_NAME,
-    manageConfig: !values["no-manage-config"],
+    tlsMode: tlsMode as TlsMode,
+    certDir: values["cert-dir"] ?? env["WEBHOOK_CERT_DIR"] ?? "/etc/tcp-tuning/webhook-tls",
+    configWrites,
+    removeConfigOnExit: configWrites === "all" && !inPod(env) && !values["keep-config-on-exit"],
     dnsNames: [...serviceNames, ...(urlHost && !isIp(urlHost) ? [urlHost] : []), ...(values.dns ?? [])],
     ipAddresses: [...(urlHost && isIp(urlHost) ? [urlHost] : []), ...(values.ip ?? [])],
     defaultPlacement: values["default-placement"] ? parseDefaultPlacement(values["default-placement"]) : {},
@@ -129,7 +170,10 @@ export interface RunningWebhook {
   readonly port: number;
   readonly server: WebhookServer;
   readonly cache: NodeCache;
-  readonly tls: TlsManager;
+  /** Self-managed mode: the certificate manager (undefined in the modes that serve files). */
+  readonly tls: TlsManager | undefined;
+  /** cert-manager and files modes: the directory followed. */
+  readonly certDirectory: CertDirectory | undefined;
   readonly config: WebhookConfigClient;
   close(): Promise<void>;
 }
@@ -139,18 +183,21 @@ export interface StartDeps {
   readonly logger?: Logger;
 }
 
-/**
- * Starts the webhook: certificates first (from the Secret, made if missing), then the HTTPS server,
- * then the node cache (ready once synced), and only then the ValidatingWebhookConfiguration, so the
- * apiserver is never pointed at a webhook that cannot answer yet.
- */
-export async function startWebhook(settings: WebhookSettings, deps: StartDeps = {}): Promise<RunningWebhook> {
-  const logger = deps.logger ?? createLogger("webhook");
-  const kc = deps.kubeConfig ?? loadKubeConfig(settings.kubeconfig);
-  const config = new WebhookConfigClient(kc, settings.configName);
+/** Where the served certificate comes from, and the CAs the apiserver must trust for it. */
+interface TlsSource {
+  /** The pair to serve now (the server is created with it; later changes go through `serve`). */
+  current(): KeyPair;
+  readonly tls: TlsManager | undefined;
+  readonly certDirectory: CertDirectory | undefined;
+  /** The CAs the configuration must carry when the webhook writes it (undefined: none known). */
+  bundle(): readonly string[] | undefined;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+async function selfManagedTls(settings: WebhookSettings, kc: KubeConfig, config: WebhookConfigClient, logger: Logger, serve: (pair: KeyPair) => void): Promise<TlsSource> {
   const store = new SecretStore(kc, settings.namespace, settings.secret);
-  let server: WebhookServer | undefined;
-  let firstServing: { certPem: string; keyPem: string } | undefined;
+  let current: KeyPair | undefined;
   const tls = new TlsManager({
     store,
     bundle: {
@@ -158,45 +205,100 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
         const c = await config.read();
         return c ? caBundleOf(c) : undefined;
       },
-      write: (bundle) => config.setCaBundle(bundle),
+      // --no-manage-config: the caBundle is only read (is the new CA trusted yet?), someone else writes it.
+      ...(settings.configWrites === "none" ? {} : { write: (bundle: readonly string[]) => config.setCaBundle(bundle) }),
     },
     policy: { ...settings.rotation, names: { dnsNames: settings.dnsNames, ipAddresses: settings.ipAddresses } },
     logger: logger.child({ part: "tls" }),
     onServing: (pair) => {
-      if (server) server.setTls(pair);
-      else firstServing = pair;
+      current = pair;
+      serve(pair);
     },
     resyncMs: settings.resyncMs,
   });
   await tls.reconcile();
-  if (!firstServing) throw new Error("no serving certificate after the first certificate reconciliation");
+  const first = current;
+  if (!first) throw new Error("no serving certificate after the first certificate reconciliation");
+  return { current: () => current ?? first, tls, certDirectory: undefined, bundle: () => tls.state?.bundle, start: () => tls.start(), stop: () => tls.stop() };
+}
+
+async function directoryTls(settings: WebhookSettings, config: WebhookConfigClient, logger: Logger, serve: (pair: KeyPair) => void): Promise<TlsSource> {
+  let latest: DirectoryCertificates | undefined;
+  let started = false;
+  const log = logger.child({ part: "tls" });
+  const certDirectory = new CertDirectory({
+    dir: settings.certDir,
+    logger: log,
+    onChange: async (certs) => {
+      latest = certs;
+      serve(certs.serving);
+      if (!started) return;
+      // files mode writing the configuration: the apiserver must trust the new CA (cert-manager mode never gets here).
+      if (settings.configWrites !== "none" && certs.caBundle) {
+        await config.setCaBundle(certs.caBundle).catch((err: unknown) => log.error({ err }, "updating the caBundle from ca.crt failed"));
+      }
+    },
+  });
+  const first = await certDirectory.start();
+  if (settings.configWrites !== "none" && !first.caBundle) {
+    await certDirectory.stop();
+    throw new Error(`${settings.certDir}/ca.crt is missing: --tls-mode files writes the configuration's caBundle from it; add it, or pass --no-manage-config`);
+  }
+  return {
+    current: () => (latest ?? first).serving,
+    tls: undefined,
+    certDirectory,
+    bundle: () => (latest ?? first).caBundle,
+    start: () => {
+      started = true;
+    },
+    stop: () => certDirectory.stop(),
+  };
+}
+
+/**
+ * Starts the webhook: certificates first (self-managed: from the Secret, made if missing; otherwise
+ * from the mounted directory), then the HTTPS server, then the node cache (ready once synced), and
+ * only then the ValidatingWebhookConfiguration, so the apiserver is never pointed at a webhook that
+ * cannot answer yet.
+ */
+export async function startWebhook(settings: WebhookSettings, deps: StartDeps = {}): Promise<RunningWebhook> {
+  const logger = deps.logger ?? createLogger("webhook");
+  const kc = deps.kubeConfig ?? loadKubeConfig(settings.kubeconfig);
+  const config = new WebhookConfigClient(kc, settings.configName);
+  let server: WebhookServer | undefined;
+  const serve = (pair: KeyPair): void => server?.setTls(pair);
+  const source = settings.tlsMode === "self-managed" ? await selfManagedTls(settings, kc, config, logger, serve) : await directoryTls(settings, config, logger, serve);
   const cache = new NodeCache({ kubeConfig: kc, logger: logger.child({ part: "cache" }), defaultPlacement: settings.defaultPlacement });
-  server = new WebhookServer({ tls: firstServing, snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }) });
+  server = new WebhookServer({ tls: source.current(), snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }) });
   const address = await server.listen(settings.port, settings.host);
-  logger.info({ port: address.port, host: settings.host }, "webhook listening");
+  logger.info({ port: address.port, host: settings.host, tlsMode: settings.tlsMode, configWrites: settings.configWrites }, "webhook listening");
   const running = server;
   const close = async (): Promise<void> => {
-    await tls.stop();
+    await source.stop();
     await cache.stop();
     await running.close();
   };
   try {
     cache.start();
     await cache.waitForSync(settings.syncTimeoutMs);
-    if (settings.manageConfig) {
+    if (settings.configWrites === "all") {
       const endpoint: WebhookEndpoint = settings.url
         ? { url: settings.url }
         : { service: { namespace: settings.namespace, name: settings.service, port: 443 } };
-      const bundle = tls.state?.bundle ?? [];
+      const bundle = source.bundle() ?? [];
       await config.ensure(webhookConfiguration({ name: settings.configName, endpoint, caBundle: bundle }));
       logger.info({ name: settings.configName, cas: bundle.length }, "ValidatingWebhookConfiguration in place");
+    } else if (settings.configWrites === "ca-bundle" && settings.tlsMode === "files") {
+      const bundle = source.bundle();
+      if (bundle) await config.setCaBundle(bundle);
     }
-    tls.start();
+    source.start();
   } catch (err) {
     await close();
     throw err;
   }
-  return { port: address.port, server: running, cache, tls, config, close };
+  return { port: address.port, server: running, cache, tls: source.tls, certDirectory: source.certDirectory, config, close };
 }
 
 function nextSignal(): Promise<void> {
@@ -229,6 +331,11 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
   try {
     running = await startWebhook(settings, { logger });
   } catch (err) {
+    if (err instanceof NamespaceMissingError) {
+      // A setup step missing on the person's side: one line that says what and how to fix, no API dump.
+      process.stderr.write(`tcp-tuning webhook: ${err.message}\n`);
+      return 1;
+    }
     logger.error({ err }, "webhook failed to start");
     return 1;
   }
@@ -242,6 +349,16 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
     await Promise.race([nextSignal(), new Promise((resolve) => setTimeout(resolve, settings.shutdownDelayMs))]);
   }
   logger.info("stopping");
+  if (settings.removeConfigOnExit) {
+    // A local run: the configuration (failurePolicy Fail) would refuse every later policy write once
+    // this process is gone. It goes before the port closes, so no admission meets a closed port.
+    try {
+      await running.config.delete();
+      logger.info({ name: settings.configName }, "ValidatingWebhookConfiguration removed (run outside a pod)");
+    } catch (err) {
+      logger.error({ err, name: settings.configName }, "could not remove the ValidatingWebhookConfiguration; delete it by hand or policy writes stay refused");
+    }
+  }
   await running.close();
   return 0;
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.js";
 import { admit, parseReview, type NodeSnapshot, type Outcome } from "./admission.js";
-import type { KeyPair } from "./certs.js";
+import type { KeyPair } from "../certs/index.js";
 import { LatencyWindow } from "./latency.js";
 
 export const VALIDATE_PATH = "/validate";

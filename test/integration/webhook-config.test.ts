@@ -1,6 +1,6 @@
 import type { KubeConfig, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, fingerprint } from "../../src/webhook/certs.js";
+import { createCa, fingerprint } from "../../src/certs/index.js";
 import { WebhookConfigClient, caBundleOf, webhookConfiguration } from "../../src/webhook/config.js";
 import { kubeConfig, uniqueName } from "../support/cluster.js";
 
@@ -28,8 +28,8 @@ afterAll(async () => {
 
 describe("WebhookConfigClient.ensure on an existing configuration", () => {
   it("keeps a CA another replica added to the caBundle (a rotation in progress), and sets everything else", async () => {
-    const old = createCa(new Date(), life);
-    const next = createCa(new Date(Date.now() + 1000), life);
+    const old = await createCa(new Date(), life);
+    const next = await createCa(new Date(Date.now() + 1000), life);
     await client.ensure(config([old.certPem]));
     // Replica A starts a CA rotation: the bundle now holds both CAs.
     await client.setCaBundle([old.certPem, next.certPem]);

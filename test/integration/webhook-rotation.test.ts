@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubeConfig, uniqueName } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
 import { caBundleOf } from "../../src/webhook/config.js";
-import { createCa, fingerprint, issueServingCert, issuedBy } from "../../src/webhook/certs.js";
+import { createCa, fingerprint, issueServingCert, issuedBy, type TlsManager } from "../../src/certs/index.js";
 import { POLICY_REF, alwaysDenied, percentile, startTestWebhook, type TestWebhook } from "./webhook-harness.js";
 
 let kc: KubeConfig;
@@ -49,9 +49,16 @@ afterAll(async () => {
   await webhook?.close();
 });
 
+/** The self-managed mode's certificate manager (this test runs the default mode). */
+function tlsManager(): TlsManager {
+  const tls = webhook.hook.tls;
+  if (!tls) throw new Error("the webhook runs without a TlsManager: not in self-managed mode");
+  return tls;
+}
+
 describe("certificate rotation under load", () => {
   it("rotates the CA and renews the serving certificate while no admission request fails", async () => {
-    const firstCa = webhook.hook.tls.state?.ca.certPem ?? "";
+    const firstCa = tlsManager().state?.ca.certPem ?? "";
     expect(firstCa).not.toBe("");
     const served0 = await servedCertificate(webhook.hook.port);
     const seenBefore = webhook.hook.server.latency.count;
@@ -80,9 +87,9 @@ describe("certificate rotation under load", () => {
     const workers = [0, 1, 2, 3].map((w) => worker(w));
 
     await new Promise((r) => setTimeout(r, 1500));
-    await webhook.hook.tls.rotateCaNow();
+    await tlsManager().rotateCaNow();
     const deadline = performance.now() + 40_000;
-    const steps = () => webhook.hook.tls.history.map((h) => h.step);
+    const steps = () => tlsManager().history.map((h) => h.step);
     while (!(steps().includes("ca-retired") && steps().includes("serving-renewed") && performance.now() - started > 16_000)) {
       if (performance.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 200));
@@ -93,7 +100,7 @@ describe("certificate rotation under load", () => {
     await Promise.all(workers);
     const seconds = (performance.now() - started) / 1000;
 
-    const history = webhook.hook.tls.history.map((h) => `${h.step}@${h.at.toISOString().slice(17, 23)}`);
+    const history = tlsManager().history.map((h) => `${h.step}@${h.at.toISOString().slice(17, 23)}`);
     const report = {
       requests,
       failures: failures.length,
@@ -115,7 +122,7 @@ describe("certificate rotation under load", () => {
 
     const config = await webhook.hook.config.read();
     const bundle = config ? caBundleOf(config) : [];
-    const newCa = webhook.hook.tls.state?.ca.certPem ?? "";
+    const newCa = tlsManager().state?.ca.certPem ?? "";
     expect(bundle.map(fingerprint)).toEqual([fingerprint(newCa)]);
     expect(fingerprint(newCa)).not.toBe(fingerprint(firstCa));
     const served1 = await servedCertificate(webhook.hook.port);
@@ -126,13 +133,13 @@ describe("certificate rotation under load", () => {
 
   it("fails admission when the webhook serves a certificate the apiserver does not trust (the check above can fail)", async () => {
     const life = { validityMs: 600_000, backdateMs: 60_000 };
-    const stranger = createCa(new Date(), life);
-    const state = webhook.hook.tls.state;
+    const stranger = await createCa(new Date(), life);
+    const state = tlsManager().state;
     if (!state) throw new Error("no certificates");
-    await webhook.hook.tls.stop();
-    webhook.hook.server.setTls(issueServingCert(stranger, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life));
+    await tlsManager().stop();
+    webhook.hook.server.setTls(await issueServingCert(stranger, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life));
     // A caBundle change makes the apiserver build a new client, hence new TLS connections and a real handshake.
-    await webhook.hook.config.setCaBundle([...state.bundle, createCa(new Date(), life).certPem]);
+    await webhook.hook.config.setCaBundle([...state.bundle, (await createCa(new Date(), life)).certPem]);
     const attempt = () =>
       objects.createClusterCustomObject({ ...POLICY_REF, body: allowed(uniqueName("stranger")), dryRun: "All" }).then(
         () => "admitted",

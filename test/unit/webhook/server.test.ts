@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
-import { createCa, issueServingCert } from "../../../src/webhook/certs.js";
+import { createCa, issueServingCert } from "../../../src/certs/certificates.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { call } from "./support/https-client.js";
 import { linuxNode, policy, policyReview, preparedNodes } from "./support/reviews.js";
 
 const life = { validityMs: 3600_000, backdateMs: 60_000 };
 const names = { dnsNames: ["webhook.test.svc"], ipAddresses: ["127.0.0.1"] };
-const ca = createCa(new Date(), life);
+const ca = await createCa(new Date(), life);
 let synced = true;
 const server = new WebhookServer({
-  tls: issueServingCert(ca, names, new Date(), life),
+  tls: await issueServingCert(ca, names, new Date(), life),
   snapshot: () => ({ synced, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
   ready: () => synced,
   logger: createLogger("test", { level: "silent", pretty: false }),
@@ -61,15 +61,15 @@ describe("the webhook server", () => {
   });
 
   it("serves a new certificate from a new CA after setTls, without a restart", async () => {
-    const next = createCa(new Date(), life);
-    server.setTls(issueServingCert(next, names, new Date(), life));
+    const next = await createCa(new Date(), life);
+    server.setTls(await issueServingCert(next, names, new Date(), life));
     await expect(call(port, ca.certPem, { body: recycle })).rejects.toThrow(/certificate/);
     expect((await call(port, next.certPem, { body: recycle })).status).toBe(200);
-    server.setTls(issueServingCert(ca, names, new Date(), life));
+    server.setTls(await issueServingCert(ca, names, new Date(), life));
     expect((await call(port, ca.certPem, { body: recycle })).status).toBe(200);
   });
 
-  it("records the latency of every judged request", () => {
+  it("records the latency of every judged request", async () => {
     const s = server.latency.summary();
     expect(s.count).toBeGreaterThan(5);
     expect(s.p50).toBeGreaterThan(0);
@@ -80,7 +80,7 @@ describe("the webhook server", () => {
 describe("a draining webhook server", () => {
   it("says it is not ready while it still answers admissions", async () => {
     const draining = new WebhookServer({
-      tls: issueServingCert(ca, names, new Date(), life),
+      tls: await issueServingCert(ca, names, new Date(), life),
       snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
       ready: () => true,
       logger: createLogger("test", { level: "silent", pretty: false }),

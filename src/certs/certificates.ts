@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { createCertificate, generateKey, type DistinguishedName } from "./pki/x509.js";
+import { sanDnsName, sanIpAddress } from "./san.js";
+import { createCertificate, generateKey, type DistinguishedName } from "./x509.js";
 
 /** A certificate and its private key, both PEM. */
 export interface KeyPair {
@@ -22,12 +23,12 @@ function window(now: Date, life: Lifetime): { notBefore: Date; notAfter: Date } 
 }
 
 /** A self-signed CA whose only job is to sign this webhook's serving certificates. */
-export function createCa(now: Date, life: Lifetime, subject: DistinguishedName = CA_SUBJECT): KeyPair {
+export async function createCa(now: Date, life: Lifetime, subject: DistinguishedName = CA_SUBJECT): Promise<KeyPair> {
   const key = generateKey();
   const { notBefore, notAfter } = window(now, life);
   // A unique common name per CA, so that old and new CA in one bundle are told apart in logs and by tools.
   const named: DistinguishedName = { ...subject, commonName: `${subject.commonName}@${Math.floor(now.getTime() / 1000)}` };
-  const certPem = createCertificate({ subject: named, publicKey: key.publicKey, notBefore, notAfter, isCa: true }, { subject: named, privateKey: key.privateKey, publicKey: key.publicKey });
+  const certPem = await createCertificate({ subject: named, publicKey: key.publicKey, notBefore, notAfter, isCa: true }, { subject: named, privateKey: key.privateKey, publicKey: key.publicKey });
   return { certPem, keyPem: key.privateKeyPem };
 }
 
@@ -37,13 +38,16 @@ export interface ServingNames {
 }
 
 /** A TLS server certificate for the webhook's Service names (and IPs), signed by `ca`. */
-export function issueServingCert(ca: KeyPair, names: ServingNames, now: Date, life: Lifetime): KeyPair {
+export async function issueServingCert(ca: KeyPair, names: ServingNames, now: Date, life: Lifetime): Promise<KeyPair> {
   const caCert = new X509Certificate(ca.certPem);
   const caKey = createPrivateKey(ca.keyPem);
   const key = generateKey();
   const { notBefore, notAfter } = window(now, life);
-  const commonName = names.dnsNames[0] ?? names.ipAddresses[0] ?? "tcp-tuning-webhook";
-  const certPem = createCertificate(
+  // The subject names the first SAN as the certificate carries it (A-label, canonical IP), for logs and tools.
+  const first = names.dnsNames[0];
+  const ip = names.ipAddresses[0];
+  const commonName = first !== undefined ? sanDnsName(first) : ip !== undefined ? sanIpAddress(ip) : "tcp-tuning-webhook";
+  const certPem = await createCertificate(
     { subject: { commonName }, publicKey: key.publicKey, notBefore, notAfter, isCa: false, dnsNames: names.dnsNames, ipAddresses: names.ipAddresses },
     { subject: subjectOf(caCert), privateKey: caKey, publicKey: createPublicKey(caKey) },
   );

@@ -1,7 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { z } from "zod";
 import { isAlreadyExists, isConflict, isNotFound, wrapApiError } from "../kube/api-error.js";
-import { splitPemBundle } from "./certs.js";
+import { splitPemBundle } from "./certificates.js";
 import type { PkiState } from "./rotation.js";
 
 export const PHASE_SINCE_ANNOTATION = "tcptuning.io/rotation-phase-since";
@@ -70,6 +70,13 @@ export interface StoredState {
 
 export class ConflictError extends Error {}
 
+/** The Secret's namespace does not exist: a setup mistake the person running the webhook fixes, said in one line. */
+export class NamespaceMissingError extends Error {
+  constructor(readonly namespace: string, readonly secret: string) {
+    super(`namespace "${namespace}" does not exist: the webhook keeps its certificates in Secret ${namespace}/${secret}; create it (kubectl create namespace ${namespace}) or choose another with --namespace`);
+  }
+}
+
 /**
  * The webhook's CA and serving certificate in one Secret, shared by every replica.
  * Writes are optimistic: an update carries the resourceVersion that was read, so two replicas that
@@ -119,6 +126,7 @@ export class SecretStore {
         : await this.core.createNamespacedSecret({ namespace: this.namespace, body });
       return saved.metadata?.resourceVersion;
     } catch (err) {
+      if (!resourceVersion && isNotFound(err)) throw new NamespaceMissingError(this.namespace, this.name);
       if (isConflict(err) || isAlreadyExists(err)) throw new ConflictError(`Secret ${this.namespace}/${this.name} changed since it was read`, { cause: err });
       throw wrapApiError(`writing Secret ${this.namespace}/${this.name}`, err);
     }

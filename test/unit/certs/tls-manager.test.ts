@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
-import { fingerprint, issuedBy, type KeyPair } from "../../../src/webhook/certs.js";
-import type { PkiState, RotationPolicy } from "../../../src/webhook/rotation.js";
-import { ConflictError, type StoredState } from "../../../src/webhook/secret-store.js";
-import { TlsManager, type BundleTarget, type CertificateStore } from "../../../src/webhook/tls-manager.js";
+import { fingerprint, issuedBy, type KeyPair } from "../../../src/certs/certificates.js";
+import type { PkiState, RotationPolicy } from "../../../src/certs/rotation.js";
+import { ConflictError, type StoredState } from "../../../src/certs/secret-store.js";
+import { TlsManager, type BundleTarget, type CertificateStore } from "../../../src/certs/tls-manager.js";
 
 const S = 1000;
 const policy: RotationPolicy = {

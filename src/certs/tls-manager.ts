@@ -1,13 +1,17 @@
 import type { Logger } from "../log.js";
 import { describeApiError } from "../kube/api-error.js";
-import { fingerprint, fingerprintIfValid, type KeyPair } from "./certs.js";
+import { fingerprint, fingerprintIfValid, type KeyPair } from "./certificates.js";
 import { planRotation, type PkiState, type RotationPlan, type RotationPolicy } from "./rotation.js";
 import { ConflictError, type StoredState } from "./secret-store.js";
 
-/** Where the caBundle lives: the ValidatingWebhookConfiguration (undefined when it does not exist yet). */
+/**
+ * Where the caBundle lives: the ValidatingWebhookConfiguration (read() is undefined when it does not
+ * exist yet). Without write(), someone else owns the caBundle (`--no-manage-config`): it is only read,
+ * to know when a new CA is trusted, and never written.
+ */
 export interface BundleTarget {
   read(): Promise<readonly string[] | undefined>;
-  write(bundle: readonly string[]): Promise<void>;
+  write?(bundle: readonly string[]): Promise<void>;
 }
 
 /** Where the certificates are kept: SecretStore in a cluster. write() throws ConflictError when the state changed since read(). */
@@ -92,14 +96,14 @@ export class TlsManager {
       });
     const now = this.now();
     const force = this.forceCa && state !== undefined && !state.nextCa && state.bundle.length === 1;
-    const plan = planRotation(state, now, this.options.policy, { bundleInstalled, forceCaRotation: force, installedBundle: installed ?? [] });
+    const plan = await planRotation(state, now, this.options.policy, { bundleInstalled, forceCaRotation: force, installedBundle: installed ?? [] });
     if (plan.step !== "none") {
       await this.options.store.write(plan.state, resourceVersion);
       if (plan.step === "ca-added") this.forceCa = false;
       this.history.push({ at: now, step: plan.step, why: plan.why });
       this.options.logger.info({ step: plan.step, why: plan.why, bundle: plan.state.bundle.length }, "webhook certificates changed");
     }
-    if (installed !== undefined && !sameBundle(installed, plan.state.bundle)) {
+    if (this.options.bundle.write && installed !== undefined && !sameBundle(installed, plan.state.bundle)) {
       await this.options.bundle.write(plan.state.bundle);
       this.options.logger.info({ cas: plan.state.bundle.length }, "caBundle updated");
     }

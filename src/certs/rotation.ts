@@ -1,4 +1,4 @@
-import { coversNames, createCa, fingerprint, fingerprintIfValid, issueServingCert, issuedBy, keyMatches, renewalTime, validityOf, type KeyPair, type Lifetime, type ServingNames } from "./certs.js";
+import { coversNames, createCa, fingerprint, fingerprintIfValid, issueServingCert, issuedBy, keyMatches, renewalTime, validityOf, type KeyPair, type Lifetime, type ServingNames } from "./certificates.js";
 
 /**
  * The webhook's certificates as stored in its Secret.
@@ -58,7 +58,7 @@ function minDate(...dates: Date[]): Date {
 }
 
 /** A serving certificate from `ca` that never outlives it. */
-function serve(ca: KeyPair, policy: RotationPolicy, now: Date): KeyPair {
+function serve(ca: KeyPair, policy: RotationPolicy, now: Date): Promise<KeyPair> {
   const caEnd = validityOf(ca.certPem).notAfter.getTime();
   const validityMs = Math.min(policy.servingLife.validityMs, caEnd - now.getTime());
   return issueServingCert(ca, policy.names, now, { ...policy.servingLife, validityMs });
@@ -84,18 +84,18 @@ export function stateProblem(state: PkiState, now: Date): string | undefined {
 }
 
 /**
- * One step of certificate management, pure. Called again and again, it walks a CA rotation through
+ * One step of certificate management, pure but for the clock it is given and fresh keys (async: signing is WebCrypto). Called again and again, it walks a CA rotation through
  * three safe states, each of which every apiserver and every replica can live with:
  *   1. ca-added:    bundle = [old, new], still serving from old;
  *   2. ca-switched: after propagationMs, and only once the bundle is installed, serve from new;
  *   3. ca-retired:  after retireAfterMs, bundle = [new].
  * A serving certificate alone is renewed from the current CA at renewFraction of its life.
  */
-export function planRotation(state: PkiState | undefined, now: Date, policy: RotationPolicy, inputs: RotationInputs): RotationPlan {
+export async function planRotation(state: PkiState | undefined, now: Date, policy: RotationPolicy, inputs: RotationInputs): Promise<RotationPlan> {
   const problem = state ? stateProblem(state, now) : "no certificates yet";
   if (!state || problem) {
-    const ca = createCa(now, policy.caLife);
-    const serving = serve(ca, policy, now);
+    const ca = await createCa(now, policy.caLife);
+    const serving = await serve(ca, policy, now);
     const kept = (inputs.installedBundle ?? []).filter((b) => stillValidCa(b, now));
     const fresh: PkiState = kept.length > 0 ? { ca, serving, bundle: [ca.certPem, ...kept], phaseSince: now } : { ca, serving, bundle: [ca.certPem] };
     const renewal = minDate(renewalTime(ca.certPem, policy.renewFraction), renewalTime(serving.certPem, policy.renewFraction));
@@ -107,7 +107,7 @@ export function planRotation(state: PkiState | undefined, now: Date, policy: Rot
     if (now < due || !inputs.bundleInstalled) {
       return { step: "none", state, nextCheck: now < due ? due : later(now, 1000), why: now < due ? "waiting for the new caBundle to propagate" : "waiting for the caBundle to be installed" };
     }
-    const serving = serve(state.nextCa, policy, now);
+    const serving = await serve(state.nextCa, policy, now);
     const switched: PkiState = { ca: state.nextCa, serving, bundle: state.bundle, phaseSince: now };
     return { step: "ca-switched", state: switched, nextCheck: later(now, policy.retireAfterMs), why: "the new CA is trusted everywhere; serving from it" };
   }
@@ -120,14 +120,14 @@ export function planRotation(state: PkiState | undefined, now: Date, policy: Rot
   }
   const caDue = renewalTime(state.ca.certPem, policy.renewFraction);
   if (inputs.forceCaRotation || now >= caDue) {
-    const nextCa = createCa(now, policy.caLife);
+    const nextCa = await createCa(now, policy.caLife);
     const added: PkiState = { ca: state.ca, serving: state.serving, bundle: [...state.bundle, nextCa.certPem], nextCa, phaseSince: now };
     return { step: "ca-added", state: added, nextCheck: later(now, policy.propagationMs), why: inputs.forceCaRotation ? "CA rotation requested" : "the CA is at its renewal time" };
   }
   const servingDue = renewalTime(state.serving.certPem, policy.renewFraction);
   const servingWrong = !issuedBy(state.serving.certPem, state.ca.certPem) || !coversNames(state.serving.certPem, policy.names);
   if (servingWrong || now >= servingDue) {
-    const serving = serve(state.ca, policy, now);
+    const serving = await serve(state.ca, policy, now);
     return {
       step: "serving-renewed",
       state: { ...state, serving },
