@@ -91,7 +91,8 @@ describe("the Helm chart", () => {
     const annotation = vwc.metadata.annotations?.["cert-manager.io/inject-ca-from"];
     expect(annotation).toBe(mode === "cert-manager" ? "tcp-tuning-system/tcp-tuning-operator-webhook" : undefined);
     expect(objects.some((o) => o.kind === "Certificate")).toBe(mode === "cert-manager");
-    expect(args(only(objects, "Deployment", "-webhook"))).toContain("--no-manage-config");
+    // The chart owns the configuration: the webhook writes at most its caBundle (self-managed), else nothing.
+    expect(args(only(objects, "Deployment", "-webhook"))).toContain(mode === "self-managed" ? "--ca-bundle-only" : "--no-manage-config");
     if (mode === "files") expect((hook["clientConfig"] as Obj)["caBundle"]).toBe("Zm9v");
     // Only self-managed TLS lets the webhook touch the configuration and a Secret.
     const webhookRules = rules(objects).filter((r) => r.owner.includes("webhook"));
@@ -133,14 +134,18 @@ describe("the Helm chart", () => {
     expect(ns.metadata).toMatchObject({ name: "network-tuning", labels: { "pod-security.kubernetes.io/enforce": "privileged", team: "platform" } });
   });
 
-  it("gives the webhook and agent only flags their command-line parsers accept", async () => {
-    const objects = await renderChart({ setJson: ['defaultPlacement={"nat":"none"}'] });
+  it.each([
+    ["self-managed", []],
+    ["cert-manager", ['webhook.tls.mode="cert-manager"']],
+    ["files", ['webhook.tls.mode="files"', 'webhook.tls.files.secretName="my-tls"', 'webhook.tls.files.caBundle="Zm9v"']],
+  ])("gives the webhook (TLS %s) and the agent only flags their command-line parsers accept", async (mode, setJson) => {
+    const objects = await renderChart({ setJson: ['defaultPlacement={"nat":"none"}', ...setJson] });
     const [webhookCmd, ...webhookArgs] = args(only(objects, "Deployment", "-webhook"));
     expect(webhookCmd).toBe("webhook");
-    expect(parseWebhookArgs(webhookArgs, { POD_NAMESPACE: "tcp-tuning-system" })).toMatchObject({ manageConfig: false, configName: "tcp-tuning-operator-tcp-tuning-system" });
+    expect(parseWebhookArgs(webhookArgs, { POD_NAMESPACE: "tcp-tuning-system" })).toMatchObject({ configName: "tcp-tuning-operator-tcp-tuning-system", tlsMode: mode, metricsPort: 8080 });
     const [agentCmd, ...agentArgs] = args(only(objects, "DaemonSet", "-agent"));
     expect(agentCmd).toBe("agent");
-    expect(parseAgentArgs(agentArgs, { NODE_NAME: "node-a" })).toMatchObject({ nodeName: "node-a", stateFile: "/var/lib/tcp-tuning/agent-state.json" });
+    expect(parseAgentArgs(agentArgs, { NODE_NAME: "node-a" })).toMatchObject({ nodeName: "node-a", stateFile: "/var/lib/tcp-tuning/agent-state.json", metricsPort: 9810 });
   });
 });
 
