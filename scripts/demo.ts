@@ -28,6 +28,7 @@ import { only, renderChart, type Rendered } from "../test/support/helm.js";
 import { freePort } from "../test/support/ports.js";
 import { ProcessGroup } from "../test/support/process-group.js";
 import { serviceAccountKubeconfig } from "../test/support/service-account.js";
+import { waitUntilEnforced } from "../test/integration/webhook-harness.js";
 import { agentPods, startAgent, type RunningAgent } from "./demo/agents.js";
 import { createNodes, exampleFleet } from "./demo/fleet.js";
 
@@ -133,10 +134,7 @@ async function main(): Promise<void> {
     logFile: join(dir, "controller.log"),
   });
   cleanups.push(() => controller.stop());
-  await eventually("the webhook to serve and inject its CA", async () => {
-    const c = await kc.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: configName });
-    return c.webhooks?.[0]?.clientConfig.caBundle ? true : undefined;
-  }, 120_000, 250);
+  await waitUntilEnforced(kc, 120_000);
   out(`   webhook on https://127.0.0.1:${webhookPort}, controller running; logs in ${dir}`);
 
   step("6. The examples applied: the webhook judges each against the live nodes");
