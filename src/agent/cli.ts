@@ -6,8 +6,9 @@ import { createFileBackend } from "./file-backend.js";
 import { createSysctlFs } from "./sysctl-fs.js";
 
 /**
- * `tcp-tuning agent`: the node agent's entry point. Runs until SIGTERM/SIGINT, which stop it
- * WITHOUT restoring anything. Returns the process exit code.
+ * The node agent's command line (`tcp-tuning agent`, entry point src/cmd/agent.ts): flags, then the
+ * agent wired to its backend. Runs until SIGTERM/SIGINT, which stop it WITHOUT restoring anything.
+ * Returns the process exit code.
  *
  *   --node-name NAME        default $NODE_NAME (the downward API's spec.nodeName)
  *   --sysctl-root DIR       default /proc/sys (the network namespace the agent runs in)
@@ -138,9 +139,4 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
     return 1;
   }
   return stopped;
-}
-
-/** The entry `tcp-tuning agent` dispatches to (src/cli/delegate.ts looks for `main(argv)`). */
-export function main(argv: readonly string[]): Promise<number> {
-  return runAgentCli(argv, process.env);
 }

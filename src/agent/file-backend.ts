@@ -46,7 +46,7 @@ export function createFileBackend(opts: FileBackendOptions): AgentBackend {
       return undefined;
     }
     if (doc.data.spec.nodeName !== opts.nodeName) {
-      opts.log.error({ file: opts.desiredFile, nodeName: doc.data.spec.nodeName, self: opts.nodeName }, "desired-state file is for another node; ignored");
+      opts.log.error({ file: opts.desiredFile, node: opts.nodeName, specNodeName: doc.data.spec.nodeName }, "desired-state file is for another node; ignored");
       return undefined;
     }
     return { generation: doc.data.metadata?.generation, sysctls: doc.data.spec.sysctls ?? [], deleted: false };

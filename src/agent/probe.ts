@@ -3,7 +3,7 @@ import { release } from "node:os";
 import { join } from "node:path";
 import type { NodeProbe, ProbedKey } from "../api/v1alpha1/node-state.js";
 import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
-import { catalogNames } from "../rules/catalog.js";
+import { catalogNames } from "../rules/index.js";
 import type { SysctlFs } from "./sysctl-fs.js";
 
 /**

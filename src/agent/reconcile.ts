@@ -1,11 +1,10 @@
 import type { DesiredSysctl, KeyResult, OriginalValue } from "../api/v1alpha1/node-state.js";
 import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
 import type { Logger } from "../log.js";
-import type { SysctlSpec } from "../rules/catalog-types.js";
-import { parseValue } from "../rules/value-grammar.js";
+import { parseValue, type SysctlSpec } from "../rules/index.js";
 import { writeInKernelOrder } from "./kernel-order.js";
 import { emptyState, findOriginal, readStateFile, saveStateFile, withOriginals, withoutOriginal, type StateFile } from "./state-file.js";
-import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlRefusedError, type SysctlFs } from "./sysctl-fs.js";
+import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlIoError, SysctlRefusedError, type SysctlFs } from "./sysctl-fs.js";
 
 /**
  * One reconcile pass: bring the namespace's sysctls to the desired set of one generation.
@@ -22,7 +21,15 @@ import { allowSysctl, canonicalSysctlValue, sameSysctlValue, SysctlRefusedError,
  *    changed in this pass are put back to the values they had before it (all-or-nothing per
  *    generation), and a restore of step 1 that the kernel refused is tried once more after the
  *    writes.
+ * 5. After any failed write the key is read back, and what it reads is the truth: a refused write of a
+ *    vector (tcp_rmem) can leave its first fields written, so such a key is put back too, and every
+ *    result reports what the key holds.
  */
+
+/** What a key reads back after a write failed, when it could be read. */
+function readBackOf(err: unknown): string | undefined {
+  return err instanceof SysctlIoError ? err.readBack : undefined;
+}
 
 export interface ReconcileContext {
   readonly fs: SysctlFs;
@@ -117,7 +124,8 @@ async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<stri
     byName.set(original.name, { name: original.name, desired: original.value, actual, result: "Restored", message: `restored the original value recorded at ${original.recordedAt}` });
   }
   for (const { item: original, err } of outcome.failed) {
-    byName.set(original.name, { name: original.name, desired: original.value, result: "RestoreFailed", message: (err as Error).message });
+    const actual = readBackOf(err);
+    byName.set(original.name, { name: original.name, desired: original.value, ...(actual === undefined ? {} : { actual }), result: "RestoreFailed", message: (err as Error).message });
     ctx.log.error({ sysctl: original.name, err }, "could not restore original value; keeping it in the state file");
   }
   // One result per key, in the state file's order.
@@ -224,22 +232,36 @@ export async function reconcile(desiredList: readonly DesiredSysctl[], ctx: Reco
       },
     });
     const failedAt = outcome.failed[0]?.item.name;
+    // A failed write that still changed the key (a vector's first fields) is put back like a written one.
+    const partlyWritten: { item: (typeof toWrite)[number]; actual: string; err: unknown }[] = [];
     for (const { item: p, err } of outcome.failed) {
-      byName.set(p.name, { name: p.name, desired: p.desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message });
-      ctx.log.error({ sysctl: p.name, err }, "apply failed; rolling back the keys changed in this pass");
+      const actual = readBackOf(err);
+      byName.set(p.name, { name: p.name, desired: p.desired, ...(actual === undefined ? {} : { actual }), result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message });
+      ctx.log.error({ sysctl: p.name, err, readBack: actual }, "apply failed; rolling back the keys changed in this pass");
+      if (actual !== undefined && !sameSysctlValue(actual, p.current, p.spec)) partlyWritten.push({ item: p, actual, err });
     }
     for (const p of outcome.notAttempted) {
       byName.set(p.name, { name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: `not applied: ${failedAt ?? "another key"} failed in this pass` });
     }
     if (failedAt !== undefined) {
-      // Back to the values of before this pass, newest first (the reverse of an order the kernel took).
-      const rollback = await writeInKernelOrder([...outcome.done].reverse(), ({ item: p }) => ctx.fs.write(p.name, p.current), { stopOnHardFailure: false });
+      // Back to the values of before this pass, newest first (the reverse of an order the kernel took);
+      // a key the failed write changed in part goes first, it was written last.
+      const partly = new Set(partlyWritten.map((w) => w.item.name));
+      const rollback = await writeInKernelOrder([...partlyWritten, ...[...outcome.done].reverse()], ({ item: p }) => ctx.fs.write(p.name, p.current), { stopOnHardFailure: false });
       for (const { item, actual } of rollback.done) {
-        byName.set(item.item.name, { name: item.item.name, desired: item.item.desired, actual, result: "RolledBack", message: `put back to ${item.item.current} because ${failedAt} failed` });
+        const p = item.item;
+        if (partly.has(p.name)) {
+          byName.set(p.name, { name: p.name, desired: p.desired, actual, result: "Failed", message: `${(partlyWritten.find((w) => w.item.name === p.name)?.err as Error).message}; the refused write had changed it to ${item.actual}, so it was put back to ${p.current}` });
+        } else {
+          byName.set(p.name, { name: p.name, desired: p.desired, actual, result: "RolledBack", message: `put back to ${p.current} because ${failedAt} failed` });
+        }
       }
       for (const { item, err } of rollback.failed) {
-        byName.set(item.item.name, { name: item.item.name, desired: item.item.desired, result: "Failed", message: `applied, then could not be rolled back to ${item.item.current}: ${(err as Error).message}` });
-        ctx.log.error({ sysctl: item.item.name, err }, "rollback failed");
+        const p = item.item;
+        const actual = readBackOf(err) ?? (partly.has(p.name) ? item.actual : undefined);
+        const what = partly.has(p.name) ? `the refused write changed it to ${item.actual}, and it could not be put back to ${p.current}` : `applied, then could not be rolled back to ${p.current}`;
+        byName.set(p.name, { name: p.name, desired: p.desired, ...(actual === undefined ? {} : { actual }), result: "Failed", message: `${what}: ${(err as Error).message}` });
+        ctx.log.error({ sysctl: p.name, err, readBack: actual }, "rollback failed");
       }
     }
     for (const p of planned) {
@@ -299,7 +321,7 @@ export async function checkDrift(applied: readonly DesiredSysctl[], ctx: Reconci
     ctx.log.warn({ sysctl: d.name, found: d.current, desired: d.desired }, "drift corrected");
   }
   for (const { item: d, err } of outcome.failed) {
-    keys.push({ name: d.name, desired: d.desired, actual: d.current, result: "Failed", message: `drift: found ${d.current}, re-apply failed: ${(err as Error).message}` });
+    keys.push({ name: d.name, desired: d.desired, actual: readBackOf(err) ?? d.current, result: "Failed", message: `drift: found ${d.current}, re-apply failed: ${(err as Error).message}` });
     ctx.log.error({ sysctl: d.name, err }, "drift: re-apply failed");
   }
   return { drifted: drifted.map((d) => d.name), keys };

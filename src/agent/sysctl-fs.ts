@@ -1,22 +1,20 @@
 import { constants } from "node:fs";
 import { open, readlink, realpath } from "node:fs/promises";
 import { join } from "node:path";
-import { lookupSysctl } from "../rules/catalog.js";
-import type { SysctlSpec } from "../rules/catalog-types.js";
-import { normalizeSysctlValue, parseValue } from "../rules/value-grammar.js";
+import { isInScope, SYSCTL_SCOPE_TEXT, sysctlNameProblem } from "../api/v1alpha1/sysctl-name.js";
+import { lookupSysctl, normalizeSysctlValue, parseValue, type SysctlSpec } from "../rules/index.js";
 
 /**
  * The only place the agent turns a sysctl name into a file and touches it.
  *
- * A name maps to a path only when it is, character for character, a key of the catalog's allowlist
- * under `net.`: names with `/`, `..`, whitespace or globs, `kernel.*` and anything else are refused
- * before any file is opened, even when the API server let them through. Files are opened with
+ * A name maps to a path only when it is well-formed and in scope (the one grammar of
+ * src/api/v1alpha1/sysctl-name.ts, which the CRD and the rule engine use too) and, character for
+ * character, a key of the catalog's allowlist: names with `/`, `..`, whitespace or globs, `kernel.*`
+ * and anything else are refused before any file is opened, even when the API server let them through. Files are opened with
  * O_NOFOLLOW and without O_CREAT (a sysctl that does not exist is never created), and the opened
  * file's real path must lie under `<root>/net/` before a byte is written.
  */
 
-/** Dotted lowercase words: what `sysctl -a` prints for the keys in scope. */
-const NAME_SHAPE = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 const MAX_VALUE_BYTES = 4096;
 
 export class SysctlRefusedError extends Error {
@@ -30,15 +28,22 @@ export class SysctlRefusedError extends Error {
 }
 
 export class SysctlIoError extends Error {
+  /**
+   * After a failed write: what the key reads back, which is the truth about it. A refused write of a
+   * vector (tcp_rmem, tcp_wmem) can leave the fields before the bad one written (proc_dointvec_minmax
+   * stores each field as it goes), so the key may no longer hold the value it had before the write.
+   */
+  readonly readBack: string | undefined;
   constructor(
     readonly sysctl: string,
     readonly path: string,
     readonly operation: "read" | "write" | "verify",
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; readBack?: string },
   ) {
-    super(`${operation} ${name(sysctl)} (${path}): ${message}`, options);
+    super(`${operation} ${name(sysctl)} (${path}): ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SysctlIoError";
+    this.readBack = options?.readBack;
   }
   /** errno code of the underlying failure (ENOENT: the kernel has no such key; EINVAL: value rejected). */
   get code(): string | undefined {
@@ -55,12 +60,9 @@ export type AllowedSysctl = { readonly ok: true; readonly spec: SysctlSpec; read
 
 /** Decides whether the agent may touch this name at all. Pure: no file is looked at. */
 export function allowSysctl(sysctlName: string): AllowedSysctl {
-  if (sysctlName.includes("/")) return { ok: false, reason: "names are written with dots; '/' is not allowed" };
-  if (sysctlName.includes("..")) return { ok: false, reason: "'..' is not allowed in a name" };
-  if (/\s/.test(sysctlName)) return { ok: false, reason: "whitespace is not allowed in a name" };
-  if (/[*?[\]{}]/.test(sysctlName)) return { ok: false, reason: "globs are not allowed in a name" };
-  if (!NAME_SHAPE.test(sysctlName)) return { ok: false, reason: "not a sysctl name (lowercase dotted words)" };
-  if (!sysctlName.startsWith("net.")) return { ok: false, reason: "only net.* keys are in scope; kernel.*, vm.* and fs.* are never written" };
+  const problem = sysctlNameProblem(sysctlName);
+  if (problem) return { ok: false, reason: `not a sysctl name: it ${problem}` };
+  if (!isInScope(sysctlName)) return { ok: false, reason: `out of scope: only ${SYSCTL_SCOPE_TEXT} are written; kernel.*, vm.* and fs.* never are` };
   const spec = lookupSysctl(sysctlName);
   if (!spec) return { ok: false, reason: "not in the sysctl catalog's allowlist" };
   return { ok: true, spec, relativePath: sysctlName.split(".").join("/") };
@@ -174,19 +176,26 @@ export function createSysctlFs(root = "/proc/sys"): SysctlFs {
       } catch (err) {
         throw new SysctlIoError(sysctlName, path, "write", (err as Error).message, { cause: err });
       }
+      let failure: unknown;
       try {
         await confine(sysctlName, path, handle.fd);
         // procfs takes a sysctl value in one write at offset 0.
         await handle.write(payload, 0, "utf8");
       } catch (err) {
         if (err instanceof SysctlRefusedError) throw err;
-        throw new SysctlIoError(sysctlName, path, "write", (err as Error).message, { cause: err });
+        failure = err;
       } finally {
         await handle.close();
       }
+      if (failure !== undefined) {
+        // A refused write may still have changed the key (a vector's first fields): read what it holds now.
+        const readBack = await readPath(sysctlName, path).catch(() => undefined);
+        const now = readBack === undefined ? "" : `; it reads back ${JSON.stringify(readBack)}`;
+        throw new SysctlIoError(sysctlName, path, "write", `${(failure as Error).message}${now}`, readBack === undefined ? { cause: failure } : { cause: failure, readBack });
+      }
       const actual = await readPath(sysctlName, path);
       if (!sameSysctlValue(actual, wanted, spec)) {
-        throw new SysctlIoError(sysctlName, path, "verify", `wrote ${JSON.stringify(wanted)}, kernel reads back ${JSON.stringify(actual)}`);
+        throw new SysctlIoError(sysctlName, path, "verify", `wrote ${JSON.stringify(wanted)}, kernel reads back ${JSON.stringify(actual)}`, { readBack: actual });
       }
       return actual;
     },

@@ -1,5 +1,4 @@
 import type { Logger } from "../log.js";
-import { describeApiError } from "../kube/api-error.js";
 import { fingerprint, fingerprintIfValid, type KeyPair } from "./certificates.js";
 import { planRotation, type PkiState, type RotationPlan, type RotationPolicy } from "./rotation.js";
 import { ConflictError, type StoredState } from "./secret-store.js";
@@ -126,7 +125,7 @@ export class TlsManager {
         const plan = await this.reconcile();
         delay = Math.max(50, Math.min(this.options.resyncMs, plan.nextCheck.getTime() - this.now().getTime()));
       } catch (err) {
-        this.options.logger.error({ error: describeApiError(err) }, "certificate reconciliation failed; will retry");
+        this.options.logger.error({ err }, "certificate reconciliation failed; will retry");
       }
       if (this.running) {
         this.timer = setTimeout(() => void tick(), delay);

@@ -27,8 +27,10 @@ Options
                             checks run.
   -o, --output FORMAT       text (default), json, sarif or github (workflow annotations).
   --default-placement SPEC  Placement for nodes without placement labels, e.g.
-                            nat=none,load-balancer=dsr,tcp-timestamps=preserved. Without it,
-                            unlabelled nodes are "unknown" and treated as possibly behind NAT.
+                            nat=none,load-balancer=dsr,tcp-timestamps=preserved,internet-facing=false,
+                            connections=both,nat-idle-timeout-seconds=350 (docs/rules.md lists the
+                            labels). Without it, unlabelled nodes are "unknown" and treated as
+                            possibly behind NAT.
   -h, --help                This help.
 
 Exit codes 0 nothing denied, 1 a policy is denied, 2 usage error or input that cannot be read or parsed.

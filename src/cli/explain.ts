@@ -1,7 +1,5 @@
 import { parseArgs } from "node:util";
-import type { NetnsScope, SysctlSpec, ValueGrammar } from "../rules/catalog.js";
-import { CATALOG, catalogNames, lookupSysctl } from "../rules/index.js";
-import { closest } from "../rules/suggest.js";
+import { CATALOG, catalogNames, closest, lookupSysctl, type NetnsScope, type SysctlSpec, type ValueGrammar } from "../rules/index.js";
 import { CliError, EXIT_INPUT, type CliIo } from "./io.js";
 
 export const EXPLAIN_USAGE = `Usage: tcp-tuning explain [--output text|json] [SYSCTL]

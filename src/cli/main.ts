@@ -1,8 +1,6 @@
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { isDirectRun, type EntryPoint } from "../cmd/entry-point.js";
 import { CHECK_USAGE, runCheck } from "./check.js";
 import { runExplain } from "./explain.js";
-import { delegate } from "./delegate.js";
 import { CliError, EXIT_INPUT, readStream, type CliIo } from "./io.js";
 import { packageVersion } from "./version.js";
 
@@ -21,11 +19,28 @@ Example
   kustomize build deploy/ | tcp-tuning check --output github -
 `;
 
+/**
+ * The components `tcp-tuning <command>` runs, one module each in src/cmd. Imported only when their
+ * command is asked for, so `check` and `explain` never load Kubernetes clients.
+ */
+export const COMPONENT_COMMANDS = {
+  agent: () => import("../cmd/agent.js"),
+  webhook: () => import("../cmd/webhook.js"),
+} as const satisfies Record<string, () => Promise<EntryPoint>>;
+
+function isComponentCommand(command: string): command is keyof typeof COMPONENT_COMMANDS {
+  return Object.hasOwn(COMPONENT_COMMANDS, command);
+}
+
 /** The whole CLI: parses argv (without node and script), writes through io, returns the exit code. */
 export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<number> {
   const io = readStdinOnce(cliIo);
   const [command, ...rest] = argv;
   try {
+    if (command !== undefined && isComponentCommand(command)) {
+      const component = await COMPONENT_COMMANDS[command]();
+      return await component.main(rest);
+    }
     switch (command) {
       case "check":
         return await runCheck(rest, io);
@@ -41,10 +56,6 @@ export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<num
       case "-h":
         io.stdout.write(rest[0] === "check" ? CHECK_USAGE : USAGE);
         return 0;
-      case "agent":
-        return await delegate("agent", "../agent/cli.js", rest, io);
-      case "webhook":
-        return await delegate("webhook", "../webhook/main.js", rest, io);
       case undefined:
         io.stderr.write(USAGE);
         return EXIT_INPUT;
@@ -78,17 +89,7 @@ export function processIo(): CliIo {
   };
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isDirectRun(import.meta.url)) {
   const code = await runCli(process.argv.slice(2), processIo());
   process.exitCode = code;
 }

@@ -1,4 +1,4 @@
-import { ApiException } from "@kubernetes/client-node";
+import type { ApiException } from "@kubernetes/client-node";
 
 /** What a failed Kubernetes API call said, without the headers and bodies client-node puts in its message. */
 export interface ApiErrorInfo {
@@ -21,9 +21,18 @@ function statusBody(body: unknown): { reason?: unknown; message?: unknown } | un
   return undefined;
 }
 
+/**
+ * Whether client-node threw this: an Error with a numeric HTTP `code`, a `body` and the response
+ * `headers`. Told by shape, not instanceof, so that src/log.ts (the err serializer) can use this file
+ * without loading the Kubernetes client into commands that do not need it.
+ */
+export function isApiException(err: unknown): err is ApiException<unknown> {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === "number" && "body" in err && "headers" in err;
+}
+
 /** Status code, reason and a one-line message from whatever a client-node call threw. */
 export function apiErrorInfo(err: unknown): ApiErrorInfo {
-  if (err instanceof ApiException) {
+  if (isApiException(err)) {
     const body = statusBody(err.body);
     const reason = typeof body?.reason === "string" ? body.reason : undefined;
     const message = typeof body?.message === "string" ? body.message : typeof err.body === "string" && err.body !== "" ? err.body.slice(0, 500) : `HTTP ${err.code}`;

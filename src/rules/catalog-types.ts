@@ -37,6 +37,33 @@ export interface KernelLimit {
   readonly why: string;
 }
 
+/**
+ * What the kernel itself accepts for a key on a span of kernel versions: the bounds its sysctl handler
+ * enforces per field (net/ipv4/sysctl_net_ipv4.c and friends). The catalog's grammar must lie inside
+ * them (or the agent would attempt writes the kernel refuses); where the grammar refuses values the
+ * kernel takes, the spec says why in `stricterThanKernel`. The kernel self-check test (test/agent)
+ * writes the grammar's bounds and one step beyond each in a network namespace and compares.
+ */
+export interface KernelBounds {
+  /** First kernel these bounds hold for (absent: every kernel in scope before `before`). */
+  readonly since?: VersionSpec;
+  /** First kernel they no longer hold for. */
+  readonly before?: VersionSpec;
+  /** How the value is stored: an unbounded side takes the whole range of this type. */
+  readonly type: "int" | "u8" | "uint";
+  /** Lowest value per field the handler takes, when tighter than the type. */
+  readonly min?: number;
+  /** Highest value per field, when tighter than the type; "INT_MAX/HZ" for seconds turned into jiffies. */
+  readonly max?: number | "INT_MAX/HZ";
+  /**
+   * Vectors (tcp_rmem): proc_dointvec_minmax stores each field as it goes, so a refused write leaves
+   * the fields before the bad one written. Vectors checked as a whole first (ip_local_port_range) do not.
+   */
+  readonly partialWrites?: boolean;
+  /** The handler and where it is: file, table or function, and a tag or commit. */
+  readonly source: string;
+}
+
 export interface Reference {
   readonly title: string;
   readonly url?: string;
@@ -78,6 +105,16 @@ export interface SysctlSpec {
   readonly requiresModule?: string;
   /** Pods may set it themselves via securityContext.sysctls (kubelet safe list) from this Kubernetes version. */
   readonly kubeletSafeSince?: string;
+  /**
+   * The kubelet keeps the key on its safe list only on nodes with at least this kernel (where the key
+   * is per network namespace); on older kernels a pod asking for it is refused.
+   */
+  readonly kubeletSafeKernel?: VersionSpec;
+  readonly kubeletSafeKernelRef?: string;
   readonly hazards: readonly string[];
   readonly references: readonly Reference[];
+  /** What the kernel accepts, per version span (see KernelBounds); newest first. */
+  readonly kernel: readonly KernelBounds[];
+  /** Why the grammar refuses values the kernel would take (absent: the grammar is the kernel's bounds). */
+  readonly stricterThanKernel?: string;
 }

@@ -12,10 +12,12 @@ export type { PreparedPolicy, PreparedEntry, SchemaIssue } from "./prepared-poli
 export { parseDefaultPlacement, placementFromLabels } from "./placement.js";
 export type { DefaultPlacement, Placement } from "./placement.js";
 export { CATALOG, lookupSysctl, catalogNames } from "./catalog.js";
-export type { EnumValue, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
+export type { EnumValue, KernelBounds, KernelLimit, NetnsScope, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 export { RULES } from "./checks/index.js";
 export type { Rule } from "./rule.js";
 export { parseKernelVersion } from "./kernel-version.js";
+export { boundaryValues, fieldRange, kernelAnswer, kernelBoundsFor, KNOWN_HZ } from "./kernel-bounds.js";
+export type { KernelAnswer } from "./kernel-bounds.js";
 export type { KernelVersion } from "./kernel-version.js";
 export { normalizeSysctlValue, parseValue } from "./value-grammar.js";
 export type { ParsedValue, ParseResult } from "./value-grammar.js";

@@ -1,5 +1,6 @@
+import { PLACEMENT_LABELS } from "../api/v1alpha1/labels.js";
 import { CATALOG } from "./catalog.js";
-import type { Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
+import type { KernelBounds, Reference, SysctlSpec, ValueGrammar } from "./catalog-types.js";
 import type { Rule } from "./rule.js";
 import { RULES } from "./checks/index.js";
 
@@ -34,6 +35,13 @@ function grammarText(g: ValueGrammar): string {
   }
 }
 
+function kernelSpan(b: KernelBounds): string {
+  const span = b.since && b.before ? `${b.since} to before ${b.before}` : b.since ? `from ${b.since}` : b.before ? `before ${b.before}` : "every kernel";
+  const TYPE = { int: "int", u8: "u8 (0..255)", uint: "unsigned int" } as const;
+  const bounds = [b.min !== undefined ? `at least ${b.min}` : undefined, b.max !== undefined ? `at most ${b.max === "INT_MAX/HZ" ? "INT_MAX / HZ" : b.max}` : undefined].filter(Boolean).join(", ");
+  return `${span}: ${TYPE[b.type]}${bounds ? `, ${bounds}` : ", no other bound"}${b.partialWrites ? "; a refused write keeps the fields before the bad one" : ""} (${cell(b.source)})`;
+}
+
 const NETNS: Record<SysctlSpec["netns"], string> = {
   "per-netns-default": "per network namespace; a new namespace starts from the kernel default (host values do not reach ordinary pods)",
   "per-netns-copied": "per network namespace; a new namespace copies the host's values once, at creation",
@@ -54,7 +62,11 @@ function sysctlSection(s: SysctlSpec): string[] {
   ];
   if (s.absentEquivalent !== undefined) lines.push(`- Where the key is absent, the kernel behaves as \`${s.absentEquivalent}\`.`);
   for (const l of s.limits ?? []) lines.push(`- Before ${l.before}: at most ${l.max} (${l.why}).`);
-  lines.push(`- Pods may set it with securityContext.sysctls: ${s.kubeletSafeSince ? `yes, on the kubelet safe list since Kubernetes ${s.kubeletSafeSince}` : "only with the kubelet's --allowed-unsafe-sysctls"}`);
+  lines.push("- What the kernel itself takes (checked against the running kernel by test/agent/catalog-kernel.test.ts):");
+  for (const b of s.kernel) lines.push(`  - ${kernelSpan(b)}`);
+  if (s.stricterThanKernel) lines.push(`- Stricter than the kernel: ${s.stricterThanKernel}`);
+  const kernelGate = s.kubeletSafeKernel ? ` on nodes with kernel ${s.kubeletSafeKernel}+ (${s.kubeletSafeKernelRef ?? "kubelet"}; on older kernels the kubelet leaves it off the list)` : "";
+  lines.push(`- Pods may set it with securityContext.sysctls: ${s.kubeletSafeSince ? `yes, on the kubelet safe list since Kubernetes ${s.kubeletSafeSince}${kernelGate}` : "only with the kubelet's --allowed-unsafe-sysctls"}`);
   if (s.hazards.length > 0) {
     lines.push("- Hazards:");
     for (const h of s.hazards) lines.push(`  - ${h}`);
@@ -81,6 +93,14 @@ export function renderRulesDoc(rules: readonly Rule[] = RULES, catalog: readonly
     "| --- | --- | --- | --- | --- | --- |",
     ...rules.map((r) => `| ${r.id} | \`${r.name}\` | ${r.severity} | ${scope(r)} | ${cell(r.summary)} | ${ref(r.reference)} |`),
     "",
+    "## Node placement labels",
+    "",
+    "Node rules read a node's network placement from these labels. A cluster-wide default for unlabelled nodes is given as `key=value` pairs (`tcp-tuning check --default-placement`, the webhook's `--default-placement`, e.g. `nat=none,internet-facing=false,nat-idle-timeout-seconds=350`); a label beats the default, and a value outside the list counts as unknown (TT041).",
+    "",
+    "| Label | Values | Default key | Meaning |",
+    "| --- | --- | --- | --- |",
+    ...PLACEMENT_LABELS.map((l) => `| \`${l.label}\` | ${cell(l.values)} | \`${l.defaultKey}\` | ${cell(l.meaning)} |`),
+    "",
     "## Values",
     "",
     "Values are strings as in sysctl.conf. Fields are decimal integers separated by whitespace, which is normalised to single spaces as the kernel prints them (`\"32768\\t60999\"` is `32768 60999`).",
@@ -90,6 +110,9 @@ export function renderRulesDoc(rules: readonly Rule[] = RULES, catalog: readonly
     "## Sysctl catalog",
     "",
     `The ${catalog.length} keys this operator manages. Anything else is refused (TT002, TT003, TT004).`,
+    "",
+    "Each key also states what the kernel itself takes, per kernel version, with the handler it comes from. A value the catalog takes is one every listed kernel takes, so the agent never attempts a write the kernel refuses; where the catalog refuses more than the kernel, it says why. `test/agent/catalog-kernel.test.ts` (root) checks these claims against the running kernel in a network namespace: the catalog's bounds and one step beyond each, for every per-namespace key.",
+    "Keys the kernel turns from seconds into jiffies (`tcp_fin_timeout`, `tcp_keepalive_time`, `tcp_keepalive_intvl`, `nf_conntrack_tcp_timeout_time_wait`) refuse more than INT_MAX / HZ seconds, and HZ is a build option (100, 250, 300 or 1000). The catalog stops at INT_MAX / 1000 = 2147483 s (24.8 days), which every build accepts, so nodes need not report their HZ.",
     "",
     ...catalog.flatMap(sysctlSection),
   ];

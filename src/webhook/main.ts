@@ -288,7 +288,7 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
         : { service: { namespace: settings.namespace, name: settings.service, port: 443 } };
       const bundle = source.bundle() ?? [];
       await config.ensure(webhookConfiguration({ name: settings.configName, endpoint, caBundle: bundle }));
-      logger.info({ name: settings.configName, cas: bundle.length }, "ValidatingWebhookConfiguration in place");
+      logger.info({ object: settings.configName, cas: bundle.length }, "ValidatingWebhookConfiguration in place");
     } else if (settings.configWrites === "ca-bundle" && settings.tlsMode === "files") {
       const bundle = source.bundle();
       if (bundle) await config.setCaBundle(bundle);
@@ -354,14 +354,11 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
     // this process is gone. It goes before the port closes, so no admission meets a closed port.
     try {
       await running.config.delete();
-      logger.info({ name: settings.configName }, "ValidatingWebhookConfiguration removed (run outside a pod)");
+      logger.info({ object: settings.configName }, "ValidatingWebhookConfiguration removed (run outside a pod)");
     } catch (err) {
-      logger.error({ err, name: settings.configName }, "could not remove the ValidatingWebhookConfiguration; delete it by hand or policy writes stay refused");
+      logger.error({ err, object: settings.configName }, "could not remove the ValidatingWebhookConfiguration; delete it by hand or policy writes stay refused");
     }
   }
   await running.close();
   return 0;
 }
-
-/** The entry the CLI's lazy `webhook` dispatch looks for. */
-export const main = runWebhook;

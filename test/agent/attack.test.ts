@@ -67,8 +67,8 @@ describe("the agent refuses sysctls outside the allowlist even when the API woul
         return s?.observedGeneration === 1 ? s : undefined;
       });
       expect(resultsOf(s1)).toEqual({ "kernel.core_pattern": "Refused", "net/ipv4/../../kernel/core_pattern": "Refused", "net.ipv4.tcp_tw_reuse": "Pending" });
-      expect(s1.keys?.find((k) => k.name === "kernel.core_pattern")?.message).toMatch(/only net\.\* keys are in scope/);
-      expect(s1.keys?.find((k) => k.name.startsWith("net/"))?.message).toMatch(/'\/' is not allowed/);
+      expect(s1.keys?.find((k) => k.name === "kernel.core_pattern")?.message).toMatch(/out of scope/);
+      expect(s1.keys?.find((k) => k.name.startsWith("net/"))?.message).toMatch(/contains '\/'/);
       expect(s1.conditions?.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "Refused" });
       expect((await readEventsWhen(files, (ev) => ev.some((e) => e.reason === "SysctlRefused"))).map((e) => `${e.type}/${e.reason}`)).toContain("Warning/SysctlRefused");
       // All-or-nothing: the allowed key in the same generation was not written either.

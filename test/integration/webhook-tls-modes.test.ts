@@ -139,6 +139,23 @@ describe("webhook TLS modes on the real control plane", () => {
     expect(await fingerprintOf(configName)).toEqual(before);
   }, 180_000);
 
+  it("self-managed mode with --ca-bundle-only injects its CA into the chart's configuration and changes nothing else", async () => {
+    const port = await freePort();
+    const configName = uniqueName("tt-cabundle-webhook");
+    const created = await chartOwnedConfiguration(configName, port, []);
+    const ns = await namespace();
+
+    const hook = await start(["--ca-bundle-only", "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+    await waitUntilEnforced(kc, 60_000);
+    const live = await admission.readValidatingWebhookConfiguration({ name: configName });
+    const bundle = Buffer.from(live.webhooks?.[0]?.clientConfig.caBundle ?? "", "base64").toString("utf8");
+    expect(bundle).toBe(hook.tls?.state?.bundle.join(""));
+    // Everything but the caBundle is as the chart wrote it.
+    const strip = (c: V1ValidatingWebhookConfiguration) => c.webhooks?.map((w) => ({ ...w, clientConfig: { ...w.clientConfig, caBundle: undefined } }));
+    expect(strip(live)).toEqual(strip(created));
+    expect(live.metadata?.labels).toEqual(created.metadata?.labels);
+  }, 180_000);
+
   it("files mode with --no-manage-config serves the files and writes nothing to the configuration", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tt-files-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

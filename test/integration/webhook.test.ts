@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES } from "../../src/api/v1alpha1/policy.js";
+import { isInScope, isWellFormedSysctlName } from "../../src/api/v1alpha1/sysctl-name.js";
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
 import { fleetExpected, fleetPolicies, type FleetPolicy } from "../unit/webhook/support/fleet.js";
@@ -48,7 +48,7 @@ async function refusal(run: () => Promise<unknown>): Promise<string | undefined>
 /** Whether the CRD's own CEL rules refuse the policy (name grammar, scope) before any webhook is called. */
 function schemaRefuses(p: FleetPolicy): boolean {
   const names = (p.doc["spec"] as { sysctls: { name: string }[] }).sysctls.map((s) => s.name);
-  return names.some((n) => !new RegExp(SYSCTL_NAME_PATTERN).test(n) || !SYSCTL_SCOPE_PREFIXES.some((prefix) => n.startsWith(prefix)));
+  return names.some((n) => !isWellFormedSysctlName(n) || !isInScope(n));
 }
 
 function checkDenial(policy: string, message: string): void {
@@ -111,7 +111,8 @@ describe("kubectl apply of every fleet policy through the webhook", () => {
       // Warn findings reach the user as kubectl warnings, one short line per kind.
       const warnings = (result?.stderr ?? "").split("\n").filter((l) => l.startsWith("Warning: "));
       expect(warnings.length).toBeGreaterThan(0);
-      for (const w of warnings) expect(w).toMatch(/^Warning: TT\d{3} net\.\S+: /);
+      // A node finding's warning names its nodes after the sysctl: "TT042 net.ipv4.tcp_keepalive_time on app-a +1: ".
+      for (const w of warnings) expect(w).toMatch(/^Warning: TT\d{3} net\.\S+( on \S+( \+\d+)?)?: /);
       const got = await kubectl(["get", "ttp", storedName, "-o", "jsonpath={.metadata.name}"]);
       expect(got.stdout).toBe(storedName);
     }

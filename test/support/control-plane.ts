@@ -234,7 +234,7 @@ async function stopAll(processes: readonly ProcessGroup[]): Promise<void> {
 /** Polls `ready` until it says true; fails early with the process's last lines if it exits. */
 async function waitFor(proc: ProcessGroup, what: string, ready: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + READY_LIMIT_MS;
-  let lastError = "";
+  let lastError: string;
   for (;;) {
     if (proc.exitDescription()) throw proc.failure(`stopped before ${what}`);
     try {

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { API_GROUP_VERSION, NODE_STATE_KIND } from "./group.js";
 import { CONDITIONS_LIST_MAP, conditionSchema, objectMetaSchema } from "./meta.js";
-import { SYSCTL_ENTRY_VALIDATIONS, SYSCTL_LIST_MAP, SYSCTL_NAME_MAX, SYSCTL_VALUE_MAX } from "./policy.js";
+import { SYSCTL_ENTRY_VALIDATIONS, SYSCTL_LIST_MAP, SYSCTL_VALUE_MAX } from "./policy.js";
+import { SYSCTL_NAME_MAX } from "./sysctl-name.js";
 
 /**
  * TcpTuningNodeState (tcptuning.io/v1alpha1, cluster-scoped, named after its Node): one per node,

@@ -1,23 +1,18 @@
 import { z } from "zod";
 import { API_GROUP_VERSION, POLICY_KIND } from "./group.js";
 import { CONDITIONS_LIST_MAP, conditionSchema, labelSelectorSchema, objectMetaSchema } from "./meta.js";
+import { SYSCTL_NAME_MAX, SYSCTL_NAME_PATTERN, SYSCTL_SCOPE_PREFIXES, SYSCTL_SCOPE_TEXT } from "./sysctl-name.js";
 
 /**
  * TcpTuningPolicy (tcptuning.io/v1alpha1), exactly as docs/contract says.
  *
  * Sysctl names are deliberately only length-bounded here: whether a name is well-formed,
  * in scope and known is the rule engine's judgement (with a rule id, a message and a fix),
- * and the CRD adds the same grammar as a CEL rule so the apiserver refuses the worst on its own.
+ * and the CRD adds the same grammar (sysctl-name.ts) as a CEL rule so the apiserver refuses the worst
+ * on its own.
  */
-export const SYSCTL_NAME_MAX = 128;
 export const SYSCTL_VALUE_MAX = 256;
 export const SYSCTLS_MAX = 64;
-
-/** The grammar the CRD enforces with CEL: dotted lowercase words, no '/', '..', whitespace or globs. */
-export const SYSCTL_NAME_PATTERN = "^[a-z0-9_]+([.][a-z0-9_-]+)+$";
-
-/** The trees this operator may write; the CRD refuses anything else on its own, webhook or not. */
-export const SYSCTL_SCOPE_PREFIXES = ["net.ipv4.", "net.core.", "net.netfilter."] as const;
 
 /**
  * CEL rules on one sysctl entry: what needs no node facts, so the apiserver refuses it even if the
@@ -32,8 +27,8 @@ export const SYSCTL_ENTRY_VALIDATIONS = [
   },
   {
     rule: SYSCTL_SCOPE_PREFIXES.map((p) => `self.name.startsWith('${p}')`).join(" || "),
-    message: `only TCP/IP networking sysctls (${SYSCTL_SCOPE_PREFIXES.map((p) => `${p}*`).join(", ")}) are in scope; kernel.*, vm.* and fs.* are never written`,
-    messageExpression: `"sysctl " + self.name + " is out of scope: only TCP/IP networking sysctls (${SYSCTL_SCOPE_PREFIXES.map((p) => `${p}*`).join(", ")}) are written; kernel.*, vm.* and fs.* never are"`,
+    message: `only TCP/IP networking sysctls (${SYSCTL_SCOPE_TEXT}) are in scope; kernel.*, vm.* and fs.* are never written`,
+    messageExpression: `"sysctl " + self.name + " is out of scope: only TCP/IP networking sysctls (${SYSCTL_SCOPE_TEXT}) are written; kernel.*, vm.* and fs.* never are"`,
     reason: "FieldValueForbidden",
     fieldPath: ".name",
   },

@@ -1,4 +1,7 @@
 import type { Rule } from "../rule.js";
+import { twReuseOnAcceptOnlyRule } from "./accept-only.js";
+import { ephemeralPortsExhaustedRule } from "./ephemeral-ports.js";
+import { conntrackTimeWaitShortRule, keepaliveAboveIdleTimeoutRule } from "./idle-timeouts.js";
 import { absentEquivalentRule, kernelUnknownRule, keyAbsentRule, moduleRequiredRule, valueTooNewRule } from "./kernel-support.js";
 import { nameInvalidRule, outOfScopeRule, unknownKeyRule } from "./names.js";
 import { hostNamespaceOnlyRule } from "./netns-scope.js";
@@ -6,7 +9,9 @@ import { placementLabelRule } from "./placement-labels.js";
 import { portRangeOverlapRule, portRangeParityRule, portRangeUnprivilegedRule } from "./port-range.js";
 import { lowRetries2Rule } from "./retries.js";
 import { somaxconnCapRule } from "./somaxconn.js";
+import { unprivilegedPortStartRule } from "./privileged-ports.js";
 import { policySchemaRule } from "./spec-shape.js";
+import { synackRetriesZeroRule, syncookiesOffRule } from "./syn-flood.js";
 import { finTimeoutMythRule, shortReuseDelayRule, smallTwBucketsRule } from "./time-wait-myths.js";
 import { reuseNeedsTimestampsRule, timestampsOffRule } from "./timestamps.js";
 import { twRecycleRule } from "./tw-recycle.js";
@@ -32,10 +37,17 @@ export const RULES: readonly Rule[] = [
   portRangeUnprivilegedRule,
   portRangeOverlapRule,
   portRangeParityRule,
+  ephemeralPortsExhaustedRule,
+  unprivilegedPortStartRule,
   finTimeoutMythRule,
   smallTwBucketsRule,
   shortReuseDelayRule,
   lowRetries2Rule,
+  synackRetriesZeroRule,
+  syncookiesOffRule,
   hostNamespaceOnlyRule,
   placementLabelRule,
+  keepaliveAboveIdleTimeoutRule,
+  conntrackTimeWaitShortRule,
+  twReuseOnAcceptOnlyRule,
 ];

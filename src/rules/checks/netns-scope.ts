@@ -21,10 +21,16 @@ function minorOf(kubernetes: string): number {
   return m ? Number(m[1]) : Number.POSITIVE_INFINITY;
 }
 
-/** "net.ipv4.tcp_keepalive_time (Kubernetes 1.29+)", or just the name for long-standing safe sysctls. */
+/**
+ * "net.ipv4.tcp_keepalive_time (Kubernetes 1.29+, kernel 4.5+)", or just the name for long-standing
+ * safe sysctls the kubelet offers on every kernel. The kubelet drops a key from its safe list on
+ * kernels where it is not yet per namespace (pkg/kubelet/sysctl/safe_sysctls.go).
+ */
 function safeName(e: PreparedEntry): string {
   const since = e.spec?.kubeletSafeSince;
-  return since !== undefined && minorOf(since) >= SAFE_LIST_VERSION_NOTED_FROM ? `${e.name} (Kubernetes ${since}+)` : e.name;
+  const kernel = e.spec?.kubeletSafeKernel;
+  const notes = [since !== undefined && minorOf(since) >= SAFE_LIST_VERSION_NOTED_FROM ? `Kubernetes ${since}+` : undefined, kernel !== undefined ? `kernel ${kernel}+` : undefined].filter((n) => n !== undefined);
+  return notes.length > 0 ? `${e.name} (${notes.join(", ")})` : e.name;
 }
 
 function scoped(e: PreparedEntry): boolean {
@@ -60,7 +66,8 @@ export const hostNamespaceOnlyRule: Rule = {
       parts.push(`On older kernels the host value reaches every pod instead, because the key was still global there: ${lateNetns.map((e) => `${e.name} before ${e.spec?.perNetnsSince ?? "?"}`).join(", ")}.`);
     }
     parts.push(`If ordinary pods need ${one ? "this value" : "these values"}, set ${one ? "it" : "them"} per pod with securityContext.sysctls:`);
-    if (safe.length > 0) parts.push(`${safe.map(safeName).join(", ")} ${safe.length === 1 ? "is" : "are"} on the kubelet's safe list${unsafe.length > 0 ? ";" : "."}`);
+    const gated = safe.some((e) => e.spec?.kubeletSafeKernel !== undefined);
+    if (safe.length > 0) parts.push(`${safe.map(safeName).join(", ")} ${safe.length === 1 ? "is" : "are"} on the kubelet's safe list${gated ? " (on older kernels the kubelet leaves a key marked kernel N+ off the list and refuses a pod that asks for it)" : ""}${unsafe.length > 0 ? ";" : "."}`);
     if (unsafe.length > 0) parts.push(`${names(unsafe)} ${unsafe.length === 1 ? "needs" : "need"} the kubelet's --allowed-unsafe-sysctls.`);
     parts.push(`If only the node itself needs ${one ? "it" : "them"}, nothing to change.`);
     emit({ message: parts.join(" "), sysctl: first.name, value: first.value, index: first.index });

@@ -22,12 +22,12 @@ const NODE_PORTS: readonly { readonly low: number; readonly high: number; readon
   { low: 10256, high: 10256, what: "the kube-proxy health port 10256" },
 ];
 
-function requestedRange(policy: PreparedPolicy): { low: number; high: number } | undefined {
+export function requestedRange(policy: PreparedPolicy): { low: number; high: number } | undefined {
   const p = policy.byName.get(RANGE)?.parsed;
   return p?.kind === "range" ? { low: p.low, high: p.high } : undefined;
 }
 
-function reservedByPolicy(policy: PreparedPolicy): readonly (readonly [number, number])[] {
+export function reservedByPolicy(policy: PreparedPolicy): readonly (readonly [number, number])[] {
   const p = policy.byName.get(RESERVED)?.parsed;
   return p?.kind === "portList" ? p.ranges : [];
 }
@@ -134,13 +134,17 @@ export const portRangeOverlapRule: Rule = {
   },
 };
 
-/** TT022: same parity for low and high makes the kernel log a warning (connect() prefers even ports). */
+/**
+ * TT022: same parity for low and high makes the kernel log a warning. connect() prefers ports of the
+ * low port's parity since 07f4c90062f8 (4.2), which also added the warning in set_local_port_range()
+ * (net/ipv4/sysctl_net_ipv4.c) and made the default range 32768-60999; 1580ab63fc9a (4.6) refined it.
+ */
 export const portRangeParityRule: Rule = {
   id: "TT022",
   name: "port-range-parity",
   severity: "warn",
   summary: "ip_local_port_range low and high have the same parity.",
-  reference: { title: "commit 07f4c90062f8 (connect() prefers even ports, 4.6): kernel logs 'prefer different parity'" },
+  reference: { title: 'commit 07f4c90062f8 "tcp/dccp: try to not exhaust ip_local_port_range in connect()" (4.2): connect() prefers one parity, and the kernel logs \'prefer different parity\'' },
   checkPolicy(policy, emit) {
     const range = requestedRange(policy);
     const e = policy.byName.get(RANGE);

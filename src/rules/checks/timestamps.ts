@@ -67,16 +67,25 @@ export const reuseNeedsTimestampsRule: Rule = {
   },
 };
 
-/** TT008: timestamps off is legal but costs PAWS, RTT measurement and TIME_WAIT reuse. */
+/**
+ * TT008: timestamps off is legal but costs PAWS, TIME_WAIT reuse and RTT samples during
+ * retransmission. It does not stop RTT measurement: tcp_ack_update_rtt() (net/ipv4/tcp_input.c)
+ * falls back to ACK timing, which Karn's rule leaves out for retransmitted data.
+ */
 export const timestampsOffRule: Rule = {
   id: "TT008",
   name: "timestamps-off",
   severity: "warn",
-  summary: "tcp_timestamps=0 disables PAWS, RTT measurement and tcp_tw_reuse.",
+  summary: "tcp_timestamps=0 disables PAWS and tcp_tw_reuse, and leaves no RTT samples while data is retransmitted.",
   reference: lookupSysctl(TS)?.references[2] ?? REF,
   checkPolicy(policy, emit) {
     const e = policy.byName.get(TS);
     if (!e || requestedInt(policy, TS) !== 0) return;
-    emit(entryReport(e, `${TS}=0 turns off PAWS (protection against wrapped sequence numbers), RTT measurement and tcp_tw_reuse on every matched node. Keep the default 1 unless a middlebox forces it, and say why in the policy.`));
+    emit(
+      entryReport(
+        e,
+        `${TS}=0 turns off PAWS (protection against wrapped sequence numbers) and tcp_tw_reuse on every matched node, and leaves RTT to ACK timing alone, which takes no samples while data is retransmitted (Karn's rule), so the RTO adapts worst on lossy paths. Keep the default 1 unless a middlebox forces it, and say why in the policy.`,
+      ),
+    );
   },
 };

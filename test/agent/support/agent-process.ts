@@ -9,17 +9,18 @@ import { eventually } from "../../support/eventually.js";
 export { eventually };
 
 /**
- * The real agent process (src/agent/bin.ts via tsx, one node process, no wrapper) started inside a
+ * The real agent process (src/cmd/agent.ts via tsx, one node process, no wrapper) started inside a
  * network namespace with `ip netns exec`. Its JSON log lines are collected so tests can wait for
  * what it says it did.
  */
 
 export const REPO = resolve(import.meta.dirname, "../../..");
-const BIN = join(REPO, "src/agent/bin.ts");
+const BIN = join(REPO, "src/cmd/agent.ts");
 const CLI = join(REPO, "bin/tcp-tuning.js");
 
 export interface LogLine {
-  readonly level: number;
+  /** pino's level label: "info", "warn", "error", ... */
+  readonly level: string;
   readonly msg: string;
   readonly [k: string]: unknown;
 }
@@ -98,7 +99,7 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   /** Run under `strace -ff -e trace=openat,open -o FILE`. */
   readonly straceOutput?: string;
-  /** "bin": src/agent/bin.ts (default); "cli": the `tcp-tuning agent` command (bin/tcp-tuning.js). */
+  /** "bin": src/cmd/agent.ts run directly (default); "cli": the `tcp-tuning agent` command (bin/tcp-tuning.js). */
   readonly entry?: "bin" | "cli";
 }
 

@@ -106,7 +106,7 @@ describe("planRotation", () => {
 
   it("shows that switching without waiting for propagation would fail requests (the check is not vacuous)", async () => {
     const hasty = { ...policy, propagationMs: 0 };
-    let state = ((await planRotation(undefined, t0, hasty, { bundleInstalled: true }))).state;
+    let state = (await planRotation(undefined, t0, hasty, { bundleInstalled: true })).state;
     state = (await planRotation(state, at(1), hasty, { bundleInstalled: true, forceCaRotation: true })).state;
     state = (await planRotation(state, at(1), hasty, { bundleInstalled: true })).state;
     // An apiserver still on the old bundle [old CA] cannot verify the new serving certificate.

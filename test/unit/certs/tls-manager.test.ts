@@ -71,7 +71,8 @@ function setup() {
   return { events, store, bundle, served, manager, advance: (s: number) => (now = new Date(now.getTime() + s * S)) };
 }
 
-describe("TlsManager", () => {
+// Simulated clock (now), but real key generation and signing: CPU-bound, slow on a loaded machine.
+describe("TlsManager", { timeout: 60_000 }, () => {
   it("bootstraps into the Secret and serves, leaving a configuration that does not exist yet alone", async () => {
     const t = setup();
     const plan = await t.manager.reconcile();

@@ -4,7 +4,7 @@ import path from "node:path";
 import { runCli } from "../../../src/cli/main.js";
 
 export const REPO = path.resolve(import.meta.dirname, "../../..");
-export const FLEET = path.resolve(REPO, "../shared/examples/fleet");
+export const FLEET = path.resolve(REPO, "test/fixtures/fleet");
 
 export interface RunResult {
   readonly code: number;

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { CATALOG, evaluatePolicy, lookupSysctl, parseValue, type SysctlSpec } from "../../../src/rules/index.js";
 import { findingsOf, node, policyDoc } from "./support.js";
 
-/** The facts the catalog is seeded from (shared/design/kernel-facts.md). */
-const FACTS = readFileSync(join(import.meta.dirname, "..", "..", "..", "..", "shared", "design", "kernel-facts.md"), "utf8");
+/** The facts the catalog is seeded from (docs/kernel-facts.md). */
+const FACTS = readFileSync(join(import.meta.dirname, "..", "..", "..", "docs", "kernel-facts.md"), "utf8");
 
 const spec = (name: string): SysctlSpec => {
   const s = lookupSysctl(name);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluatePolicy, RULES, type PolicyReport, type PreparedNode, type Severity } from "../../../src/rules/index.js";
-import { expectWellFormed, findingsOf, node, policyDoc, type Sysctls } from "./support.js";
+import { expectWellFormed, findingsOf, NO_NAT, node, policyDoc, type Sysctls } from "./support.js";
 
 /**
  * One table for every rule in RULES: each rule has cases where it must fire (with the severity, node
@@ -48,6 +48,18 @@ const conntrackProbed = node("ct", "6.1.100+", { probe: { keys: [{ name: CONNTRA
 const badLabel = node("bad-label", "6.6.43-talos", { labels: { "tcptuning.io/nat": "maybe" } });
 const probedUnpriv = node("unpriv-2000", "6.6.54-flatcar", { probe: { keys: [{ name: UNPRIV, present: true, value: "2000" }] } });
 const probedRange = node("range-40000", "6.6.54-flatcar", { probe: { keys: [{ name: RANGE, present: true, value: "40000\t60999" }] } });
+const probedReserved = node("reserved-40000", "6.6.54-flatcar", { probe: { keys: [{ name: RESERVED, present: true, value: "40000-41500" }] } });
+const KEEPALIVE = "net.ipv4.tcp_keepalive_time";
+const CT_TW = "net.netfilter.nf_conntrack_tcp_timeout_time_wait";
+const COOKIES = "net.ipv4.tcp_syncookies";
+const facing = node("edge", "6.1.100+", { labels: { ...NO_NAT, "tcptuning.io/internet-facing": "true" } });
+const internal = node("internal", "6.1.100+", { labels: { ...NO_NAT, "tcptuning.io/internet-facing": "false" } });
+const natGw350 = node("nat-gw", "6.1.100+", { labels: { "tcptuning.io/nat": "outbound", "tcptuning.io/nat-idle-timeout-seconds": "350" } });
+const natGwLong = node("nat-long", "6.1.100+", { labels: { "tcptuning.io/nat": "outbound", "tcptuning.io/nat-idle-timeout-seconds": "1200" } });
+const natOutbound = node("nat-out", "6.1.100+", { labels: { "tcptuning.io/nat": "outbound" } });
+const unlabelled = node("unlabelled", "6.1.100+", { labels: {} });
+const acceptsOnly = node("server", "6.1.100+", { labels: { ...NO_NAT, "tcptuning.io/connections": "accepts" } });
+const opensToo = node("mixed", "6.1.100+", { labels: { ...NO_NAT, "tcptuning.io/connections": "both" } });
 
 const CASES: readonly Case[] = [
   // TT001 policy-schema
@@ -110,6 +122,7 @@ const CASES: readonly Case[] = [
 
   // TT008 timestamps-off
   { rule: "TT008", says: "warns that tcp_timestamps=0 costs PAWS and reuse", sysctls: [[TS, "0"]], fires: { severity: "warn", sysctl: TS } },
+  { rule: "TT008", says: "does not claim RTT measurement stops: only samples during retransmission are lost", sysctls: [[TS, "0"]], fires: { severity: "warn", sysctl: TS, message: /^(?![\s\S]*RTT measurement)[\s\S]*no samples while data is retransmitted/ } },
   { rule: "TT008", says: "stays silent on tcp_timestamps=1", sysctls: [[TS, "1"]] },
 
   // TT010 tw-recycle-enabled
@@ -175,7 +188,20 @@ const CASES: readonly Case[] = [
   { rule: "TT022", says: "warns when both ends are odd without telling the user to make one of them odd", sysctls: [[RANGE, "1025 65535"]], fires: { severity: "warn", sysctl: RANGE, message: /^(?![\s\S]*one of them odd)[\s\S]*differ in parity, e\.g\. "1025 65534"/ } },
   { rule: "TT022", says: "stays silent on different parity", sysctls: [[RANGE, "32768 60999"]] },
 
-  // TT030 fin-timeout-does-not-shorten-time-wait
+  // TT023 ephemeral-ports-exhausted
+  { rule: "TT023", says: "denies a port range that the same policy reserves entirely", sysctls: [[RANGE, "40000 40009"], [RESERVED, "40000-40009"]], fires: { severity: "deny", sysctl: RANGE, count: 1, message: /every connect\(\) without an explicit bind fails with EADDRNOTAVAIL/ } },
+  { rule: "TT023", says: "warns about a range of only a few ports", sysctls: [[RANGE, "60000 60499"]], fires: { severity: "warn", sysctl: RANGE, count: 1, message: /only 500 ephemeral ports/ } },
+  { rule: "TT023", says: "denies reserving the whole default range on a node", sysctls: [[RESERVED, "30000-65535"]], nodes: [k5_4], fires: { severity: "deny", node: "focal", sysctl: RESERVED, message: /\(the kernel default\)/ } },
+  { rule: "TT023", says: "warns when the node's own reservations leave few ports of the policy's range", sysctls: [[RANGE, "40000 41999"]], nodes: [probedReserved], fires: { severity: "warn", node: "reserved-40000", sysctl: RANGE, message: /only 499 ephemeral ports/ } },
+  { rule: "TT023", says: "stays silent on the default range", sysctls: [[RANGE, "32768 60999"]], nodes: [probedReserved] },
+  { rule: "TT023", says: "stays silent when reserved ports leave most of the range free", sysctls: [[RESERVED, "10250,30000-32767,40000-40100"]], nodes: [k5_4, probedRange] },
+
+  // TT024 unprivileged-port-start-unusual
+  { rule: "TT024", says: "warns that ip_unprivileged_port_start=0 lets anyone bind port 22", sysctls: [[UNPRIV, "0"]], fires: { severity: "warn", sysctl: UNPRIV, message: /22 and 443/ } },
+  { rule: "TT024", says: "warns that a start above 1024 breaks non-root listeners below it", sysctls: [[UNPRIV, "10000"], [RANGE, "10000 60999"]], fires: { severity: "warn", sysctl: UNPRIV, message: /ports 1024-9999 privileged/ } },
+  { rule: "TT024", says: "stays silent on the default 1024 and on a start lowered for a web server", sysctls: [[UNPRIV, "80"]] },
+
+
   { rule: "TT030", says: "warns that a lowered tcp_fin_timeout does not shorten TIME_WAIT", sysctls: [["net.ipv4.tcp_fin_timeout", "15"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_fin_timeout", message: /does not shorten TIME_WAIT/ } },
   { rule: "TT030", says: "stays silent on the default 60", sysctls: [["net.ipv4.tcp_fin_timeout", "60"]] },
 
@@ -193,17 +219,46 @@ const CASES: readonly Case[] = [
   { rule: "TT033", says: "says tcp_retries2=0 gives up after the first retransmission timeout", sysctls: [["net.ipv4.tcp_retries2", "0"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_retries2", message: /after about 0\.2 s/ } },
   { rule: "TT033", says: "stays silent at 8", sysctls: [["net.ipv4.tcp_retries2", "8"]] },
 
+  // TT034 synack-retries-zero
+  { rule: "TT034", says: "warns that tcp_synack_retries=0 fails a handshake on one lost SYN-ACK", sysctls: [["net.ipv4.tcp_synack_retries", "0"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_synack_retries", message: /never retransmits a SYN-ACK/ } },
+  { rule: "TT034", says: "stays silent on tcp_synack_retries=2", sysctls: [["net.ipv4.tcp_synack_retries", "2"]] },
+
+  // TT035 syncookies-off-internet-facing
+  { rule: "TT035", says: "denies tcp_syncookies=0 on a node labelled internet-facing", sysctls: [[COOKIES, "0"]], nodes: [facing], fires: { severity: "deny", node: "edge", sysctl: COOKIES, message: /internet-facing=true/ } },
+  { rule: "TT035", says: "warns about tcp_syncookies=0 where the node does not say whether it faces the internet", sysctls: [[COOKIES, "0"]], nodes: [k5_4], fires: { severity: "warn", node: "focal", sysctl: COOKIES, message: /label it tcptuning\.io\/internet-facing=false/ } },
+  { rule: "TT035", says: "stays silent on a node declared internal", sysctls: [[COOKIES, "0"]], nodes: [internal] },
+  { rule: "TT035", says: "stays silent on tcp_syncookies=1", sysctls: [[COOKIES, "1"]], nodes: [facing] },
+
   // TT040 host-namespace-only
   { rule: "TT040", says: "warns once per policy that host values do not reach ordinary pods", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_keepalive_intvl", "30"], [TW_REUSE, "1"]], fires: { severity: "warn", sysctl: "net.ipv4.tcp_keepalive_time", count: 1, message: /--allowed-unsafe-sysctls/ } },
   { rule: "TT040", says: "says that keys which became per-namespace late reach every pod on older kernels", sysctls: [[TS, "1"]], fires: { severity: "warn", sysctl: TS, count: 1, message: /net\.ipv4\.tcp_timestamps before 4\.13/ } },
   { rule: "TT040", says: "does not call a key global on kernels that never had it", sysctls: [[DELAY, "1000"]], fires: { severity: "warn", sysctl: DELAY, count: 1, message: /^(?![\s\S]*still global)/ } },
-  { rule: "TT040", says: "names the Kubernetes version that put a key on the kubelet's safe list when it is recent", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_rmem", "4096 131072 6291456"], [RANGE, "32768 60999"]], fires: { severity: "warn", count: 1, message: /net\.ipv4\.tcp_keepalive_time \(Kubernetes 1\.29\+\), net\.ipv4\.tcp_rmem \(Kubernetes 1\.32\+\), net\.ipv4\.ip_local_port_range are on the kubelet's safe list/ } },
+  { rule: "TT040", says: "names the Kubernetes version that put a key on the kubelet's safe list when it is recent", sysctls: [["net.ipv4.tcp_keepalive_time", "300"], ["net.ipv4.tcp_rmem", "4096 131072 6291456"], [RANGE, "32768 60999"]], fires: { severity: "warn", count: 1, message: /net\.ipv4\.tcp_keepalive_time \(Kubernetes 1\.29\+, kernel 4\.5\+\), net\.ipv4\.tcp_rmem \(Kubernetes 1\.32\+, kernel 4\.15\+\), net\.ipv4\.ip_local_port_range are on the kubelet's safe list/ } },
+  { rule: "TT040", says: "does not promise a pod sysctl the kubelet refuses on old kernels", sysctls: [["net.ipv4.tcp_fin_timeout", "30"], ["net.ipv4.ip_local_reserved_ports", "10250"]], fires: { severity: "warn", count: 1, message: /net\.ipv4\.tcp_fin_timeout \(Kubernetes 1\.29\+, kernel 4\.6\+\), net\.ipv4\.ip_local_reserved_ports \(Kubernetes 1\.27\+, kernel 3\.16\+\) are on the kubelet's safe list \(on older kernels the kubelet leaves/ } },
   { rule: "TT040", says: "stays silent on tcp_tw_recycle, which is denied anyway", sysctls: [[RECYCLE, "1"]] },
   { rule: "TT040", says: "stays silent on a key with one value per host", sysctls: [[CONNTRACK_MAX, "262144"]] },
 
   // TT041 placement-label-invalid
   { rule: "TT041", says: "warns about a placement label outside the contract", sysctls: [[TW_REUSE, "1"]], nodes: [badLabel], fires: { severity: "warn", node: "bad-label", message: /tcptuning\.io\/nat="maybe"/ } },
-  { rule: "TT041", says: "stays silent on contract labels", sysctls: [[TW_REUSE, "1"]], nodes: [k5_4] },
+  { rule: "TT041", says: "warns about an idle timeout label that is not a whole number of seconds", sysctls: [[KEEPALIVE, "200"]], nodes: [node("bad-timeout", "6.1.100+", { labels: { ...NO_NAT, "tcptuning.io/nat-idle-timeout-seconds": "4m" } })], fires: { severity: "warn", node: "bad-timeout", message: /tcptuning\.io\/nat-idle-timeout-seconds="4m"/ } },
+  { rule: "TT041", says: "stays silent on contract labels", sysctls: [[TW_REUSE, "1"]], nodes: [k5_4, facing, acceptsOnly, natGw350] },
+
+  // TT042 keepalive-above-idle-timeout
+  { rule: "TT042", says: "warns that the default-like 7200 s keepalive outlives a 350 s NAT gateway", sysctls: [[KEEPALIVE, "7200"]], nodes: [natGw350], fires: { severity: "warn", node: "nat-gw", sysctl: KEEPALIVE, message: /is 350 s.*below 350/ } },
+  { rule: "TT042", says: "assumes the shortest cloud default, 240 s, where the timeout is not declared", sysctls: [[KEEPALIVE, "300"]], nodes: [natOutbound, unlabelled], fires: { severity: "warn", sysctl: KEEPALIVE, count: 2, message: /240 s, the shortest cloud default/ } },
+  { rule: "TT042", says: "stays silent below the declared timeout", sysctls: [[KEEPALIVE, "600"]], nodes: [natGwLong] },
+  { rule: "TT042", says: "stays silent below the assumed 240 s", sysctls: [[KEEPALIVE, "200"]], nodes: [natOutbound] },
+  { rule: "TT042", says: "stays silent on a node without NAT or balancer", sysctls: [[KEEPALIVE, "7200"]], nodes: [k5_4] },
+
+  // TT043 conntrack-time-wait-short-on-nat
+  { rule: "TT043", says: "warns about conntrack TIME_WAIT below 60 s on a node that may NAT", sysctls: [[CT_TW, "30"]], nodes: [unlabelled, natOutbound], fires: { severity: "warn", sysctl: CT_TW, count: 2, message: /keeps TIME_WAIT for 60 s/ } },
+  { rule: "TT043", says: "stays silent on a node declared without NAT", sysctls: [[CT_TW, "30"]], nodes: [k5_4] },
+  { rule: "TT043", says: "stays silent at 60 s", sysctls: [[CT_TW, "60"]], nodes: [unlabelled] },
+
+  // TT044 tw-reuse-on-accept-only-node
+  { rule: "TT044", says: "warns that tcp_tw_reuse=1 does nothing on a node that only accepts connections", sysctls: [[TW_REUSE, "1"]], nodes: [acceptsOnly], fires: { severity: "warn", node: "server", sysctl: TW_REUSE, message: /only accept connections/ } },
+  { rule: "TT044", says: "stays silent on a node that also opens connections", sysctls: [[TW_REUSE, "1"]], nodes: [opensToo, k5_4] },
+  { rule: "TT044", says: "stays silent on the default tcp_tw_reuse=2", sysctls: [[TW_REUSE, "2"]], nodes: [acceptsOnly] },
 ];
 
 function policyDocWith(extra: Record<string, unknown>): unknown {

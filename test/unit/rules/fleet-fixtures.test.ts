@@ -5,8 +5,8 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { evaluatePolicy, nodeInputFromObject, nodeObjectSchema, prepareNode, type PolicyReport } from "../../../src/rules/index.js";
 
-/** The sample fleet shared by every component: ../shared/examples/fleet (see its README). */
-const FLEET = join(import.meta.dirname, "..", "..", "..", "..", "shared", "examples", "fleet");
+/** The sample fleet every component is tested on: test/fixtures/fleet (see its README). */
+const FLEET = join(import.meta.dirname, "..", "..", "fixtures", "fleet");
 
 const expectedSchema = z.record(
   z.string(),
@@ -38,7 +38,7 @@ const WHY: Record<string, { readonly policy?: readonly string[]; readonly nodes?
   "syn-retries-128": { policy: ["TT006"], message: /128 is outside 1\.\.127/ },
 };
 
-describe("the sample fleet in shared/examples/fleet", () => {
+describe("the sample fleet in test/fixtures/fleet", () => {
   it("has a policy file for every verdict in expected.json, and no other", () => {
     expect([...reports.keys()].sort()).toEqual(Object.keys(expected).sort());
   });

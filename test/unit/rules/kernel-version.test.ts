@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { atLeast, compareKernel, formatVersion, parseKernelVersion, parseVersionSpec } from "../../../src/rules/kernel-version.js";
 
-/** The real strings from shared/design/kernel-facts.md ("Kernel version strings seen in the wild"), and a few more. */
+/** The real strings from docs/kernel-facts.md ("Kernel version strings seen in the wild"), and a few more. */
 const REAL: readonly (readonly [raw: string, major: number, minor: number, patch: number, flavour: string, prerelease: boolean])[] = [
   ["5.15.0-1057-aws", 5, 15, 0, "-1057-aws", false],
   ["5.10.225-213.878.amzn2.x86_64", 5, 10, 225, "-213.878.amzn2.x86_64", false],

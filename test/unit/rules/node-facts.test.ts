@@ -19,6 +19,11 @@ describe("placement from node labels", () => {
     ["a label beats the default placement", { "tcptuning.io/nat": "inbound" }, { nat: "none" }, { nat: "inbound" }, true],
     ["the default does not rescue an undocumented value", { "tcptuning.io/nat": "maybe" }, { nat: "none" }, { nat: "unknown" }, true],
     ["the timestamps path label is read", { "tcptuning.io/tcp-timestamps": "stripped" }, {}, { timestamps: "stripped" }, true],
+    ["an unlabelled node is not known to face the internet, nor its role, nor its NAT's idle timeout", {}, {}, { internetFacing: "unknown", connections: "unknown", natIdleTimeoutSeconds: undefined }, true],
+    ["the internet-facing, connections and idle-timeout labels are read", { "tcptuning.io/internet-facing": "true", "tcptuning.io/connections": "accepts", "tcptuning.io/nat-idle-timeout-seconds": "350" }, {}, { internetFacing: "true", connections: "accepts", natIdleTimeoutSeconds: 350 }, true],
+    ["a cluster-wide idle timeout fills an unlabelled node, and a label beats it", { "tcptuning.io/nat-idle-timeout-seconds": "1200" }, { natIdleTimeoutSeconds: 240 }, { natIdleTimeoutSeconds: 1200 }, true],
+    ["an idle timeout that is not a positive whole number is an invalid label", { "tcptuning.io/nat-idle-timeout-seconds": "4m" }, { natIdleTimeoutSeconds: 240 }, { natIdleTimeoutSeconds: undefined, invalidLabels: [["tcptuning.io/nat-idle-timeout-seconds", "4m"]] }, true],
+    ["an undocumented connections value is an invalid label", { "tcptuning.io/connections": "server" }, {}, { connections: "unknown", invalidLabels: [["tcptuning.io/connections", "server"]] }, true],
   ] as const)("%s", (_what, labels, defaults, expected, natHazard) => {
     const p = placementFromLabels(labels, defaults as DefaultPlacement);
     expect(p).toMatchObject(expected);
@@ -31,6 +36,7 @@ describe("parseDefaultPlacement (the --default-placement flag and Helm value)", 
     ["", {}],
     ["nat=none", { nat: "none" }],
     ["nat=none, load-balancer=dsr ,tcp-timestamps=preserved", { nat: "none", loadBalancer: "dsr", timestamps: "preserved" }],
+    ["internet-facing=false,connections=both,nat-idle-timeout-seconds=350", { internetFacing: "false", connections: "both", natIdleTimeoutSeconds: 350 }],
   ] as const)("reads %j", (text, expected) => {
     expect(parseDefaultPlacement(text)).toEqual(expected);
   });
@@ -41,6 +47,9 @@ describe("parseDefaultPlacement (the --default-placement flag and Helm value)", 
     ["load-balancer=nat", /invalid load-balancer/],
     ["tcp-timestamps=off", /invalid tcp-timestamps/],
     ["zone=a", /unknown placement key "zone"/],
+    ["nat-idle-timeout-seconds=0", /invalid nat-idle-timeout-seconds "0"/],
+    ["internet-facing=yes", /invalid internet-facing "yes"/],
+    ["connections=server", /invalid connections "server"/],
     ["nat=none=inbound", /expected key=value/],
   ])("refuses %j with a message naming the problem", (text, message) => {
     expect(() => parseDefaultPlacement(text)).toThrow(message);

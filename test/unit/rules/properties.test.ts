@@ -179,7 +179,7 @@ describe("per-policy node-rule selection", () => {
 
   it("runs only the node rules a keepalive policy can trigger", () => {
     const policy = preparePolicy({ metadata: { name: "k" }, spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } });
-    expect(nodeRulesFor(policy).map((r) => r.id)).toEqual(["TT011", "TT014", "TT041"]);
+    expect(nodeRulesFor(policy).map((r) => r.id)).toEqual(["TT011", "TT014", "TT041", "TT042"]);
   });
 });
 

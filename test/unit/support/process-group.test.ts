@@ -33,11 +33,11 @@ describe("a process group of the test harness", () => {
       args: ["-c", `(trap '' TERM; sleep 300) & echo $! > ${pidFile}; echo started; wait`],
       logFile: join(dir, "shell.log"),
     });
-    await until("the child to start", () => group.lastLines().includes("started"), 5000, 20);
+    await until("the child to start", () => group.lastLines().includes("started"), 20_000, 20);
     const grandchild = Number((await readFile(pidFile, "utf8")).trim());
     expect(alive(grandchild)).toBe(true);
     await group.stop(500);
-    await until("the grandchild to die", () => !alive(grandchild) || isZombie(grandchild), 5000, 20);
+    await until("the grandchild to die", () => !alive(grandchild) || isZombie(grandchild), 20_000, 20);
     expect(group.exitDescription()).toMatch(/killed by SIGTERM|exited with code/);
   });
 
@@ -49,8 +49,8 @@ describe("a process group of the test harness", () => {
       logFile: join(dir, "failing.log"),
       tailLines: 5,
     });
-    await until("the group to exit", () => group.exitDescription() !== undefined, 5000, 20);
-    await until("the last lines to hold oops", () => group.lastLines().includes("oops"), 5000, 20);
+    await until("the group to exit", () => group.exitDescription() !== undefined, 20_000, 20);
+    await until("the last lines to hold oops", () => group.lastLines().includes("oops"), 20_000, 20);
     expect(group.exitDescription()).toBe("exited with code 3");
     expect(group.lastLines().split("\n")).toEqual(["line 47", "line 48", "line 49", "line 50", "oops"]);
     const err = group.failure("not ready");
@@ -62,7 +62,7 @@ describe("a process group of the test harness", () => {
 
   it("reports a command that cannot be started instead of hanging", async () => {
     const group = new ProcessGroup({ name: "missing", command: join(dir, "no-such-binary"), args: [], logFile: join(dir, "missing.log") });
-    await until("the group to exit", () => group.exitDescription() !== undefined, 5000, 20);
+    await until("the group to exit", () => group.exitDescription() !== undefined, 20_000, 20);
     expect(group.failure("not started").message).toContain("missing: not started");
     await group.stop();
   });

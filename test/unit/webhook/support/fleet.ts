@@ -3,8 +3,8 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
 
-/** The shared sample fleet (../shared/examples/fleet): nodes, policies and the expected verdicts. */
-export const FLEET_DIR = fileURLToPath(new URL("../../../../../shared/examples/fleet/", import.meta.url));
+/** The sample fleet (test/fixtures/fleet): nodes, policies and the expected verdicts. */
+export const FLEET_DIR = fileURLToPath(new URL("../../../fixtures/fleet/", import.meta.url));
 
 const expectedSchema = z.record(
   z.string(),

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { allowSysctl, createSysctlFs, SysctlIoError, SysctlRefusedError } from "../../src/agent/sysctl-fs.js";
+import { allowSysctl, createSysctlFs, SysctlIoError, SysctlRefusedError } from "../../../src/agent/sysctl-fs.js";
 
 /** A plain-file sysctl tree: the same layout as /proc/sys, so path handling is tested without a kernel. */
 async function fakeRoot(): Promise<string> {
@@ -18,13 +18,18 @@ async function fakeRoot(): Promise<string> {
 
 describe("which names the agent may touch", () => {
   it.each([
-    ["kernel.core_pattern", /only net\.\*/],
-    ["net/ipv4/../../kernel/core_pattern", /'\/' is not allowed/],
-    ["net.ipv4..tcp_tw_reuse", /'\.\.' is not allowed/],
+    ["kernel.core_pattern", /out of scope/],
+    ["net/ipv4/../../kernel/core_pattern", /contains '\/'/],
+    ["net.ipv4..tcp_tw_reuse", /contains '\.\.'/],
     ["net.ipv4.tcp_tw_reuse ", /whitespace/],
-    ["net.ipv4.tcp_*", /globs/],
+    ["net.ipv4.tcp_*", /glob/],
     ["net.ipv4.conf.all.forwarding", /allowlist/],
-    ["vm.swappiness", /only net\.\*/],
+    ["vm.swappiness", /out of scope/],
+    ["net.ipv6.conf.all.forwarding", /out of scope/],
+    // Well-formed (the one grammar allows '-' after the first word) and in scope, but not a catalog key.
+    ["net.ipv4.conf.eth-0.rp_filter", /allowlist/],
+    ["net.ipv4.tcp-tw-reuse", /allowlist/],
+    ["net-ipv4.tcp_tw_reuse", /not a sysctl name/],
     ["NET.IPV4.TCP_TW_REUSE", /not a sysctl name/],
     ["", /not a sysctl name/],
     // Odd spellings of an allowed key: none may reach a path.
@@ -37,9 +42,9 @@ describe("which names the agent may touch", () => {
     ["Net.ipv4.tcp_tw_reuse", /not a sysctl name/],
     ["net.ipv4.tcp_tw_reuse\n", /whitespace/],
     ["net\\ipv4\\tcp_tw_reuse", /not a sysctl name/],
-    ["net.ipv4.tcp_tw_reuse%2f..", /'\.\.' is not allowed/],
+    ["net.ipv4.tcp_tw_reuse%2f..", /contains '\.\.'/],
     [`net.ipv4.${"a".repeat(300)}`, /allowlist/],
-    ["net.ipv4", /allowlist/],
+    ["net.ipv4", /out of scope/],
     ["net", /not a sysctl name/],
   ])("refuses %j", (name, reason) => {
     const r = allowSysctl(name);

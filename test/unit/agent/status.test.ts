@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { nodeStateStatusSchema, type KeyResult } from "../../src/api/v1alpha1/node-state.js";
-import { agentConditions, agentStatus, type AgentView } from "../../src/agent/status.js";
+import { nodeStateStatusSchema, type KeyResult } from "../../../src/api/v1alpha1/node-state.js";
+import { agentConditions, agentStatus, type AgentView } from "../../../src/agent/status.js";
 
 const NOW = new Date("2026-01-01T00:00:00Z");
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countersFrom, parseNetstat, parseSockstat } from "../../src/agent/counters.js";
+import { countersFrom, parseNetstat, parseSockstat } from "../../../src/agent/counters.js";
 
 const NETSTAT = `TcpExt: SyncookiesSent TW TWRecycled TWKilled PAWSActive PAWSEstab TCPTimeWaitOverflow
 TcpExt: 0 14 3 0 1 2 18446744073709551615

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createKubeBackend } from "../../src/agent/kube-backend.js";
-import type { DesiredState } from "../../src/agent/main.js";
-import type { NodeState } from "../../src/api/v1alpha1/node-state.js";
-import type { NodeStateClient, WatchPhase } from "../../src/kube/node-state-client.js";
-import { createLogger } from "../../src/log.js";
+import { createKubeBackend } from "../../../src/agent/kube-backend.js";
+import type { DesiredState } from "../../../src/agent/main.js";
+import type { NodeState } from "../../../src/api/v1alpha1/node-state.js";
+import type { NodeStateClient, WatchPhase } from "../../../src/kube/node-state-client.js";
+import { createLogger } from "../../../src/log.js";
 
 /**
  * The kube backend's retry timing, with a client whose get fails as an unreachable API server's

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyState, loadStateFile, saveStateFile, StateFileError, withOriginals, withoutOriginal } from "../../src/agent/state-file.js";
+import { emptyState, loadStateFile, saveStateFile, StateFileError, withOriginals, withoutOriginal } from "../../../src/agent/state-file.js";
 
 describe("the originals state file", () => {
   let dir: string;

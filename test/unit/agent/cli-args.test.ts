@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseAgentArgs, parseDuration } from "../../src/agent/cli.js";
+import { parseAgentArgs, parseDuration } from "../../../src/agent/cli.js";
 
 describe("tcp-tuning agent's command line", () => {
   it("takes the node name from NODE_NAME (the downward API) and defaults the rest", () => {

@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent, type AgentBackend, type AgentEvent, type DesiredState } from "../../src/agent/main.js";
-import { createSysctlFs } from "../../src/agent/sysctl-fs.js";
-import type { NodeStateStatus } from "../../src/api/v1alpha1/node-state.js";
-import { createLogger } from "../../src/log.js";
+import { Agent, type AgentBackend, type AgentEvent, type DesiredState } from "../../../src/agent/main.js";
+import { createSysctlFs } from "../../../src/agent/sysctl-fs.js";
+import type { NodeStateStatus } from "../../../src/api/v1alpha1/node-state.js";
+import { createLogger } from "../../../src/log.js";
 
 /**
  * A missing state file with originals in the agent's last status: taken back only when that status
