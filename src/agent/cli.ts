@@ -20,11 +20,13 @@ import { createSysctlFs } from "./sysctl-fs.js";
  *   --events-file FILE      with --desired-file: append Events here as JSON lines
  *   --poll-interval DUR     with --desired-file: how often to re-read it (default 1s)
  *   --proc-net DIR          TCP counters source, default /proc/net
+ *   --counters-interval DUR how often the TCP counters are sampled (+-20 % jitter), default 30s
+ *   --counters-window DUR   after a change, write every sample to status for this long, default 10m
  */
 
 export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
                         [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
-                        [--proc-net DIR]
+                        [--proc-net DIR] [--counters-interval 30s] [--counters-window 10m]
 `;
 
 /** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
@@ -50,6 +52,8 @@ const optionsSchema = z.object({
   eventsFile: z.string().optional(),
   pollIntervalMs: z.number().int().positive(),
   procNet: z.string().min(1),
+  countersIntervalMs: z.number().int().positive(),
+  countersWindowMs: z.number().int().min(0),
 });
 export type AgentCliOptions = z.infer<typeof optionsSchema>;
 
@@ -67,6 +71,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       "events-file": { type: "string" },
       "poll-interval": { type: "string" },
       "proc-net": { type: "string" },
+      "counters-interval": { type: "string" },
+      "counters-window": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -82,16 +88,22 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     eventsFile: values["events-file"],
     pollIntervalMs: parseDuration(values["poll-interval"] ?? "1s"),
     procNet: values["proc-net"] ?? "/proc/net",
+    countersIntervalMs: parseDuration(values["counters-interval"] ?? "30s"),
+    countersWindowMs: parseDuration(values["counters-window"] ?? "10m"),
   });
 }
 
 async function kubeBackend(o: AgentCliOptions, log: ReturnType<typeof createLogger>): Promise<AgentBackend> {
-  const [{ loadKubeConfig }, { NodeStateClient }, { createKubeBackend }] = await Promise.all([
+  const [{ EventsV1Api }, { loadKubeConfig, makeApiClient }, { NodeStateClient }, { EventRecorder }, { createKubeBackend }] = await Promise.all([
+    import("@kubernetes/client-node"),
     import("../kube/client.js"),
     import("../kube/node-state-client.js"),
+    import("../kube/events.js"),
     import("./kube-backend.js"),
   ]);
-  return createKubeBackend({ nodeName: o.nodeName, client: new NodeStateClient(loadKubeConfig(o.kubeconfig)), log });
+  const kc = loadKubeConfig(o.kubeconfig);
+  const events = new EventRecorder({ api: makeApiClient(kc, EventsV1Api), controller: "tcptuning.io/agent", instance: o.nodeName, logger: log });
+  return createKubeBackend({ nodeName: o.nodeName, client: new NodeStateClient(kc), events, log });
 }
 
 export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -122,7 +134,7 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
         }
       : undefined;
 
-  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, backend, log, ...(afterWrite ? { afterWrite } : {}) });
+  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, countersIntervalMs: o.countersIntervalMs, countersWindowMs: o.countersWindowMs, backend, log, ...(afterWrite ? { afterWrite } : {}) });
 
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,13 +1,16 @@
 import type { NodeState, NodeStateStatus } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
 import type { NodeStateClient, NodeStateWatch } from "../kube/node-state-client.js";
+import type { EventRecorder } from "../kube/events.js";
+import { API_GROUP_VERSION, NODE_STATE_KIND } from "../api/v1alpha1/group.js";
 import type { AgentBackend, AgentEvent, DesiredState } from "./main.js";
 import { Backoff } from "../kube/backoff.js";
 
 /**
  * Desired state from the API server: this node's TcpTuningNodeState only (get, then a watch with
  * fieldSelector metadata.name=NODE_NAME, re-listed whenever the watch ends). Status goes through
- * the status subresource; Events are core/v1 Events about the object.
+ * the status subresource (server-side apply as the agent); Events are events.k8s.io/v1 Events about the
+ * object, through the aggregating EventRecorder (a repeat joins the first Event's series).
  *
  * A failed get or watch is retried with exponential backoff and jitter (1 s doubling to 30 s by
  * default), reset once a watch is established: every node of a fleet retrying each second would
@@ -17,7 +20,8 @@ import { Backoff } from "../kube/backoff.js";
 
 export interface KubeBackendOptions {
   readonly nodeName: string;
-  readonly client: Pick<NodeStateClient, "get" | "watch" | "patchStatus" | "emitEvent">;
+  readonly client: Pick<NodeStateClient, "get" | "watch" | "patchStatus">;
+  readonly events: Pick<EventRecorder, "record" | "stop">;
   readonly log: Logger;
   /** Delay before re-listing after a watch that ended normally. */
   readonly rewatchDelayMs?: number;
@@ -26,6 +30,19 @@ export interface KubeBackendOptions {
   /** [0, 1): the jitter's source (tests pin it). */
   readonly random?: () => number;
 }
+
+/** events.k8s.io/v1 asks what was done (action) besides why (reason); by the agent's reasons. */
+const EVENT_ACTIONS: Readonly<Record<string, string>> = {
+  Applied: "Apply",
+  ApplyFailed: "Apply",
+  SysctlRefused: "Apply",
+  DriftCorrected: "CorrectDrift",
+  Restored: "Restore",
+  RestoreFailed: "Restore",
+  NewBoot: "ReadOriginals",
+  OriginalsRecovered: "ReadOriginals",
+  AgentError: "Reconcile",
+};
 
 export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
   let stopped = false;
@@ -111,13 +128,18 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
       if (!exists) return;
       await opts.client.patchStatus(opts.nodeName, status);
     },
-    async emitEvent(event: AgentEvent) {
-      await opts.client.emitEvent({ name: opts.nodeName, uid }, event, "tcp-tuning-agent", opts.nodeName);
+    emitEvent(event: AgentEvent) {
+      opts.events.record(
+        { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, name: opts.nodeName, uid },
+        { type: event.type, reason: event.reason, action: EVENT_ACTIONS[event.reason] ?? "Reconcile", note: event.message },
+      );
+      return Promise.resolve();
     },
     async stop() {
       stopped = true;
       if (retry) clearTimeout(retry);
       watch?.stop();
+      await opts.events.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
-import type { DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
+import type { CounterSample, DesiredSysctl, Drift, KeyResult, NodeStateStatus, OriginalValue, TcpCounters } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
+import { appendSample, DEFAULT_COUNTERS_INTERVAL_MS, DEFAULT_COUNTERS_WINDOW_MS, jitteredDelay, toSample } from "./counter-history.js";
 import { readTcpCounters } from "./counters.js";
 import { kernelBootId, probeNode } from "./probe.js";
 import { checkDrift, reconcile, type ReconcileContext } from "./reconcile.js";
@@ -52,6 +53,10 @@ export interface AgentOptions {
   readonly backend: AgentBackend;
   readonly log: Logger;
   readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
+  /** How often the TCP counters are sampled (jittered +-20 %); default 30 s. */
+  readonly countersIntervalMs?: number;
+  /** For this long after a new generation is applied, every sample is written to status; default 10 min. */
+  readonly countersWindowMs?: number;
 }
 
 export class Agent {
@@ -66,6 +71,10 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private bootId: string | undefined;
+  private counterHistory: CounterSample[] = [];
+  private countersTimer: NodeJS.Timeout | undefined;
+  /** Until when each counter sample is written on its own (a rollout is soaking this change). */
+  private watchCountersUntil = 0;
 
   constructor(private readonly opts: AgentOptions) {}
 
@@ -73,6 +82,7 @@ export class Agent {
     this.bootId = await kernelBootId(this.opts.fs.root);
     await this.opts.backend.start((desired) => this.enqueue(() => this.onDesired(desired)));
     this.timer = setInterval(() => this.enqueue(() => this.periodic()), this.opts.driftIntervalMs);
+    this.scheduleSample();
     this.opts.log.info({ node: this.opts.nodeName, root: this.opts.fs.root, stateFile: this.opts.stateFile, driftIntervalMs: this.opts.driftIntervalMs }, "agent started");
   }
 
@@ -80,6 +90,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.countersTimer) clearTimeout(this.countersTimer);
     await this.opts.backend.stop();
     await this.queue;
     this.opts.log.info("agent stopped; sysctls left as they are");
@@ -135,6 +146,8 @@ export class Agent {
     this.current = desired;
     if (desired.status) {
       this.lastStatus = desired.status;
+      // An agent restart keeps the baseline its predecessor reported.
+      if (this.counterHistory.length === 0 && desired.status.counterHistory) this.counterHistory = [...desired.status.counterHistory];
       if (desired.status.drift && desired.status.drift.count > this.drift.count) this.drift = desired.status.drift;
     }
     const same =
@@ -145,6 +158,7 @@ export class Agent {
     // The same generation again (e.g. our own status write came back through the watch): nothing
     // to do; an incomplete generation is retried by the periodic check, not by every watch event.
     if (same) return;
+    this.watchCountersUntil = Date.now() + (this.opts.countersWindowMs ?? DEFAULT_COUNTERS_WINDOW_MS);
     await this.pass(desired);
   }
 
@@ -205,7 +219,8 @@ export class Agent {
       originals: this.originals,
       applied,
       probe: await probeNode(this.opts.fs, now),
-      counters: await readTcpCounters(this.opts.procNet, now),
+      counters: await this.sampleCounters(now),
+      counterHistory: this.counterHistory,
       drift: this.drift,
       lastDrifted: this.lastDrifted,
       ...(failure ? { failure } : {}),
@@ -216,6 +231,36 @@ export class Agent {
       this.lastStatus = status;
     } catch (err) {
       this.opts.log.error({ err }, "could not write status");
+    }
+  }
+
+  /** Reads the counters and keeps a sample in the history. */
+  private async sampleCounters(now: Date): Promise<TcpCounters> {
+    const counters = await readTcpCounters(this.opts.procNet, now);
+    this.counterHistory = appendSample(this.counterHistory, toSample(counters, this.bootId));
+    return counters;
+  }
+
+  private scheduleSample(): void {
+    if (this.stopped) return;
+    this.countersTimer = setTimeout(() => {
+      this.enqueue(() => this.sampleTick());
+      this.scheduleSample();
+    }, jitteredDelay(this.opts.countersIntervalMs ?? DEFAULT_COUNTERS_INTERVAL_MS));
+    this.countersTimer.unref?.();
+  }
+
+  /** A sample; written to status on its own only while a recent change is being watched. */
+  private async sampleTick(): Promise<void> {
+    const counters = await this.sampleCounters(new Date());
+    const desired = this.current;
+    if (!desired || desired.deleted || !this.lastStatus || Date.now() > this.watchCountersUntil) return;
+    const status: NodeStateStatus = { ...this.lastStatus, counters, counterHistory: this.counterHistory };
+    try {
+      await this.opts.backend.writeStatus(status);
+      this.lastStatus = status;
+    } catch (err) {
+      this.opts.log.error({ err }, "could not write counters");
     }
   }
 

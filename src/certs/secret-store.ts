@@ -1,6 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { z } from "zod";
 import { isAlreadyExists, isConflict, isNotFound, wrapApiError } from "../kube/api-error.js";
+import { makeApiClient } from "../kube/client.js";
 import { splitPemBundle } from "./certificates.js";
 import type { PkiState } from "./rotation.js";
 
@@ -90,7 +91,7 @@ export class SecretStore {
     readonly namespace: string,
     readonly name: string,
   ) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.core = makeApiClient(kubeConfig, CoreV1Api);
   }
 
   async read(): Promise<StoredState> {

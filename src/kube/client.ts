@@ -1,4 +1,9 @@
-import { KubeConfig } from "@kubernetes/client-node";
+/**
+ * Kubeconfig loading and API clients. Every API client in src is made by `makeApiClient`, which gives
+ * each request a timeout (timeout.ts) and our User-Agent; never `kubeConfig.makeApiClient` directly.
+ */
+import { createConfiguration, KubeConfig, ServerConfiguration, type Configuration } from "@kubernetes/client-node";
+import { DEFAULT_API_TIMEOUT_MS, timeoutMiddleware } from "./timeout.js";
 
 /** The field manager name for server-side apply and managedFields: one per component. */
 export const FIELD_MANAGERS = {
@@ -6,6 +11,8 @@ export const FIELD_MANAGERS = {
   agent: "tcp-tuning-agent",
   webhook: "tcp-tuning-webhook",
 } as const;
+
+export type FieldManager = (typeof FIELD_MANAGERS)[keyof typeof FIELD_MANAGERS];
 
 /**
  * Loads a kubeconfig: an explicit path, else $KUBECONFIG / ~/.kube/config, else the in-cluster
@@ -16,4 +23,37 @@ export function loadKubeConfig(path?: string): KubeConfig {
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
+}
+
+export interface ApiClientOptions {
+  /** Limit for each request, connect to last byte; default DEFAULT_API_TIMEOUT_MS. */
+  readonly timeoutMs?: number;
+  /** Aborts every in-flight request of this client when it fires (e.g. process shutdown). */
+  readonly signal?: AbortSignal;
+  /** User-Agent, default "tcp-tuning-operator". */
+  readonly userAgent?: string;
+}
+
+/**
+ * `kc.makeApiClient(Api)` with a timeout on every request: a dead API server makes a call fail with
+ * an ApiTimeoutError ("GET /api/v1/nodes timed out after 30000 ms") instead of hanging.
+ */
+export function makeApiClient<A>(kc: KubeConfig, api: new (config: Configuration) => A, options: ApiClientOptions = {}): A {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  const config = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    promiseMiddleware: [
+      {
+        pre: (ctx) => {
+          ctx.setHeaderParam("User-Agent", options.userAgent ?? "tcp-tuning-operator");
+          return Promise.resolve(ctx);
+        },
+        post: (res) => Promise.resolve(res),
+      },
+      timeoutMiddleware(options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS, options.signal),
+    ],
+  });
+  return new api(config);
 }

@@ -1,33 +1,50 @@
-import { ADD, DELETE, ERROR, UPDATE, makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from "@kubernetes/client-node";
+/**
+ * ResilientInformer: a LIST+WATCH cache of one collection that survives watch errors, whose
+ * `waitForSync()` means "list() holds the listed items", and that can keep a projection of each
+ * object instead of the whole object.
+ */
+import { ADD, DELETE, ERROR, ListWatch, UPDATE, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "../log.js";
-import { describeApiError } from "./api-error.js";
 import { Backoff } from "./backoff.js";
 
-export interface InformerOptions<T extends KubernetesObject> {
+export interface InformerOptions<T extends KubernetesObject, S extends KubernetesObject = T> {
   readonly kubeConfig: KubeConfig;
   /** The collection's URL path, e.g. /api/v1/nodes. */
   readonly path: string;
+  /** The LIST call (make its client with makeApiClient, so it has a timeout). */
   readonly list: () => Promise<KubernetesListObject<T>>;
   readonly logger: Logger;
-  readonly onAdd?: (obj: T) => void;
-  readonly onUpdate?: (obj: T) => void;
-  readonly onDelete?: (obj: T) => void;
+  /**
+   * What is kept of each object (e.g. a Node's name, labels and kernel version), applied to every
+   * listed and watched object before it is stored or handed to a handler. metadata.name, namespace,
+   * uid and resourceVersion are always kept (the cache and its change detection need them).
+   */
+  readonly transform?: (obj: T) => S;
+  readonly onAdd?: (obj: S) => void;
+  readonly onUpdate?: (obj: S) => void;
+  readonly onDelete?: (obj: S) => void;
   /** Backoff after a failed LIST or watch: doubles from initialMs up to maxMs, reset by the next success. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
 }
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
+type WatchCallback = (phase: string, obj: unknown, watchObj?: unknown) => void;
+type DoneCallback = (err: unknown) => void;
 
 /**
- * A LIST+WATCH cache that survives errors. client-node's informer re-lists on 410 Gone and reconnects
- * closed watches, but after any other error (connection refused, 404 before a CRD exists, 403, 5xx) it
- * reports and stops; this one restarts it with exponential backoff, resuming from the last resourceVersion
- * (the apiserver answers 410 when that is too old, and the informer then lists afresh).
- * `synced` turns true after the first successful LIST and stays true: a cache that is stale for a few
- * seconds is better than refusing every request.
+ * client-node's ListWatch with three things added:
+ * - Sync: ListWatch stores a LIST's items after the list function returns, then opens the watch. The
+ *   informer hands ListWatch a Watch of its own and declares itself synced when ListWatch opens the
+ *   first watch, i.e. once the items are in the cache: a controller never reconciles an empty cache.
+ * - Errors: ListWatch re-lists on 410 Gone and reconnects closed watches, but after any other error
+ *   (connection refused, 404 before a CRD exists, 403, 5xx) it reports and stops; this restarts it with
+ *   exponential backoff, resuming from the last resourceVersion (410 then makes it list afresh).
+ * - Projection: `transform` is applied to listed items and watched objects before ListWatch sees them.
+ * `synced` stays true after the first sync: a cache that is stale for a few seconds is better than
+ * refusing every request. Handlers that throw cost one event (logged, counted), never the cache.
  */
-export class ResilientInformer<T extends KubernetesObject> {
-  private readonly informer: Informer<T> & ObjectCache<T>;
+export class ResilientInformer<T extends KubernetesObject, S extends KubernetesObject = T> {
+  private readonly informer: ListWatch<S>;
   private readonly backoff: Backoff;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -40,23 +57,28 @@ export class ResilientInformer<T extends KubernetesObject> {
   /** Events whose handler threw: logged and skipped, so the cache and the process go on. */
   handlerErrors = 0;
 
-  constructor(private readonly options: InformerOptions<T>) {
+  constructor(private readonly options: InformerOptions<T, S>) {
     this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 500, maxMs: options.backoff?.maxMs ?? 30_000 });
-    const listed = async (): Promise<KubernetesListObject<T>> => {
+    const project = (obj: T): S => this.project(obj);
+    const listed = async (): Promise<KubernetesListObject<S>> => {
       const result = await options.list();
       this.lists++;
       this.backoff.reset();
-      if (!this.hasSynced) {
-        this.hasSynced = true;
-        options.logger.info({ path: options.path, items: result.items.length }, "informer synced");
-        for (const w of this.waiters.splice(0)) {
-          clearTimeout(w.timer);
-          w.resolve();
-        }
-      }
-      return result;
+      return { ...result, items: result.items.map(project) } as KubernetesListObject<S>;
     };
-    this.informer = makeInformer<T>(options.kubeConfig, options.path, listed);
+    const watch = new Watch(options.kubeConfig);
+    // ListWatch calls watch.watch() right after it stored a LIST's items (and on every reconnect).
+    const watching = {
+      watch: (path: string, query: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: DoneCallback): Promise<AbortController> => {
+        this.markSynced();
+        const projected: WatchCallback = (phase, obj, watchObj) => {
+          const keep = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
+          callback(phase, keep && obj && typeof obj === "object" ? project(obj as T) : obj, watchObj);
+        };
+        return watch.watch(path, query, projected, done);
+      },
+    };
+    this.informer = new ListWatch<S>(options.path, watching as unknown as Watch, listed, false);
     // client-node calls handlers inside its async watch handler (whose rejection nobody awaits: an
     // unhandled rejection ends the process) and inside its re-list (where a throw aborts the list
     // before the watch starts, again at every restart). A handler's failure must cost one event, no more.
@@ -66,15 +88,17 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.informer.on(ERROR, (err: unknown) => this.failed(err));
   }
 
+  /** True once a LIST's items are in the cache (and forever after). */
   get synced(): boolean {
     return this.hasSynced;
   }
 
-  list(): readonly T[] {
+  /** Every cached object (projected, when there is a transform). */
+  list(): readonly S[] {
     return this.informer.list();
   }
 
-  get(name: string, namespace?: string): T | undefined {
+  get(name: string, namespace?: string): S | undefined {
     return this.informer.get(name, namespace);
   }
 
@@ -95,7 +119,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     await this.informer.stop();
   }
 
-  /** Resolves at the first successful LIST; rejects after timeoutMs. */
+  /** Resolves once list() holds the first LIST's items; rejects after timeoutMs or on stop(). */
   waitForSync(timeoutMs: number): Promise<void> {
     if (this.hasSynced) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -111,13 +135,32 @@ export class ResilientInformer<T extends KubernetesObject> {
     });
   }
 
-  private guard(event: string, handler: (obj: T) => void): (obj: T) => void {
+  private project(obj: T): S {
+    const transform = this.options.transform;
+    if (!transform) return obj as unknown as S;
+    const out = transform(obj);
+    const m = obj.metadata ?? {};
+    const keep = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+    return { ...out, metadata: { ...out.metadata, ...keep } };
+  }
+
+  private markSynced(): void {
+    if (this.hasSynced) return;
+    this.hasSynced = true;
+    this.options.logger.info({ path: this.options.path, items: this.informer.list().length }, "informer synced");
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+  }
+
+  private guard(event: string, handler: (obj: S) => void): (obj: S) => void {
     return (obj) => {
       try {
         handler(obj);
       } catch (err) {
         this.handlerErrors++;
-        this.options.logger.error({ err, path: this.options.path, event, name: obj.metadata?.name }, "informer event handler failed; event skipped");
+        this.options.logger.error({ err, path: this.options.path, event, object: obj.metadata?.name }, "informer event handler failed; event skipped");
       }
     };
   }
@@ -130,7 +173,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.errors++;
     if (this.stopped) return;
     const delay = this.backoff.next();
-    this.options.logger.warn({ path: this.options.path, error: describeApiError(err), retryInMs: delay }, "informer list/watch failed; restarting");
+    this.options.logger.warn({ path: this.options.path, err, retryInMs: delay }, "informer list/watch failed; restarting");
     if (this.restartTimer) return;
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;

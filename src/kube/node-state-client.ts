@@ -1,13 +1,14 @@
-import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
+import { CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../api/v1alpha1/group.js";
 import { nodeStateSchema, nodeStateStatusSchema, type NodeState, type NodeStateStatus } from "../api/v1alpha1/node-state.js";
 import { describeApiError, isNotFound } from "./api-error.js";
-import { FIELD_MANAGERS } from "./client.js";
-import { mergePatch } from "./patch.js";
+import { applyCustomObjectStatus } from "./apply.js";
+import { FIELD_MANAGERS, makeApiClient, type ApiClientOptions } from "./client.js";
 
 /**
- * Get, watch and status-patch one TcpTuningNodeState: what a node's agent needs, and nothing more
+ * Get, watch and status-apply one TcpTuningNodeState: what a node's agent needs, and nothing more
  * (its RBAC can be limited to get/list/watch of node states and patch of their status subresource).
+ * Events go through EventRecorder (events.ts).
  */
 
 export type WatchPhase = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -21,12 +22,6 @@ export class NodeStateClientError extends Error {
 
 export interface NodeStateWatch {
   stop(): void;
-}
-
-export interface EventInput {
-  readonly type: "Normal" | "Warning";
-  readonly reason: string;
-  readonly message: string;
 }
 
 /** How long the apiserver keeps one watch open before it ends it (and the caller re-lists). */
@@ -44,12 +39,10 @@ const WATCH_INACTIVITY_MS = (WATCH_TIMEOUT_SECONDS + 30) * 1000;
 
 export class NodeStateClient {
   private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
   private readonly watcher: Watch;
 
-  constructor(private readonly kc: KubeConfig) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
+  constructor(kc: KubeConfig, options: ApiClientOptions = {}) {
+    this.custom = makeApiClient(kc, CustomObjectsApi, options);
     this.watcher = new Watch(kc);
     (this.watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_INACTIVITY_MS;
   }
@@ -88,40 +81,20 @@ export class NodeStateClient {
     return { stop: () => controller.abort() };
   }
 
-  /** Merge-patches the status subresource (application/merge-patch+json). */
+  /**
+   * Server-side applies the status subresource as the agent (FIELD_MANAGERS.agent, forced: status is the
+   * agent's alone). `status` is everything the agent reports: a field or list entry it no longer sends
+   * (drift, a key that left spec) is removed. The object must exist (the controller creates it).
+   */
   async patchStatus(name: string, status: NodeStateStatus): Promise<NodeState> {
-    const body = { status: nodeStateStatusSchema.parse(status) };
+    const body = { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status: nodeStateStatusSchema.parse(status) };
     try {
-      const raw: unknown = await this.custom.patchClusterCustomObjectStatus(
-        { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name, body, fieldManager: FIELD_MANAGERS.agent },
-        mergePatch(),
-      );
+      const raw = await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, body, { fieldManager: FIELD_MANAGERS.agent, force: true });
       return parseNodeState(raw, name);
     } catch (err) {
-      throw new NodeStateClientError(`patch status of ${NODE_STATE_KIND} ${name}: ${describeApiError(err)}`, { cause: err });
+      // applyCustomObjectStatus's error already says what was applied and what the apiserver answered.
+      throw new NodeStateClientError((err as Error).message, { cause: (err as Error).cause ?? err });
     }
-  }
-
-  /** A core/v1 Event about the node state (cluster-scoped objects' Events live in "default"). */
-  async emitEvent(state: { name: string; uid?: string | undefined }, event: EventInput, component: string, host: string): Promise<void> {
-    const now = new Date();
-    const namespace = "default";
-    await this.core.createNamespacedEvent({
-      namespace,
-      body: {
-        metadata: { generateName: `${state.name}.`, namespace },
-        involvedObject: { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, name: state.name, ...(state.uid ? { uid: state.uid } : {}) },
-        type: event.type,
-        reason: event.reason,
-        message: event.message.slice(0, 1024),
-        source: { component, host },
-        reportingComponent: component,
-        reportingInstance: host,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      },
-    });
   }
 }
 

@@ -22,3 +22,6 @@ export type JsonPatchOperation =
 export function jsonPointer(...segments: readonly (string | number)[]): string {
   return segments.map((s) => `/${String(s).replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
 }
+
+/** Server-side apply (application/apply-patch+yaml; JSON is valid YAML): see apply.ts. */
+export const serverSideApply = (): ConfigurationOptions<ObservableMiddleware> => patchOptions(PatchStrategy.ServerSideApply);

@@ -2,7 +2,7 @@ import { AdmissionregistrationV1Api, type KubeConfig, type V1ValidatingWebhookCo
 import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../api/v1alpha1/group.js";
 import { isNotFound, wrapApiError } from "../kube/api-error.js";
 import { jsonPatch, jsonPointer, mergePatch, type JsonPatchOperation } from "../kube/patch.js";
-import { FIELD_MANAGERS } from "../kube/client.js";
+import { FIELD_MANAGERS, makeApiClient } from "../kube/client.js";
 import { fingerprintIfValid, splitPemBundle } from "../certs/index.js";
 import { VALIDATE_PATH } from "./server.js";
 
@@ -67,7 +67,7 @@ export class WebhookConfigClient {
     kubeConfig: KubeConfig,
     readonly name: string = WEBHOOK_CONFIGURATION_NAME,
   ) {
-    this.api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    this.api = makeApiClient(kubeConfig, AdmissionregistrationV1Api);
   }
 
   async read(): Promise<V1ValidatingWebhookConfiguration | undefined> {

@@ -1,5 +1,6 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../api/v1alpha1/group.js";
+import { makeApiClient } from "../kube/client.js";
 import { ResilientInformer } from "../kube/informer.js";
 import type { Logger } from "../log.js";
 import type { DefaultPlacement } from "../rules/index.js";
@@ -26,8 +27,8 @@ export class NodeCache {
 
   constructor(options: NodeCacheOptions) {
     this.index = new NodeIndex(options.defaultPlacement);
-    const core = options.kubeConfig.makeApiClient(CoreV1Api);
-    const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const core = makeApiClient(options.kubeConfig, CoreV1Api);
+    const custom = makeApiClient(options.kubeConfig, CustomObjectsApi);
     const logger = options.logger;
     const backoff = options.backoff ? { backoff: options.backoff } : {};
     this.nodes = new ResilientInformer<V1Node>({

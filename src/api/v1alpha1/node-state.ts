@@ -83,7 +83,18 @@ export const driftSchema = z.object({
 });
 export type Drift = z.infer<typeof driftSchema>;
 
-/** TCP counters from /proc/net/netstat (TcpExt) and /proc/net/sockstat, as decimal strings (they can pass 2^53). */
+/** The counters the rollout's health gate compares (cumulative since boot), as decimal strings. */
+const healthCounterFields = {
+  listenOverflows: z.string().optional().describe("TcpExt ListenOverflows: a full accept queue dropped a connection."),
+  listenDrops: z.string().optional().describe("TcpExt ListenDrops: SYNs dropped by a listener for any reason."),
+  tcpAbortOnTimeout: z.string().optional().describe("TcpExt TCPAbortOnTimeout: connections aborted after too many retransmissions."),
+  attemptFails: z.string().optional().describe("Tcp AttemptFails (/proc/net/snmp): failed connection attempts."),
+  activeOpens: z.string().optional().describe("Tcp ActiveOpens (/proc/net/snmp): connection attempts, to put failures in proportion."),
+};
+export const HEALTH_COUNTERS = ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails"] as const;
+export type HealthCounter = (typeof HEALTH_COUNTERS)[number];
+
+/** TCP counters from /proc/net/netstat (TcpExt), /proc/net/snmp (Tcp) and /proc/net/sockstat, as decimal strings (they can pass 2^53). */
 export const tcpCountersSchema = z.object({
   sampledAt: z.string(),
   timeWait: z.string().optional().describe("sockstat TCP tw"),
@@ -92,8 +103,18 @@ export const tcpCountersSchema = z.object({
   pawsEstab: z.string().optional(),
   pawsPassive: z.string().optional(),
   tcpTimeWaitOverflow: z.string().optional(),
+  ...healthCounterFields,
 });
 export type TcpCounters = z.infer<typeof tcpCountersSchema>;
+
+/** One sample of the health counters, kept in a short history so a rate before a change can be read after it. */
+export const counterSampleSchema = z.object({
+  sampledAt: z.string(),
+  bootId: z.string().max(64).optional().describe("The kernel's boot id: counters restart from 0 at boot."),
+  ...healthCounterFields,
+});
+export type CounterSample = z.infer<typeof counterSampleSchema>;
+export const COUNTER_HISTORY_MAX = 12;
 
 export const NODE_STATE_CONDITION_TYPES = ["Applied", "Drifted", "Degraded"] as const;
 
@@ -104,6 +125,7 @@ export const nodeStateStatusSchema = z.object({
   originals: z.array(originalValueSchema).max(256).optional().meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).describe("Values found before this operator first changed each key; restored when the key is no longer desired."),
   drift: driftSchema.optional(),
   counters: tcpCountersSchema.optional(),
+  counterHistory: z.array(counterSampleSchema).max(COUNTER_HISTORY_MAX).optional().describe("The latest samples of the health counters, oldest first (the rollout's health gate reads rates from them)."),
   conditions: z.array(conditionSchema).optional().meta(CONDITIONS_LIST_MAP),
 });
 export type NodeStateStatus = z.infer<typeof nodeStateStatusSchema>;

@@ -7,7 +7,7 @@ import { API_GROUP, NODE_STATE_PLURAL } from "../../../src/api/v1alpha1/group.js
 /**
  * The least a node's agent needs, as RBAC: get/list/watch of ITS OWN node state (resourceNames,
  * which the API server applies to list/watch with fieldSelector metadata.name=NAME), patch of that
- * object's status, and create of Events. Returns a kubeconfig with a ServiceAccount token bound to
+ * object's status, and create/patch of events.k8s.io Events (patch: a repeat's series). Returns a kubeconfig with a ServiceAccount token bound to
  * exactly that, so a test proves the agent reads nothing else.
  */
 export async function agentKubeconfig(admin: KubeConfig, nodeName: string, dir: string): Promise<string> {
@@ -22,7 +22,7 @@ export async function agentKubeconfig(admin: KubeConfig, nodeName: string, dir: 
       rules: [
         { apiGroups: [API_GROUP], resources: [NODE_STATE_PLURAL], resourceNames: [nodeName], verbs: ["get", "list", "watch"] },
         { apiGroups: [API_GROUP], resources: [`${NODE_STATE_PLURAL}/status`], resourceNames: [nodeName], verbs: ["patch"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+        { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
       ],
     },
   });

@@ -10,7 +10,8 @@ import { createLogger } from "../../../src/log.js";
  * does (the real-apiserver path is agent-apiserver.test.ts). Fake timers: no test waits in real time.
  */
 
-type Client = Pick<NodeStateClient, "get" | "watch" | "patchStatus" | "emitEvent">;
+type Client = Pick<NodeStateClient, "get" | "watch" | "patchStatus">;
+const events = { record: () => undefined, stop: async () => undefined };
 
 const NODE = "node-a";
 const STATE: NodeState = {
@@ -39,7 +40,6 @@ function fakeClient(getResults: (() => Promise<NodeState | undefined>)[]) {
       return { stop: () => undefined };
     },
     patchStatus: async () => STATE,
-    emitEvent: async () => undefined,
   };
   return { client, getCalls, endWatch: (err: unknown) => endWatch?.(err) };
 }
@@ -56,7 +56,7 @@ describe("the agent's kube backend when the API server cannot be reached", () =>
     const getResults: (() => Promise<NodeState | undefined>)[] = [];
     const fake = fakeClient(getResults);
     const delivered: DesiredState[] = [];
-    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, log: createLogger("test", { level: "silent" }), backoff: { initialMs: 1000, maxMs: 8000 }, random: () => 0.5 });
+    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, events, log: createLogger("test", { level: "silent" }), backoff: { initialMs: 1000, maxMs: 8000 }, random: () => 0.5 });
     await backend.start((d) => delivered.push(d));
 
     await vi.advanceTimersByTimeAsync(1000 + 2000 + 4000 + 8000 + 8000);
@@ -78,7 +78,7 @@ describe("the agent's kube backend when the API server cannot be reached", () =>
   it("re-lists promptly after a watch that ended normally, and a node state that does not exist is delivered as deleted", async () => {
     const fake = fakeClient([async () => STATE, async () => undefined]);
     const delivered: DesiredState[] = [];
-    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, log: createLogger("test", { level: "silent" }), rewatchDelayMs: 500, backoff: { initialMs: 1000, maxMs: 8000 }, random: () => 0.5 });
+    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, events, log: createLogger("test", { level: "silent" }), rewatchDelayMs: 500, backoff: { initialMs: 1000, maxMs: 8000 }, random: () => 0.5 });
     await backend.start((d) => delivered.push(d));
     fake.endWatch(null);
     await vi.advanceTimersByTimeAsync(500);
@@ -96,7 +96,7 @@ describe("the agent's kube backend and the object it is given", () => {
     const other: NodeState = { ...STATE, spec: { ...STATE.spec, nodeName: "node-b" } };
     const fake = fakeClient([async () => other]);
     const delivered: DesiredState[] = [];
-    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, log: createLogger("test", { level: "silent" }) });
+    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, events, log: createLogger("test", { level: "silent" }) });
     await backend.start((d) => delivered.push(d));
     expect(fake.getCalls).toHaveLength(1);
     expect(delivered).toEqual([]);

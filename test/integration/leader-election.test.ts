@@ -1,0 +1,150 @@
+import { join } from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { CoordinationV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeApiClient } from "../../src/kube/client.js";
+import { LeaderElector } from "../../src/kube/leader-election.js";
+import { createLogger } from "../../src/log.js";
+import { kubeConfig, kubeconfigPath, uniqueName } from "../support/cluster.js";
+import { REPO_ROOT } from "../support/control-plane.js";
+import { until } from "../support/eventually.js";
+import { ProcessGroup } from "../support/process-group.js";
+
+/**
+ * Durations short enough for a test, long enough for a loaded 2-core machine: a renewal must get
+ * through within RENEW_MS, or the leader steps down (and the test says so).
+ */
+const LEASE_MS = 6000;
+const RENEW_MS = 4000;
+const RETRY_MS = 1000;
+const NAMESPACE = "default";
+const log = createLogger("test", { level: "silent" });
+
+let api: CoordinationV1Api;
+let dir: string;
+const groups: ProcessGroup[] = [];
+
+beforeAll(async () => {
+  api = makeApiClient(kubeConfig(), CoordinationV1Api, { timeoutMs: 10_000 });
+  dir = await mkdtemp(join(tmpdir(), "elector-"));
+});
+
+afterAll(async () => {
+  await Promise.all(groups.map((g) => g.stop(2000)));
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Candidate {
+  readonly elector: LeaderElector;
+  readonly events: string[];
+}
+
+function candidate(lease: string, identity: string): Candidate {
+  const events: string[] = [];
+  const elector = new LeaderElector({
+    api,
+    namespace: NAMESPACE,
+    name: lease,
+    identity,
+    leaseDurationMs: LEASE_MS,
+    renewDeadlineMs: RENEW_MS,
+    retryPeriodMs: RETRY_MS,
+    onStartedLeading: () => void events.push("started"),
+    onStoppedLeading: () => void events.push("stopped"),
+    logger: log,
+  });
+  return { elector, events };
+}
+
+function electorProcess(lease: string, identity: string): ProcessGroup {
+  const g = new ProcessGroup({
+    name: `elector-${identity}`,
+    command: process.execPath,
+    args: ["--import", "tsx", join(REPO_ROOT, "test/integration/fixtures/elector.ts"), kubeconfigPath(), NAMESPACE, lease, identity, String(LEASE_MS), String(RENEW_MS), String(RETRY_MS)],
+    logFile: join(dir, `${identity}.log`),
+  });
+  groups.push(g);
+  return g;
+}
+
+async function holder(lease: string): Promise<string | undefined> {
+  return (await api.readNamespacedLease({ name: lease, namespace: NAMESPACE })).spec?.holderIdentity;
+}
+
+describe("LeaderElector on a coordination.k8s.io/v1 Lease", () => {
+  it("of two candidates exactly one leads, the Lease names it, and it keeps leading while it renews", async () => {
+    const lease = uniqueName("lease");
+    const a = candidate(lease, "a");
+    const b = candidate(lease, "b");
+    a.elector.start();
+    b.elector.start();
+    try {
+      await until("a leader", () => a.elector.isLeader || b.elector.isLeader, 30_000);
+      const [leader, other] = a.elector.isLeader ? [a, b] : [b, a];
+      // Over a few renewals (more than a lease duration), never two leaders, never a change.
+      const deadline = Date.now() + LEASE_MS + 2 * RETRY_MS;
+      while (Date.now() < deadline) {
+        expect(a.elector.isLeader && b.elector.isLeader).toBe(false);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(leader.elector.isLeader).toBe(true);
+      expect(other.elector.isLeader).toBe(false);
+      expect(other.events).toEqual([]);
+      const l = await api.readNamespacedLease({ name: lease, namespace: NAMESPACE });
+      expect(l.spec?.holderIdentity).toBe(leader === a ? "a" : "b");
+      expect(l.spec?.leaseDurationSeconds).toBe(LEASE_MS / 1000);
+      expect(l.spec?.leaseTransitions).toBe(0);
+      expect(String(l.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
+    } finally {
+      await Promise.all([a.elector.stop(), b.elector.stop()]);
+    }
+  });
+
+  it("hands over quickly on a clean stop: the leader releases the Lease and the other takes it at its next try", async () => {
+    const lease = uniqueName("lease");
+    const a = candidate(lease, "a");
+    a.elector.start();
+    await until("a leads", () => a.elector.isLeader, 30_000);
+    const b = candidate(lease, "b");
+    b.elector.start();
+    try {
+      await until("b has seen the lease", () => b.elector.leader === "a", 30_000);
+      const stopped = performance.now();
+      await a.elector.stop();
+      expect(a.events).toEqual(["started", "stopped"]);
+      await until("b leads", () => b.elector.isLeader, 30_000);
+      const handover = performance.now() - stopped;
+      // Released: no wait for the lease duration, only b's next retry (plus a loaded machine's slack).
+      expect(handover).toBeLessThan(LEASE_MS);
+      const l = await api.readNamespacedLease({ name: lease, namespace: NAMESPACE });
+      expect(l.spec?.holderIdentity).toBe("b");
+      expect(l.spec?.leaseTransitions).toBe(1);
+    } finally {
+      await b.elector.stop();
+    }
+  });
+
+  it("after the leader's process is SIGKILLed, the other process takes over once the lease has run out", async () => {
+    const lease = uniqueName("lease");
+    const first = electorProcess(lease, "first");
+    await until("first leads", () => first.lastLines().includes("LEADING first"), 60_000, 100);
+    const second = electorProcess(lease, "second");
+    // second must have read the lease (and so be watching first's renewals) before the kill.
+    await until("second observes first holding the lease", () => second.lastLines().includes("OBSERVED first"), 60_000, 100);
+    expect(second.lastLines()).not.toContain("LEADING");
+    const killed = performance.now();
+    first.killNow();
+    await until("second leads", () => second.lastLines().includes("LEADING second"), 60_000, 50);
+    const takeover = performance.now() - killed;
+    process.stderr.write(`leader election: takeover ${Math.round(takeover)} ms after SIGKILL (lease ${LEASE_MS} ms, retry ${RETRY_MS} ms)\n`);
+    // The standby waits until it has seen the record unchanged for the lease duration, then acquires
+    // at its next retry: at most lease duration + one retry period after the last renewal.
+    expect(takeover).toBeLessThan(LEASE_MS + 2 * RETRY_MS + 2000);
+    expect(await holder(lease)).toBe("second");
+    expect(first.lastLines()).not.toContain("STOPPED");
+    await second.stop(10_000);
+    expect(second.lastLines()).toContain("STOPPED second");
+    expect(await holder(lease)).toBe("");
+  }, 120_000);
+});
