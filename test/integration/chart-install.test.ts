@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AdmissionregistrationV1Api, ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, ApiException, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../../src/api/v1alpha1/group.js";
@@ -34,7 +34,7 @@ const nodeStates = (config: KubeConfig) => config.makeApiClient(CustomObjectsApi
 
 async function createNode(nodeName: string, os: "linux" | "windows"): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
-  await core.createNode({ body: { metadata: { name: nodeName, labels: { "kubernetes.io/os": os, "kubernetes.io/hostname": nodeName, "topology.kubernetes.io/zone": "zone-a" } } } });
+  await core.createNode({ body: { metadata: { name: nodeName, labels: { "kubernetes.io/os": os, "kubernetes.io/hostname": nodeName, "topology.kubernetes.io/zone": "zone-a", "chart-test": tag } } } });
   // Status only through the status subresource: what the scheduler needs to place pods.
   const capacity = { cpu: "4", memory: "8Gi", pods: "110" };
   await core.patchNodeStatus(
@@ -128,7 +128,8 @@ describe("the Helm chart on a real control plane", () => {
     const patch = (node: string) => asAgent.patchClusterCustomObjectStatus({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: node, body: { status } }, mergePatch());
 
     await expect(patch(linuxNodes[0]!)).resolves.toMatchObject({ status: { observedGeneration: 1 } });
-    const refused = await forbiddenMessage(patch(linuxNodes[1]!));
+    // The API server loads a new admission policy asynchronously: wait until it is in force.
+    const refused = await eventually("the own-node policy to refuse node B's write", () => forbiddenMessage(patch(linuxNodes[1]!)), 60_000, 250);
     expect(refused).toContain(`the agent on node ${linuxNodes[0]} may only write the TcpTuningNodeState of its own node, not ${linuxNodes[1]}`);
     // RBAC alone: the agent reads states but may not change their spec, nor create or delete one.
     await expect(asAgent.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: linuxNodes[1]! })).resolves.toBeTruthy();
@@ -172,6 +173,51 @@ describe("the Helm chart on a real control plane", () => {
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: `${name("webhook")}-tls`, namespace });
     expect(Object.keys(secret.data ?? {}).length).toBeGreaterThan(0);
   });
+});
+
+describe("the controller with the chart's identity", () => {
+  it("runs as a local process with exactly the chart's RBAC: takes its Lease, writes node states and policy status", async () => {
+    const deployment = only(objects, "Deployment", "-controller");
+    const chartArgs = ((deployment["spec"] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args).filter((a) => !a.startsWith("--metrics-port"));
+    const identity = await serviceAccountKubeconfig(kc, namespace, name("controller"), dir);
+    const controller = new ProcessGroup({
+      name: "controller",
+      tailLines: 30,
+      command: process.execPath,
+      args: [join(REPO_ROOT, "bin", "tcp-tuning.js"), ...chartArgs, "--kubeconfig", identity],
+      env: { ...process.env, POD_NAMESPACE: namespace, POD_NAME: "controller-0", LOG_FORMAT: "json" },
+      logFile: join(dir, "controller.log"),
+    });
+    processes.push(controller);
+    const policy = uniqueName("chart-controller");
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await custom.createClusterCustomObject({ ...POLICY_REF, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name: policy }, spec: { nodeSelector: { matchLabels: { "chart-test": tag } }, sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }] } } });
+    try {
+      for (const node of linuxNodes) {
+        await eventually(`the controller to put the key into ${node}'s state`, async () => {
+          const state = (await custom.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: node })) as { spec?: { sysctls?: { name: string; value: string }[] } };
+          return state.spec?.sysctls?.some((k) => k.name === "net.ipv4.tcp_keepalive_time" && k.value === "600") ? state : undefined;
+        }, 90_000, 250).catch(async (err: unknown) => {
+          throw new Error(`${(err as Error).message}; controller log:\n${(await readFile(controller.logFile, "utf8")).slice(-4000)}`);
+        });
+      }
+      const status = await eventually("the controller to write the policy's status", async () => {
+        const p = (await custom.getClusterCustomObject({ ...POLICY_REF, name: policy })) as { metadata: { generation: number }; status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
+        return p.status?.observedGeneration === p.metadata.generation && p.status.conditions?.some((c) => c.type === "Accepted") ? p.status : undefined;
+      }, 90_000, 250).catch(async (err: unknown) => {
+        const p = await custom.getClusterCustomObject({ ...POLICY_REF, name: policy });
+        throw new Error(`${(err as Error).message}; policy: ${JSON.stringify(p)}; controller log:\n${(await readFile(controller.logFile, "utf8")).slice(-3000)}`);
+      });
+      expect(status.conditions?.find((c) => c.type === "Accepted")?.status).toBe("True");
+      const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: name("controller"), namespace });
+      expect(lease.spec?.holderIdentity).toBe("controller-0");
+      const log = await readFile(controller.logFile, "utf8");
+      expect(log.split("\n").filter((l) => /forbidden/i.test(l))).toEqual([]);
+    } finally {
+      await custom.patchClusterCustomObject({ ...POLICY_REF, name: policy, body: { metadata: { finalizers: null } } }, mergePatch()).catch(() => undefined);
+      await custom.deleteClusterCustomObject({ ...POLICY_REF, name: policy }).catch(() => undefined);
+    }
+  }, 240_000);
 });
 
 describe("helm install and uninstall", () => {
