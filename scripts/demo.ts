@@ -58,13 +58,17 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-/** `tcp-tuning ARGS` from the built code, its output shown indented; resolves with the exit code. */
+/**
+ * `tcp-tuning ARGS` from the built code; resolves with the exit code. On a terminal it gets the
+ * terminal (the live, redrawn progress view); otherwise its plain lines are shown indented.
+ */
 function cli(args: readonly string[], kubeconfig: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, "--kubeconfig", kubeconfig], { env: { ...process.env, TCP_TUNING_USE_DIST: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const tty = process.stdout.isTTY === true;
+    const child = spawn(process.execPath, [CLI, ...args, "--kubeconfig", kubeconfig], { env: { ...process.env, TCP_TUNING_USE_DIST: "1" }, stdio: tty ? "inherit" : ["ignore", "pipe", "pipe"] });
     const indent = (chunk: Buffer): void => void process.stdout.write(chunk.toString("utf8").replace(/^(?=.)/gm, "   "));
-    child.stdout.on("data", indent);
-    child.stderr.on("data", indent);
+    child.stdout?.on("data", indent);
+    child.stderr?.on("data", indent);
     child.once("error", reject);
     child.once("exit", (code) => resolve(code ?? 1));
   });
@@ -139,32 +143,37 @@ async function main(): Promise<void> {
 
   step("6. The examples applied: the webhook judges each against the live nodes");
   const policies = join(REPO_ROOT, "examples", "policies");
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const applied: string[] = [];
+  const examples: ExamplePolicy[] = [];
   for (const file of (await readdir(policies)).sort()) {
     for (const doc of parseAllDocuments(await readFile(join(policies, file), "utf8"))) {
-      const obj = doc.toJS() as { kind?: string; metadata?: { name?: string }; spec?: { rollout?: { canary?: { soakSeconds?: number } } } } | null;
-      if (obj?.kind !== "TcpTuningPolicy") continue;
-      // Soaks shortened for the demo (the examples say minutes).
-      if (obj.spec?.rollout?.canary?.soakSeconds) obj.spec.rollout.canary.soakSeconds = 5;
-      const name = obj.metadata?.name ?? "?";
-      try {
-        await custom.createClusterCustomObject({ ...POLICY, body: obj });
-        applied.push(name);
-        out(`   admitted  ${name}`);
-      } catch (err) {
-        const message = err instanceof ApiException ? ((JSON.parse(String(err.body)) as { message?: string }).message ?? String(err.body)) : (err as Error).message;
-        out(`   REFUSED   ${name}:`);
-        for (const line of message.split("\n").slice(0, 6)) out(`             ${line}`);
-      }
+      const obj = doc.toJS() as ExamplePolicy | null;
+      if (obj?.kind === "TcpTuningPolicy") examples.push(obj);
+    }
+  }
+  // Every key any policy here may change, as each node has it now: what removal must give back.
+  const key = "net.ipv4.tcp_keepalive_time";
+  const keys = [...new Set([key, ...examples.flatMap((p) => (p.spec?.sysctls ?? []).map((k) => k.name))])].sort();
+  const originals = await readValues(agents, keys);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const applied: string[] = [];
+  for (const obj of examples) {
+    // Soaks shortened for the demo (the examples say minutes).
+    if (obj.spec?.rollout?.canary?.soakSeconds) obj.spec.rollout.canary.soakSeconds = 5;
+    const name = obj.metadata?.name ?? "?";
+    try {
+      await custom.createClusterCustomObject({ ...POLICY, body: obj });
+      applied.push(name);
+      out(`   admitted  ${name}`);
+    } catch (err) {
+      const message = err instanceof ApiException ? ((JSON.parse(String(err.body)) as { message?: string }).message ?? String(err.body)) : (err as Error).message;
+      out(`   REFUSED   ${name}:`);
+      for (const line of message.split("\n").slice(0, 6)) out(`             ${line}`);
     }
   }
 
   const demoPolicy = "demo-fleet-keepalive";
   step(`7. A rollout across the fleet, followed live: tcp-tuning rollout status ttp/${demoPolicy} --watch`);
-  const key = "net.ipv4.tcp_keepalive_time";
-  const before = new Map<string, string>();
-  for (const a of agents) before.set(a.node, await nsSysctl(a.netns, key));
+  const before = new Map([...originals].map(([node, values]) => [node, values.get(key)]));
   await custom.createClusterCustomObject({
     ...POLICY,
     body: {
@@ -185,17 +194,39 @@ async function main(): Promise<void> {
   await eventually("the agent to correct the drift", async () => ((await nsSysctl(victim.netns, key)) === "600" ? true : undefined), 120_000, 250);
   out(`   ${victim.node}: ${key} is 600 again`);
 
-  step("9. Removal: every policy deleted; the agents restore the original values");
+  step("9. Removal: every policy deleted; the agents restore the original values (in waves too)");
   for (const name of [...applied, demoPolicy]) await custom.deleteClusterCustomObject({ ...POLICY, name });
-  await eventually("every original back", async () => {
-    for (const a of agents) if ((await nsSysctl(a.netns, key)) !== before.get(a.node)) return undefined;
-    return true;
+  await eventually("every original value back on every node", async () => {
+    const now = await readValues(agents, keys);
+    return [...originals].every(([node, values]) => [...values].every(([k, v]) => now.get(node)?.get(k) === v)) ? true : undefined;
   }, 300_000, 500);
+  const shown = keys.filter((k) => agents.some((a) => originals.get(a.node)?.has(k)));
+  out(`   ${shown.join(", ")}: back at their originals on all ${agents.length} nodes, e.g.`);
   for (const a of agents) out(`   ${a.node.padEnd(18)} ${key} = ${await nsSysctl(a.netns, key)} (original ${before.get(a.node)})`);
 
   step("10. Cleaning up");
   await cleanUp();
   out(`   done in ${Math.round((performance.now() - started) / 1000)} s`);
+}
+
+interface ExamplePolicy {
+  kind?: string;
+  metadata?: { name?: string };
+  spec?: { sysctls?: { name: string }[]; rollout?: { canary?: { soakSeconds?: number } } };
+}
+
+/** Each agent's current value of each key its network namespace has (keys it lacks are left out). */
+async function readValues(agents: readonly RunningAgent[], keys: readonly string[]): Promise<Map<string, Map<string, string>>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const a of agents) {
+    const values = new Map<string, string>();
+    for (const k of keys) {
+      const v = await nsSysctl(a.netns, k).catch(() => undefined);
+      if (v !== undefined) values.set(k, v);
+    }
+    out.set(a.node, values);
+  }
+  return out;
 }
 
 function run(command: string, args: readonly string[], input: string): Promise<void> {
