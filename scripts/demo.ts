@@ -200,7 +200,8 @@ async function main(): Promise<void> {
     const now = await readValues(agents, keys);
     return [...originals].every(([node, values]) => [...values].every(([k, v]) => now.get(node)?.get(k) === v)) ? true : undefined;
   }, 300_000, 500);
-  const shown = keys.filter((k) => agents.some((a) => originals.get(a.node)?.has(k)));
+  const admitted = new Set([key, ...examples.filter((p) => applied.includes(p.metadata?.name ?? "")).flatMap((p) => (p.spec?.sysctls ?? []).map((k) => k.name))]);
+  const shown = keys.filter((k) => admitted.has(k) && agents.some((a) => originals.get(a.node)?.has(k)));
   out(`   ${shown.join(", ")}: back at their originals on all ${agents.length} nodes, e.g.`);
   for (const a of agents) out(`   ${a.node.padEnd(18)} ${key} = ${await nsSysctl(a.netns, key)} (original ${before.get(a.node)})`);
 

@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAgentArgs } from "../../src/agent/cli.js";
+import { parseControllerArgs } from "../../src/controller/main.js";
 import { parseWebhookArgs } from "../../src/webhook/main.js";
 import { CHART_DIR, helm, only, renderChart, templateArgs, type Rendered } from "../support/helm.js";
 
@@ -139,11 +140,14 @@ describe("the Helm chart", () => {
     ["self-managed", []],
     ["cert-manager", ['webhook.tls.mode="cert-manager"']],
     ["files", ['webhook.tls.mode="files"', 'webhook.tls.files.secretName="my-tls"', 'webhook.tls.files.caBundle="Zm9v"']],
-  ])("gives the webhook (TLS %s) and the agent only flags their command-line parsers accept", async (mode, setJson) => {
+  ])("gives the webhook (TLS %s), the controller and the agent only flags their command-line parsers accept", async (mode, setJson) => {
     const objects = await renderChart({ setJson: ['defaultPlacement={"nat":"none"}', ...setJson] });
     const [webhookCmd, ...webhookArgs] = args(only(objects, "Deployment", "-webhook"));
     expect(webhookCmd).toBe("webhook");
     expect(parseWebhookArgs(webhookArgs, { POD_NAMESPACE: "tcp-tuning-system" })).toMatchObject({ configName: "tcp-tuning-operator-tcp-tuning-system", tlsMode: mode, metricsPort: 8080 });
+    const [controllerCmd, ...controllerArgs] = args(only(objects, "Deployment", "-controller"));
+    expect(controllerCmd).toBe("controller");
+    expect(parseControllerArgs(controllerArgs, { POD_NAMESPACE: "tcp-tuning-system", POD_NAME: "c-0" })).toMatchObject({ leaderElect: true, leaseName: "tcp-tuning-operator-controller", leaseNamespace: "tcp-tuning-system", leaseDurationMs: 15_000, identity: "c-0" });
     const [agentCmd, ...agentArgs] = args(only(objects, "DaemonSet", "-agent"));
     expect(agentCmd).toBe("agent");
     expect(parseAgentArgs(agentArgs, { NODE_NAME: "node-a" })).toMatchObject({ nodeName: "node-a", stateFile: "/var/lib/tcp-tuning/agent-state.json", metricsPort: 9810 });
