@@ -112,7 +112,17 @@ export class EventRecorder {
     if (this.stopped) return;
     try {
       const now = this.now();
-      const key = JSON.stringify([regarding.apiVersion, regarding.kind, regarding.namespace ?? "", regarding.name, regarding.uid ?? "", input.type, input.reason, input.action, input.note]);
+      const key = JSON.stringify([
+        regarding.apiVersion,
+        regarding.kind,
+        regarding.namespace ?? "",
+        regarding.name,
+        regarding.uid ?? "",
+        input.type,
+        input.reason,
+        input.action,
+        input.note,
+      ]);
       const s = this.series.get(key);
       if (s && now - s.lastMs <= this.windowMs) {
         s.count++;

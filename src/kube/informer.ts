@@ -69,7 +69,12 @@ export class ResilientInformer<T extends KubernetesObject, S extends KubernetesO
     const watch = new Watch(options.kubeConfig);
     // ListWatch calls watch.watch() right after it stored a LIST's items (and on every reconnect).
     const watching = {
-      watch: (path: string, query: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: DoneCallback): Promise<AbortController> => {
+      watch: (
+        path: string,
+        query: Record<string, string | number | boolean | undefined>,
+        callback: WatchCallback,
+        done: DoneCallback,
+      ): Promise<AbortController> => {
         this.markSynced();
         const projected: WatchCallback = (phase, obj, watchObj) => {
           const keep = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";

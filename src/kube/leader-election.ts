@@ -195,8 +195,8 @@ export class LeaderElector {
           holderIdentity: identity,
           leaseDurationSeconds: durationSeconds,
           renewTime: microNow(),
-          acquireTime: mine ? spec.acquireTime ?? microNow() : microNow(),
-          leaseTransitions: mine ? spec.leaseTransitions ?? 0 : (spec.leaseTransitions ?? 0) + 1,
+          acquireTime: mine ? (spec.acquireTime ?? microNow()) : microNow(),
+          leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
         },
       };
       const updated = await withTimeout(api.replaceNamespacedLease({ name, namespace, body }), limit, `update lease ${namespace}/${name}`);

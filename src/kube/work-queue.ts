@@ -158,7 +158,13 @@ export class WorkQueue<K extends string = string> {
  * Runs `workers` loops of: get a key, `handle` it, forget it on success or addRateLimited on failure
  * (logged), done. Resolves when the queue is shut down and every loop has ended.
  */
-export async function runWorkers<K extends string>(queue: WorkQueue<K>, workers: number, handle: (key: K) => Promise<void>, logger: Logger, controller: string): Promise<void> {
+export async function runWorkers<K extends string>(
+  queue: WorkQueue<K>,
+  workers: number,
+  handle: (key: K) => Promise<void>,
+  logger: Logger,
+  controller: string,
+): Promise<void> {
   const loop = async (): Promise<void> => {
     for (;;) {
       const key = await queue.get();

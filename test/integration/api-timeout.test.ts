@@ -16,20 +16,23 @@ afterAll(async () => {
 });
 
 describe("API calls have a timeout", () => {
-  it.each(["https", "http"] as const)("a call to a server that accepts the connection and never answers (%s) fails within the timeout, saying which request", async (scheme) => {
-    const core = makeApiClient(silent.kubeConfig(scheme), CoreV1Api, { timeoutMs: 500 });
-    const started = performance.now();
-    const err = await core.listNode().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    const elapsed = performance.now() - started;
-    expect(err).toBeInstanceOf(ApiTimeoutError);
-    expect((err as Error).message).toBe("GET /api/v1/nodes timed out after 500 ms");
-    expect(silent.accepted).toBeGreaterThan(0);
-    expect(elapsed).toBeGreaterThanOrEqual(450);
-    expect(elapsed).toBeLessThan(10_000);
-  });
+  it.each(["https", "http"] as const)(
+    "a call to a server that accepts the connection and never answers (%s) fails within the timeout, saying which request",
+    async (scheme) => {
+      const core = makeApiClient(silent.kubeConfig(scheme), CoreV1Api, { timeoutMs: 500 });
+      const started = performance.now();
+      const err = await core.listNode().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - started;
+      expect(err).toBeInstanceOf(ApiTimeoutError);
+      expect((err as Error).message).toBe("GET /api/v1/nodes timed out after 500 ms");
+      expect(silent.accepted).toBeGreaterThan(0);
+      expect(elapsed).toBeGreaterThanOrEqual(450);
+      expect(elapsed).toBeLessThan(10_000);
+    },
+  );
 
   it("a shutdown signal aborts the client's in-flight requests at once", async () => {
     const shutdown = new AbortController();

@@ -22,7 +22,13 @@ describe("EventRecorder on events.k8s.io/v1", () => {
     const api = makeApiClient(kubeConfig(), EventsV1Api);
     const name = uniqueName("node");
     const recorder = new EventRecorder({ api, controller: "tcptuning.io/agent", instance: name, logger: log });
-    for (let i = 0; i < 20; i++) recorder.record(regarding(name), { type: "Warning", reason: "DriftCorrected", action: "CorrectDrift", note: "net.ipv4.tcp_fin_timeout changed by someone else and re-applied" });
+    for (let i = 0; i < 20; i++)
+      recorder.record(regarding(name), {
+        type: "Warning",
+        reason: "DriftCorrected",
+        action: "CorrectDrift",
+        note: "net.ipv4.tcp_fin_timeout changed by someone else and re-applied",
+      });
     await recorder.flush();
     const events = await eventsAbout(api, name);
     expect(events).toHaveLength(1);

@@ -22,7 +22,10 @@ beforeAll(async () => {
   for (let i = 0; i < COUNT; i += 10) {
     await Promise.all(
       Array.from({ length: 10 }, (_, j) =>
-        core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `cm-${i + j}`, labels: { n: String(i + j) } }, data: { big: "x".repeat(1000), keep: String(i + j) } } }),
+        core.createNamespacedConfigMap({
+          namespace,
+          body: { metadata: { name: `cm-${i + j}`, labels: { n: String(i + j) } }, data: { big: "x".repeat(1000), keep: String(i + j) } },
+        }),
       ),
     );
   }
@@ -32,7 +35,10 @@ afterAll(async () => {
   await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 
-function configMaps<S extends { metadata?: V1ConfigMap["metadata"] } = V1ConfigMap>(transform?: (cm: V1ConfigMap) => S, handlers: { onAdd?: (o: S) => void; onUpdate?: (o: S) => void; onDelete?: (o: S) => void } = {}) {
+function configMaps<S extends { metadata?: V1ConfigMap["metadata"] } = V1ConfigMap>(
+  transform?: (cm: V1ConfigMap) => S,
+  handlers: { onAdd?: (o: S) => void; onUpdate?: (o: S) => void; onDelete?: (o: S) => void } = {},
+) {
   return new ResilientInformer<V1ConfigMap, S>({
     kubeConfig: kc,
     path: `/api/v1/namespaces/${namespace}/configmaps`,
@@ -51,7 +57,10 @@ describe("ResilientInformer", () => {
       await informer.waitForSync(60_000);
       // No await between: whatever a controller would read right after the sync.
       // (kube-controller-manager adds kube-root-ca.crt to every namespace.)
-      const names = informer.list().map((c) => c.metadata?.name ?? "").filter((n) => n.startsWith("cm-"));
+      const names = informer
+        .list()
+        .map((c) => c.metadata?.name ?? "")
+        .filter((n) => n.startsWith("cm-"));
       expect(names).toHaveLength(COUNT);
       expect(new Set(names).size).toBe(COUNT);
       expect(informer.get("cm-199", namespace)?.data?.["keep"]).toBe("199");

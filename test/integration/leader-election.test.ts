@@ -61,7 +61,18 @@ function electorProcess(lease: string, identity: string): ProcessGroup {
   const g = new ProcessGroup({
     name: `elector-${identity}`,
     command: process.execPath,
-    args: ["--import", "tsx", join(REPO_ROOT, "test/integration/fixtures/elector.ts"), kubeconfigPath(), NAMESPACE, lease, identity, String(LEASE_MS), String(RENEW_MS), String(RETRY_MS)],
+    args: [
+      "--import",
+      "tsx",
+      join(REPO_ROOT, "test/integration/fixtures/elector.ts"),
+      kubeconfigPath(),
+      NAMESPACE,
+      lease,
+      identity,
+      String(LEASE_MS),
+      String(RENEW_MS),
+      String(RETRY_MS),
+    ],
     logFile: join(dir, `${identity}.log`),
   });
   groups.push(g);

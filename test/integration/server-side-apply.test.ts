@@ -51,7 +51,9 @@ async function read(name: string) {
 }
 
 async function managers(name: string): Promise<{ manager: string; operation: string; subresource: string }[]> {
-  const raw = (await custom.getClusterCustomObject({ ...REF, name })) as { metadata: { managedFields?: { manager?: string; operation?: string; subresource?: string }[] } };
+  const raw = (await custom.getClusterCustomObject({ ...REF, name })) as {
+    metadata: { managedFields?: { manager?: string; operation?: string; subresource?: string }[] };
+  };
   return (raw.metadata.managedFields ?? []).map((m) => ({ manager: m.manager ?? "", operation: m.operation ?? "", subresource: m.subresource ?? "" }));
 }
 
@@ -115,7 +117,12 @@ describe("server-side apply", () => {
 
   it("applying the status of an object that does not exist fails with 404 (status apply never creates)", async () => {
     const name = uniqueName("ssa-missing");
-    const attempt = applyCustomObjectStatus(custom, { ...REF, name }, { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status: {} }, { fieldManager: FIELD_MANAGERS.agent, force: true });
+    const attempt = applyCustomObjectStatus(
+      custom,
+      { ...REF, name },
+      { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status: {} },
+      { fieldManager: FIELD_MANAGERS.agent, force: true },
+    );
     await expect(attempt).rejects.toThrow(/404/);
   });
 });
