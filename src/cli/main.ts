@@ -28,6 +28,7 @@ Example
  */
 export const COMPONENT_COMMANDS = {
   agent: () => import("../cmd/agent.js"),
+  rollout: () => import("../cmd/rollout.js"),
   webhook: () => import("../cmd/webhook.js"),
   controller: () => import("../controller/main.js"),
   plan: () => import("../controller/plan-command.js"),
@@ -51,11 +52,6 @@ export async function runCli(argv: readonly string[], cliIo: CliIo): Promise<num
         return await runCheck(rest, io);
       case "explain":
         return runExplain(rest, io);
-      case "rollout": {
-        // Loaded on demand: check and explain never load the Kubernetes client.
-        const { runRollout } = await import("./rollout/command.js");
-        return await runRollout(rest, io);
-      }
       case "version":
       case "--version":
       case "-v":

@@ -132,7 +132,8 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
   } else {
     set({ type: "Degraded", status: "False", reason: "AsDesired", message: "no conflict, failure or rejected node" });
   }
-  conditions = withRolloutConditions(conditions, input.rollout, now);
+  // Without spec.rollout everything goes at once: the conditions above say all there is.
+  if (policy.rollout !== undefined) conditions = withRolloutConditions(conditions, input.rollout, now);
   return withOptional({ observedGeneration: generation, conditions, nodes, findings }, input);
 }
 

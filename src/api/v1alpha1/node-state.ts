@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { API_GROUP_VERSION, NODE_STATE_KIND } from "./group.js";
+import { COUNTER_HISTORY_MAX, counterSampleSchema, healthCounterFields } from "./counters.js";
 import { CONDITIONS_LIST_MAP, conditionSchema, objectMetaSchema } from "./meta.js";
 import { SYSCTL_ENTRY_VALIDATIONS, SYSCTL_LIST_MAP, SYSCTL_VALUE_MAX } from "./policy.js";
 import { SYSCTL_NAME_MAX } from "./sysctl-name.js";
@@ -83,17 +84,6 @@ export const driftSchema = z.object({
 });
 export type Drift = z.infer<typeof driftSchema>;
 
-/** The counters the rollout's health gate compares (cumulative since boot), as decimal strings. */
-const healthCounterFields = {
-  listenOverflows: z.string().optional().describe("TcpExt ListenOverflows: a full accept queue dropped a connection."),
-  listenDrops: z.string().optional().describe("TcpExt ListenDrops: SYNs dropped by a listener for any reason."),
-  tcpAbortOnTimeout: z.string().optional().describe("TcpExt TCPAbortOnTimeout: connections aborted after too many retransmissions."),
-  attemptFails: z.string().optional().describe("Tcp AttemptFails (/proc/net/snmp): failed connection attempts."),
-  activeOpens: z.string().optional().describe("Tcp ActiveOpens (/proc/net/snmp): connection attempts, to put failures in proportion."),
-};
-export const HEALTH_COUNTERS = ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails"] as const;
-export type HealthCounter = (typeof HEALTH_COUNTERS)[number];
-
 /** TCP counters from /proc/net/netstat (TcpExt), /proc/net/snmp (Tcp) and /proc/net/sockstat, as decimal strings (they can pass 2^53). */
 export const tcpCountersSchema = z.object({
   sampledAt: z.string(),
@@ -106,15 +96,8 @@ export const tcpCountersSchema = z.object({
   ...healthCounterFields,
 });
 export type TcpCounters = z.infer<typeof tcpCountersSchema>;
+export { COUNTER_HISTORY_MAX, counterSampleSchema, HEALTH_COUNTERS, type CounterSample, type HealthCounter } from "./counters.js";
 
-/** One sample of the health counters, kept in a short history so a rate before a change can be read after it. */
-export const counterSampleSchema = z.object({
-  sampledAt: z.string(),
-  bootId: z.string().max(64).optional().describe("The kernel's boot id: counters restart from 0 at boot."),
-  ...healthCounterFields,
-});
-export type CounterSample = z.infer<typeof counterSampleSchema>;
-export const COUNTER_HISTORY_MAX = 12;
 
 export const NODE_STATE_CONDITION_TYPES = ["Applied", "Drifted", "Degraded"] as const;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { counterSampleSchema } from "./counters.js";
 
 /**
  * status.rollout of a TcpTuningPolicy: where the gradual rollout of one generation (or of the
@@ -57,6 +58,17 @@ export const haltSchema = z.object({
 });
 export type Halt = z.infer<typeof haltSchema>;
 
+/**
+ * A node's counters when its wave started, and its rates before: the health gate measures the wave
+ * from here, however long the soak and however short the agent's history.
+ */
+export const counterBaselineSchema = z.object({
+  node: z.string().max(253),
+  start: counterSampleSchema.optional().describe("The node's latest sample before its wave was released."),
+  before: z.record(z.string(), z.number().min(0)).optional().describe("Its rate of each counter (per second) over the samples before, when there were two."),
+});
+export type CounterBaseline = z.infer<typeof counterBaselineSchema>;
+
 export const rolloutStatusSchema = z.object({
   generation: z.number().int().min(0).describe("The policy generation this rollout brings to the nodes."),
   action: z.enum(ROLLOUT_ACTIONS).describe("Apply the policy's values, or Remove them (the policy is being deleted)."),
@@ -64,6 +76,7 @@ export const rolloutStatusSchema = z.object({
   waves: z.number().int().min(0).describe("Waves planned in all (the current one and those before it included)."),
   waveStartedAt: z.string().optional(),
   waveNodes: z.array(z.string().max(253)).max(WAVE_NODES_MAX).optional().describe("The nodes of the current wave."),
+  baselines: z.array(counterBaselineSchema).max(WAVE_NODES_MAX).optional().describe("The current wave's nodes' counters when it started, for the health gate."),
   soakStartedAt: z.string().optional().describe("When every node of the current wave had reported; the soak runs from here."),
   soakSeconds: z.number().int().min(0).optional(),
   waveCompletedAt: z.string().optional().describe("When the current wave was judged (landed, soaked, health gate passed or failed)."),

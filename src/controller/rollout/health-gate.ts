@@ -64,6 +64,12 @@ export function counterRate(samples: readonly CounterSample[], counter: HealthCo
 export interface NodeSeries {
   readonly name: string;
   readonly samples: readonly CounterSample[];
+  /**
+   * The node's sample just before the change and its rates before, recorded when the change
+   * started: the rate after is then measured from that sample on, even when the agent's short
+   * history no longer holds it (a soak longer than the history).
+   */
+  readonly baseline?: { readonly start?: CounterSample | undefined; readonly before?: Readonly<Partial<Record<string, number>>> | undefined } | undefined;
 }
 
 export interface HealthInput {
@@ -125,10 +131,13 @@ export function judgeHealth(input: HealthInput): NodeVerdict[] {
     const findings: CounterFinding[] = [];
     let judged = 0;
     let noBaseline = 0;
+    const start = node.baseline?.start;
+    const afterSeries = start ? [start, ...node.samples.filter((x) => Date.parse(x.sampledAt) > Date.parse(start.sampledAt) && Date.parse(x.sampledAt) >= t0)] : after(node.samples);
     for (const counter of HEALTH_COUNTERS) {
-      const a = counterRate(after(node.samples), counter);
+      const a = counterRate(afterSeries, counter);
       if (!a) continue;
-      const b = counterRate(before(node.samples), counter);
+      const recorded = node.baseline?.before?.[counter];
+      const b = recorded !== undefined ? { perSecond: recorded, seconds: 0 } : counterRate(before(node.samples), counter);
       const p = peerRates.get(counter);
       if (!b && p === undefined) {
         noBaseline++;

@@ -5,11 +5,13 @@ import {
   PAUSED_ANNOTATION,
   RESUME_ANNOTATION,
   WAVES_LISTED_MAX,
+  type CounterBaseline,
   type FailedNode,
   type RolloutStatus,
   type WaveSummary,
 } from "../../api/v1alpha1/rollout-status.js";
-import { judgeHealth, type NodeVerdict } from "./health-gate.js";
+import { counterRate, judgeHealth, type NodeVerdict } from "./health-gate.js";
+import { HEALTH_COUNTERS } from "../../api/v1alpha1/node-state.js";
 import type { NodeProgress } from "./node-rollout-view.js";
 import { planWaves, waveSize, type PlanNode } from "./wave-plan.js";
 
@@ -135,6 +137,13 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
   // The current wave: landed? soaked? healthy?
   if (!judged) {
     const wave = s.wave;
+    // A node that had no counter samples when the wave started (a new agent) is measured from the
+    // first sample seen since: recorded now, before the agent's short history moves past it.
+    const missing = members.filter((m) => !s.baselines?.some((b) => b.node === m) && (nodes.get(m)?.counterHistory?.length ?? 0) > 0);
+    if (missing.length > 0) {
+      const first = (m: string): CounterSample | undefined => [...(nodes.get(m)?.counterHistory ?? [])].sort((a, b) => ms(a.sampledAt) - ms(b.sampledAt))[0];
+      s.baselines = [...(s.baselines ?? []), ...missing.map((m) => ({ node: m, start: first(m) as CounterSample }))];
+    }
     const landed = members.every((m) => {
       const n = nodes.get(m) as RolloutNode;
       return n.atTarget && n.progress !== "inFlight";
@@ -151,7 +160,7 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
         if (sampled || now.getTime() >= soakEnd + HEALTH_SAMPLE_GRACE_MS) {
           const unchanged = input.nodes.filter((n) => !n.atTarget && !members.includes(n.name));
           verdicts = judgeHealth({
-            changed: changed.map((n) => ({ name: n.name, samples: n.counterHistory ?? [] })),
+            changed: changed.map((n) => ({ name: n.name, samples: n.counterHistory ?? [], baseline: s.baselines?.find((b) => b.node === n.name) })),
             unchanged: unchanged.map((n) => ({ name: n.name, samples: n.counterHistory ?? [] })),
             changedAt: new Date(ms(s.waveStartedAt)),
           });
@@ -218,6 +227,9 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
       members = next;
       s.waveNodes = members;
       s.waveStartedAt = iso(now);
+      const baselines = members.map((m) => counterBaseline(m, nodes.get(m)?.counterHistory ?? [], now)).filter((b) => b.start !== undefined);
+      if (baselines.length > 0) s.baselines = baselines;
+      else delete s.baselines;
       delete s.soakStartedAt;
       delete s.waveCompletedAt;
       delete s.completedAt;
@@ -264,6 +276,18 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
     events.push({ type: counts.failed > 0 ? "Warning" : "Normal", reason: "RolloutComplete", message: `${input.action === "Apply" ? `generation ${input.generation}` : "removal"}: ${counts.done}/${counts.total} node(s) done${counts.failed > 0 ? `, ${counts.failed} failed` : ""} in ${s.wave} wave(s)` });
   }
   return { release, revert, status: s, events, complete, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+}
+
+/** A node's latest sample before `now` and its rates over the samples before (the health gate's baseline). */
+export function counterBaseline(node: string, history: readonly CounterSample[], now: Date): CounterBaseline {
+  const earlier = history.filter((x) => Date.parse(x.sampledAt) <= now.getTime());
+  const start = earlier.reduce<CounterSample | undefined>((latest, x) => (!latest || Date.parse(x.sampledAt) > Date.parse(latest.sampledAt) ? x : latest), undefined);
+  const before: Record<string, number> = {};
+  for (const c of HEALTH_COUNTERS) {
+    const r = counterRate(earlier, c);
+    if (r) before[c] = Number(r.perSecond.toPrecision(6));
+  }
+  return { node, ...(start ? { start } : {}), ...(Object.keys(before).length > 0 ? { before } : {}) };
 }
 
 function waveSummary(wave: number, members: readonly string[], nodes: ReadonlyMap<string, RolloutNode>, failed: ReadonlyMap<string, FailedNode>, state: WaveSummary["state"]): WaveSummary {

@@ -128,3 +128,18 @@ describe("judgeHealth", () => {
     expect(v?.findings.map((f) => f.counter)).toEqual(["attemptFails"]);
   });
 });
+
+describe("judgeHealth with a baseline recorded when the wave started", () => {
+  it("measures the rate after from the recorded sample, even when the history no longer holds the burst", () => {
+    const start: CounterSample = { sampledAt: at(55), listenOverflows: "510" };
+    // The history now holds only the last samples, long after a burst of 300 overflows.
+    const recent = series([[200, 812], [210, 814], [220, 816]]);
+    const [v] = judgeHealth({ changed: [{ name: "n1", samples: recent, baseline: { start, before: { listenOverflows: 0.2 } } }], unchanged: [], changedAt: CHANGED_AT });
+    expect(v?.healthy).toBe(false);
+    expect(v?.findings[0]).toMatchObject({ counter: "listenOverflows", before: 0.2 });
+    expect(v?.findings[0]?.after).toBeCloseTo(306 / 165, 6);
+    // Without it, the same history shows a flat 0.2/s.
+    const [without] = judgeHealth({ changed: [{ name: "n1", samples: recent }], unchanged: [], changedAt: CHANGED_AT });
+    expect(without?.healthy).toBe(true);
+  });
+});

@@ -335,3 +335,20 @@ describe("a status older than the node states, with the released nodes still app
     expect(w.maxChanging).toBeLessThanOrEqual(3);
   });
 });
+
+describe("a soak longer than the agents' counter history", () => {
+  it("still sees a burst early in the soak: the wave's baseline is recorded when it starts", () => {
+    const w = new World(6, { maxUnavailable: 1, canary: { nodes: 1, soakSeconds: 40 }, pauseOnFailure: true });
+    w.step(); // the canary released; its baseline recorded
+    expect(w.status?.baselines?.map((b) => b.node)).toEqual(w.status?.waveNodes);
+    expect(w.status?.baselines?.[0]?.before?.["listenOverflows"]).toBeGreaterThan(0);
+    const canary = w.nodes.find((n) => n.name === w.status?.waveNodes?.[0]) as { overflowRateAtTarget: number };
+    canary.overflowRateAtTarget = 50; // a burst right after the change...
+    w.step();
+    w.step();
+    canary.overflowRateAtTarget = 0.2; // ...then quiet: 40 s later it has left the 12-sample history
+    for (let i = 0; i < 45; i++) w.tick(1000);
+    const d = w.step();
+    expect(d.status.halted).toMatchObject({ wave: 1, reason: "HealthGate" });
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Policy } from "../../../src/api/v1alpha1/policy.js";
-import type { RolloutStatus } from "../../../src/api/v1alpha1/rollout-status.js";
-import { bar, headline, outcome, PlainPrinter, rolloutFrame } from "../../../src/cli/rollout/render.js";
+import type { Policy } from "../../../../src/api/v1alpha1/policy.js";
+import type { RolloutStatus } from "../../../../src/api/v1alpha1/rollout-status.js";
+import { bar, headline, outcome, PlainPrinter, rolloutFrame } from "../../../../src/controller/rollout/status-view.js";
 
 const NOW = new Date("2026-03-01T10:05:00Z");
 

@@ -1,7 +1,7 @@
 import type { Condition } from "../../api/v1alpha1/meta.js";
 import type { Policy } from "../../api/v1alpha1/policy.js";
 import type { RolloutStatus, WaveSummary } from "../../api/v1alpha1/rollout-status.js";
-import { progressMessage, soakRemaining } from "../../controller/rollout/progress.js";
+import { progressMessage, soakRemaining } from "./progress.js";
 
 /**
  * What `tcp-tuning rollout status` shows, from one snapshot of a policy. Pure: the command fetches

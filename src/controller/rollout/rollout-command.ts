@@ -4,10 +4,25 @@ import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../../api/v1alpha1/group.
 import { policySchema, type Policy } from "../../api/v1alpha1/policy.js";
 import { PAUSED_ANNOTATION, RESUME_ANNOTATION } from "../../api/v1alpha1/rollout-status.js";
 import { describeApiError, isNotFound } from "../../kube/api-error.js";
-import { loadKubeConfig } from "../../kube/client.js";
+import { loadKubeConfig, makeApiClient } from "../../kube/client.js";
 import { mergePatch } from "../../kube/patch.js";
-import { CliError, EXIT_INPUT, type CliIo } from "../io.js";
-import { outcome, PlainPrinter, rolloutFrame } from "./render.js";
+import { outcome, PlainPrinter, rolloutFrame } from "./status-view.js";
+
+/** Where the command reads and writes (the process's streams; a test may pass its own). */
+export interface RolloutIo {
+  readonly stdout: { write(text: string): void; readonly isTTY?: boolean | undefined };
+  readonly stderr: { write(text: string): void };
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Usage or input error: "tcp-tuning rollout: message", exit 2. */
+export class RolloutUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RolloutUsageError";
+  }
+}
+export const EXIT_INPUT = 2;
 
 export const ROLLOUT_USAGE = `Usage: tcp-tuning rollout status ttp/NAME [--watch] [--interval 1s] [--timeout DUR] [--kubeconfig FILE]
        tcp-tuning rollout pause ttp/NAME [--kubeconfig FILE]
@@ -30,36 +45,24 @@ export const EXIT_PROGRESSING = 3;
 const API_TIMEOUT_MS = 15_000;
 
 function policyName(ref: string | undefined): string {
-  if (!ref) throw new CliError("name the policy: ttp/NAME");
+  if (!ref) throw new RolloutUsageError("name the policy: ttp/NAME");
   const m = /^(?:(?:ttp|tcptuningpolic(?:y|ies)(?:\.tcptuning\.io)?)\/)?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(ref);
-  if (!m?.[1]) throw new CliError(`not a policy reference: ${JSON.stringify(ref)} (expected ttp/NAME)`);
+  if (!m?.[1]) throw new RolloutUsageError(`not a policy reference: ${JSON.stringify(ref)} (expected ttp/NAME)`);
   return m[1];
 }
 
 function parseDurationMs(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new CliError(`${flag}: not a duration: ${JSON.stringify(text)} (e.g. 500ms, 1s, 10m)`);
+  if (!m) throw new RolloutUsageError(`${flag}: not a duration: ${JSON.stringify(text)} (e.g. 500ms, 1s, 10m)`);
   const n = Number(m[1]);
   return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : m[2] === "h" ? n * 3_600_000 : n * 1000);
 }
 
-async function withTimeout<T>(what: string, call: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from the API server within ${API_TIMEOUT_MS / 1000} s`)), API_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([call, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** The policy, or undefined when it does not exist (any more). */
 export async function getPolicy(kc: KubeConfig, name: string): Promise<Policy | undefined> {
-  const api = kc.makeApiClient(CustomObjectsApi);
+  const api = makeApiClient(kc, CustomObjectsApi, { timeoutMs: API_TIMEOUT_MS });
   try {
-    const raw: unknown = await withTimeout(`get ttp/${name}`, api.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name }));
+    const raw: unknown = await api.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name });
     const parsed = policySchema.safeParse(raw);
     if (!parsed.success) throw new Error(`ttp/${name} does not match the schema: ${parsed.error.message}`);
     return parsed.data;
@@ -71,14 +74,11 @@ export async function getPolicy(kc: KubeConfig, name: string): Promise<Policy | 
 }
 
 async function annotate(kc: KubeConfig, name: string, annotations: Record<string, string | null>): Promise<void> {
-  const api = kc.makeApiClient(CustomObjectsApi);
+  const api = makeApiClient(kc, CustomObjectsApi, { timeoutMs: API_TIMEOUT_MS });
   try {
-    await withTimeout(
-      `annotate ttp/${name}`,
-      api.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations } } }, mergePatch()),
-    );
+    await api.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations } } }, mergePatch());
   } catch (err) {
-    if (isNotFound(err)) throw new CliError(`ttp/${name} not found`);
+    if (isNotFound(err)) throw new RolloutUsageError(`ttp/${name} not found`);
     throw new Error(`annotate ttp/${name}: ${describeApiError(err)}`, { cause: err });
   }
 }
@@ -91,7 +91,7 @@ export interface RolloutDeps {
 }
 
 /** `tcp-tuning rollout ...`: returns the exit code. */
-export async function runRollout(argv: readonly string[], io: CliIo, deps: RolloutDeps = {}): Promise<number> {
+export async function runRollout(argv: readonly string[], io: RolloutIo, deps: RolloutDeps = {}): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
     (sub === undefined ? io.stderr : io.stdout).write(ROLLOUT_USAGE);
@@ -107,13 +107,13 @@ export async function runRollout(argv: readonly string[], io: CliIo, deps: Rollo
       allowPositionals: true,
     }));
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new RolloutUsageError((err as Error).message);
   }
   if (values.help) {
     io.stdout.write(ROLLOUT_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new CliError(`rollout ${sub}: name exactly one policy (ttp/NAME)`);
+  if (positionals.length !== 1) throw new RolloutUsageError(`rollout ${sub}: name exactly one policy (ttp/NAME)`);
   const name = policyName(positionals[0]);
   const kc = deps.kubeConfig ?? loadKubeConfig(values.kubeconfig ?? io.env["KUBECONFIG"]?.split(":")[0]);
   const now = deps.now ?? (() => new Date());
@@ -137,7 +137,7 @@ export async function runRollout(argv: readonly string[], io: CliIo, deps: Rollo
         now,
       });
     default:
-      throw new CliError(`unknown rollout command "${sub}" (status, pause, resume)`);
+      throw new RolloutUsageError(`unknown rollout command "${sub}" (status, pause, resume)`);
   }
 }
 
@@ -148,7 +148,7 @@ interface WatchOptions {
   readonly now: () => Date;
 }
 
-async function watchStatus(kc: KubeConfig, name: string, io: CliIo, o: WatchOptions): Promise<number> {
+async function watchStatus(kc: KubeConfig, name: string, io: RolloutIo, o: WatchOptions): Promise<number> {
   const tty = io.stdout.isTTY === true;
   const plain = new PlainPrinter();
   const deadline = o.timeoutMs !== undefined ? Date.now() + o.timeoutMs : Infinity;
@@ -157,7 +157,7 @@ async function watchStatus(kc: KubeConfig, name: string, io: CliIo, o: WatchOpti
   for (;;) {
     const policy = await getPolicy(kc, name);
     if (!policy) {
-      if (!seen) throw new CliError(`ttp/${name} not found`);
+      if (!seen) throw new RolloutUsageError(`ttp/${name} not found`);
       io.stdout.write(`ttp/${name} is gone: its removal is complete\n`);
       return 0;
     }
@@ -181,5 +181,20 @@ async function watchStatus(kc: KubeConfig, name: string, io: CliIo, o: WatchOpti
       return EXIT_PROGRESSING;
     }
     await sleep(o.intervalMs);
+  }
+}
+
+/** `tcp-tuning rollout ...` with the process's streams; errors are printed, never thrown. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const io: RolloutIo = { stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY }, stderr: { write: (t) => void process.stderr.write(t) }, env: process.env };
+  try {
+    return await runRollout(argv, io);
+  } catch (err) {
+    if (err instanceof RolloutUsageError) {
+      io.stderr.write(`tcp-tuning rollout: ${err.message}\nRun \`tcp-tuning rollout --help\` for usage.\n`);
+      return EXIT_INPUT;
+    }
+    io.stderr.write(`tcp-tuning rollout: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_INPUT;
   }
 }
