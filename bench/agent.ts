@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   execFileSync("ip", ["netns", "add", ns]);
   try {
     execFileSync("ip", inNs(["ip", "link", "set", "lo", "up"]));
-    const apply = JSON.parse(execFileSync("ip", inNs([process.execPath, join(supportDir, "agent-apply.js"), "--rounds", String(ROUNDS), "--state", dir]), { encoding: "utf8" })) as { agentMs: number[]; sysctlMs: number[] };
+    const apply = JSON.parse(
+      execFileSync("ip", inNs([process.execPath, join(supportDir, "agent-apply.js"), "--rounds", String(ROUNDS), "--state", dir]), { encoding: "utf8" }),
+    ) as { agentMs: number[]; sysctlMs: number[] };
 
     // The agent as a process in the namespace, file backend, metrics on loopback inside the namespace.
     const port = await freePort();
@@ -50,12 +52,44 @@ async function main(): Promise<void> {
     const keys = KEYS.map(([name, value]) => ({ name, value, policy: "bench" }));
     const agent = spawn(
       "ip",
-      inNs([process.execPath, "--input-type=module", "-e", `const cli = await import(${JSON.stringify(cli)}); process.exitCode = await cli.runCli(process.argv.slice(1), cli.processIo());`, "agent", "--node-name", "bench", "--state-file", join(dir, "agent-state.json"), "--desired-file", desiredFile, "--status-file", join(dir, "status.json"), "--poll-interval", "100ms", "--drift-interval", "1s", "--metrics-port", String(port), "--metrics-host", "127.0.0.1"]),
+      inNs([
+        process.execPath,
+        "--input-type=module",
+        "-e",
+        `const cli = await import(${JSON.stringify(cli)}); process.exitCode = await cli.runCli(process.argv.slice(1), cli.processIo());`,
+        "agent",
+        "--node-name",
+        "bench",
+        "--state-file",
+        join(dir, "agent-state.json"),
+        "--desired-file",
+        desiredFile,
+        "--status-file",
+        join(dir, "status.json"),
+        "--poll-interval",
+        "100ms",
+        "--drift-interval",
+        "1s",
+        "--metrics-port",
+        String(port),
+        "--metrics-host",
+        "127.0.0.1",
+      ]),
       { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "warn" } },
     );
     // The metrics port is inside the namespace: read it from there, with a node one-liner.
     const nsMetric = (name: string): number =>
-      Number(execFileSync("ip", inNs([process.execPath, "-e", `fetch("http://127.0.0.1:${port}/metrics").then(r=>r.text()).then(t=>console.log(t.split("\\n").filter(l=>l.startsWith(${JSON.stringify(name)})).reduce((s,l)=>s+Number(l.split(" ").pop()),0)))`]), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
+      Number(
+        execFileSync(
+          "ip",
+          inNs([
+            process.execPath,
+            "-e",
+            `fetch("http://127.0.0.1:${port}/metrics").then(r=>r.text()).then(t=>console.log(t.split("\\n").filter(l=>l.startsWith(${JSON.stringify(name)})).reduce((s,l)=>s+Number(l.split(" ").pop()),0)))`,
+          ]),
+          { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+        ).trim(),
+      );
     try {
       await until("the agent's metrics", () => {
         try {
@@ -85,14 +119,24 @@ async function main(): Promise<void> {
         `node agent (bench/agent.ts, ${FULL ? "full" : "quick"} mode): one network namespace, 10 keys, ${ROUNDS * 2} passes each way, alternating`,
         `node ${process.version}, ${os.cpus()[0]?.model ?? "?"} x ${os.cpus().length}; load average ${load0} at start, ${load1} at end`,
         "",
-        table(["apply + verify 10 keys", "ms, median (min-max)"], [["agent reconcile pass (incl. state file fsync)", spread(apply.agentMs)], ["sysctl -w + sysctl -n loop (20 processes)", spread(apply.sysctlMs)], ["ratio agent / sysctl loop", spread(ratio)]]),
+        table(
+          ["apply + verify 10 keys", "ms, median (min-max)"],
+          [
+            ["agent reconcile pass (incl. state file fsync)", spread(apply.agentMs)],
+            ["sysctl -w + sysctl -n loop (20 processes)", spread(apply.sysctlMs)],
+            ["ratio agent / sysctl loop", spread(ratio)],
+          ],
+        ),
         "",
         `agent process RSS: ${rssIdle.toFixed(0)} MiB idle, ${rssApplied.toFixed(0)} MiB after applying 10 keys`,
         `status writes at steady state: ${perInterval.toFixed(2)} per drift interval (measured at 1 s for ${STEADY_S} s) = ${(perInterval * 60).toFixed(0)} per hour at the default 60 s interval`,
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
       mkdirSync(dirname(JSON_OUT), { recursive: true });
-      writeFileSync(JSON_OUT, `${JSON.stringify({ bench: "agent", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, loadAverage: [load0, load1], apply, medianRatio: median(ratio), rssIdleMiB: rssIdle, rssAppliedMiB: rssApplied, statusWritesPerInterval: perInterval, statusWritesPerHourAt60s: perInterval * 60 }, null, 2)}\n`);
+      writeFileSync(
+        JSON_OUT,
+        `${JSON.stringify({ bench: "agent", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, loadAverage: [load0, load1], apply, medianRatio: median(ratio), rssIdleMiB: rssIdle, rssAppliedMiB: rssApplied, statusWritesPerInterval: perInterval, statusWritesPerHourAt60s: perInterval * 60 }, null, 2)}\n`,
+      );
       process.stdout.write(`wrote ${JSON_OUT}\n`);
     } finally {
       await stop(agent);

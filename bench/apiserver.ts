@@ -23,7 +23,15 @@ import { freePort } from "../test/support/ports.js";
 import { syntheticFleet } from "./support/fleet.js";
 import { compileTargets, cpuMs, loadAverage, rssMiB, spread, startTarget, stop, table } from "./support/proc.js";
 
-const { values } = parseArgs({ options: { full: { type: "boolean", default: false }, nodes: { type: "string" }, creates: { type: "string" }, runs: { type: "string" }, json: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    full: { type: "boolean", default: false },
+    nodes: { type: "string" },
+    creates: { type: "string" },
+    runs: { type: "string" },
+    json: { type: "string" },
+  },
+});
 const FULL = values.full;
 const NODES = Number(values.nodes ?? (FULL ? "5000" : "200"));
 const CREATES = Number(values.creates ?? (FULL ? "150" : "20"));
@@ -35,19 +43,50 @@ const KINDS = ["ours", "noop", "none"] as const;
 
 /** A Node as big as a real one: the informer of old kept all of it (images, conditions, addresses). */
 function nodeBody(i: number, input: ReturnType<ReturnType<typeof syntheticFleet>["makeNode"]>): V1Node {
-  const images = Array.from({ length: 40 }, (_, k) => ({ names: [`registry.example.com/team-${k % 7}/service-${k}@sha256:${(i * 7919 + k).toString(16).padStart(64, "0")}`, `registry.example.com/team-${k % 7}/service-${k}:v1.${k}.0`], sizeBytes: 50_000_000 + k }));
+  const images = Array.from({ length: 40 }, (_, k) => ({
+    names: [
+      `registry.example.com/team-${k % 7}/service-${k}@sha256:${(i * 7919 + k).toString(16).padStart(64, "0")}`,
+      `registry.example.com/team-${k % 7}/service-${k}:v1.${k}.0`,
+    ],
+    sizeBytes: 50_000_000 + k,
+  }));
   const now = new Date();
   return {
     apiVersion: "v1",
     kind: "Node",
-    metadata: { name: input.name, labels: input.labels, annotations: { "node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true" } },
+    metadata: {
+      name: input.name,
+      labels: input.labels,
+      annotations: { "node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true" },
+    },
     spec: { podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`, providerID: `aws:///eu-west-1a/i-${i.toString(16).padStart(17, "0")}` },
     status: {
-      nodeInfo: { kernelVersion: input.kernelVersion ?? "", operatingSystem: input.operatingSystem ?? "linux", architecture: "amd64", bootID: `${i}`, containerRuntimeVersion: "containerd://2.1.0", kubeProxyVersion: "", kubeletVersion: "v1.37.2", machineID: `${i}`, osImage: "Ubuntu 24.04 LTS", systemUUID: `${i}` },
+      nodeInfo: {
+        kernelVersion: input.kernelVersion ?? "",
+        operatingSystem: input.operatingSystem ?? "linux",
+        architecture: "amd64",
+        bootID: `${i}`,
+        containerRuntimeVersion: "containerd://2.1.0",
+        kubeProxyVersion: "",
+        kubeletVersion: "v1.37.2",
+        machineID: `${i}`,
+        osImage: "Ubuntu 24.04 LTS",
+        systemUUID: `${i}`,
+      },
       capacity: { cpu: "8", memory: "32Gi", pods: "110", "ephemeral-storage": "100Gi" },
       allocatable: { cpu: "7910m", memory: "31Gi", pods: "110", "ephemeral-storage": "92Gi" },
-      addresses: [{ type: "InternalIP", address: `10.0.${(i >> 8) & 255}.${i & 255}` }, { type: "Hostname", address: input.name }],
-      conditions: ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((type) => ({ type, status: type === "Ready" ? "True" : "False", lastHeartbeatTime: now, lastTransitionTime: now, reason: `Kubelet${type}`, message: `kubelet reports ${type}` })),
+      addresses: [
+        { type: "InternalIP", address: `10.0.${(i >> 8) & 255}.${i & 255}` },
+        { type: "Hostname", address: input.name },
+      ],
+      conditions: ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((type) => ({
+        type,
+        status: type === "Ready" ? "True" : "False",
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+        reason: `Kubelet${type}`,
+        message: `kubelet reports ${type}`,
+      })),
       images,
     } as unknown as V1Node["status"],
   };
@@ -55,9 +94,11 @@ function nodeBody(i: number, input: ReturnType<ReturnType<typeof syntheticFleet>
 
 async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
 }
 
 const pct = (xs: readonly number[], p: number): number => {
@@ -79,11 +120,15 @@ async function main(): Promise<void> {
     const { makeNode } = syntheticFleet(1);
     const protos = Array.from({ length: 60 }, (_, i) => makeNode(i));
     const started = performance.now();
-    await pool(Array.from({ length: NODES }, (_, i) => i), 16, async (i) => {
-      const p = protos[i % protos.length] as ReturnType<typeof makeNode>;
-      const name = `node-${i}`;
-      await core.createNode({ body: nodeBody(i, { ...p, name, labels: { ...p.labels, "kubernetes.io/hostname": name } }) });
-    });
+    await pool(
+      Array.from({ length: NODES }, (_, i) => i),
+      16,
+      async (i) => {
+        const p = protos[i % protos.length] as ReturnType<typeof makeNode>;
+        const name = `node-${i}`;
+        await core.createNode({ body: nodeBody(i, { ...p, name, labels: { ...p.labels, "kubernetes.io/hostname": name } }) });
+      },
+    );
     const createNodesS = (performance.now() - started) / 1000;
     process.stdout.write(`created ${NODES} nodes in ${createNodesS.toFixed(0)} s\n`);
 
@@ -100,7 +145,32 @@ async function main(): Promise<void> {
     // Our webhook: the real command, compiled, managing its own configuration.
     const port = await freePort();
     const cli = join(ROOT, "bench/results/dist/src/cli/main.js");
-    const ours = spawn(process.execPath, ["--input-type=module", "-e", `const cli = await import(${JSON.stringify(cli)}); process.exitCode = await cli.runCli(process.argv.slice(1), cli.processIo());`, "webhook", "--kubeconfig", plane.kubeconfigPath, "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", "default", "--config-name", "bench-ours", "--metrics-port", "0", "--metrics-host", "127.0.0.1"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } });
+    const ours = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const cli = await import(${JSON.stringify(cli)}); process.exitCode = await cli.runCli(process.argv.slice(1), cli.processIo());`,
+        "webhook",
+        "--kubeconfig",
+        plane.kubeconfigPath,
+        "--url",
+        `https://127.0.0.1:${port}/validate`,
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        "--namespace",
+        "default",
+        "--config-name",
+        "bench-ours",
+        "--metrics-port",
+        "0",
+        "--metrics-host",
+        "127.0.0.1",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } },
+    );
     children.push(ours);
     let stderr = "";
     ours.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -121,16 +191,30 @@ async function main(): Promise<void> {
     // Each configuration judges only objects labelled for it.
     const select = (kind: string) => ({ objectSelector: { matchLabels: { bench: kind } } });
     const oursConfig = await admission.readValidatingWebhookConfiguration({ name: "bench-ours" });
-    await admission.replaceValidatingWebhookConfiguration({ name: "bench-ours", body: { ...oursConfig, webhooks: (oursConfig.webhooks ?? []).map((w) => ({ ...w, ...select("ours") })) } });
+    await admission.replaceValidatingWebhookConfiguration({
+      name: "bench-ours",
+      body: { ...oursConfig, webhooks: (oursConfig.webhooks ?? []).map((w) => ({ ...w, ...select("ours") })) },
+    });
     const noopConfig = webhookConfiguration({ name: "bench-noop", endpoint: { url: `https://127.0.0.1:${noop.info.port}/validate` }, caBundle: [ca.certPem] });
-    await admission.createValidatingWebhookConfiguration({ body: { ...noopConfig, webhooks: (noopConfig.webhooks ?? []).map((w) => ({ ...w, ...select("noop") })) } });
+    await admission.createValidatingWebhookConfiguration({
+      body: { ...noopConfig, webhooks: (noopConfig.webhooks ?? []).map((w) => ({ ...w, ...select("noop") })) },
+    });
 
     const objects = kc.makeApiClient(CustomObjectsApi);
     const policy = (kind: string, n: number) => ({
       apiVersion: `${API_GROUP}/${API_VERSION}`,
       kind: "TcpTuningPolicy",
       metadata: { name: `bench-${kind}-${n}`, labels: { bench: kind } },
-      spec: { nodeSelector: { matchLabels: { tier: "edge" } }, sysctls: [{ name: "net.ipv4.tcp_tw_reuse", value: "1" }, { name: "net.ipv4.ip_local_port_range", value: "10240 65000" }, { name: "net.core.somaxconn", value: "4096" }, { name: "net.ipv4.tcp_keepalive_time", value: "300" }, { name: "net.ipv4.tcp_fin_timeout", value: "15" }] },
+      spec: {
+        nodeSelector: { matchLabels: { tier: "edge" } },
+        sysctls: [
+          { name: "net.ipv4.tcp_tw_reuse", value: "1" },
+          { name: "net.ipv4.ip_local_port_range", value: "10240 65000" },
+          { name: "net.core.somaxconn", value: "4096" },
+          { name: "net.ipv4.tcp_keepalive_time", value: "300" },
+          { name: "net.ipv4.tcp_fin_timeout", value: "15" },
+        ],
+      },
     });
     // Wait until the apiserver calls both webhooks (it picks configurations up asynchronously).
     await new Promise((r) => setTimeout(r, 3000));
@@ -152,7 +236,13 @@ async function main(): Promise<void> {
     const rssAfter = rssMiB(oursPid);
     const load1 = loadAverage();
     const p = (kind: (typeof KINDS)[number], q: number) => runs.map((r) => pct(r[kind], q));
-    const rows = KINDS.map((kind) => [kind, spread(p(kind, 50)), spread(p(kind, 99)), spread(runs.map((r) => pct(r[kind], 50) / (pct(r.noop, 50) || NaN))), spread(runs.map((r) => pct(r[kind], 99) / (pct(r.noop, 99) || NaN)))]);
+    const rows = KINDS.map((kind) => [
+      kind,
+      spread(p(kind, 50)),
+      spread(p(kind, 99)),
+      spread(runs.map((r) => pct(r[kind], 50) / (pct(r.noop, 50) || NaN))),
+      spread(runs.map((r) => pct(r[kind], 99) / (pct(r.noop, 99) || NaN))),
+    ]);
     const lines = [
       `through the API server (bench/apiserver.ts, ${FULL ? "full" : "quick"} mode): ${NODES} nodes, ${CREATES} creates per webhook per run, ${RUNS} run(s), one client, interleaved request by request`,
       `node ${process.version}, ${os.cpus()[0]?.model ?? "?"} x ${os.cpus().length}; load average ${load0} at start, ${load1} at end; latency in ms at the client (client-node create)`,
@@ -163,7 +253,10 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
     mkdirSync(dirname(JSON_OUT), { recursive: true });
-    writeFileSync(JSON_OUT, `${JSON.stringify({ bench: "apiserver", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: [load0, load1], nodes: NODES, creates: CREATES, runs: runs.map((r) => Object.fromEntries(KINDS.map((k) => [k, { p50: pct(r[k], 50), p99: pct(r[k], 99) }]))), webhook: { syncS, rssSyncedMiB: rssSynced, rssSettledMiB: rssSettled, rssAfterMiB: rssAfter, cpuMsPerAdmission: cpuPerAdmission }, createNodesS }, null, 2)}\n`);
+    writeFileSync(
+      JSON_OUT,
+      `${JSON.stringify({ bench: "apiserver", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: [load0, load1], nodes: NODES, creates: CREATES, runs: runs.map((r) => Object.fromEntries(KINDS.map((k) => [k, { p50: pct(r[k], 50), p99: pct(r[k], 99) }]))), webhook: { syncS, rssSyncedMiB: rssSynced, rssSettledMiB: rssSettled, rssAfterMiB: rssAfter, cpuMsPerAdmission: cpuPerAdmission }, createNodesS }, null, 2)}\n`,
+    );
     process.stdout.write(`wrote ${JSON_OUT}\n`);
   } finally {
     for (const c of children) await stop(c);

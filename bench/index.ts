@@ -21,7 +21,9 @@ for (const [name, args] of steps) {
   const started = Date.now();
   process.stdout.write(`\n=== ${name}: tsx ${args.join(" ")}\n`);
   const r = spawnSync(process.execPath, ["--import", "tsx", ...args], { stdio: "inherit", env: { ...process.env, TT_BENCH_COMPILED: "1" } });
-  process.stdout.write(`=== ${name}: ${r.status === 0 ? "done" : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(
+    `=== ${name}: ${r.status === 0 ? "done" : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  );
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed > 0 ? 1 : 0;

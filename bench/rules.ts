@@ -79,7 +79,8 @@ classPass();
 const classPasses: Pass[] = [];
 for (let r = 0; r < ROUNDS; r++) classPasses.push(classPass());
 const classMedian = [...classPasses].sort((a, b) => a.ms - b.ms)[Math.floor(classPasses.length / 2)] as Pass;
-if (classMedian.matched !== median0().matched || classMedian.denied !== median0().denied) throw new Error("the class-aware pass disagrees with the per-node pass");
+if (classMedian.matched !== median0().matched || classMedian.denied !== median0().denied)
+  throw new Error("the class-aware pass disagrees with the per-node pass");
 function median0(): Pass {
   return [...passes].sort((a, b) => a.ms - b.ms)[Math.floor(passes.length / 2)] as Pass;
 }

@@ -93,10 +93,20 @@ interface VegetaReport {
 async function attack(pid: number, targets: string, rate: number, seconds: number): Promise<Attack> {
   const before = cpuMs(pid);
   const rateArg = rate > 0 ? `-rate=${rate}/s` : "-rate=0 -max-workers=64";
-  const out = await sh(`${VEGETA} attack -format=json -targets=${targets} -insecure -timeout=10s ${rateArg} -duration=${seconds}s | ${VEGETA} report -type=json`);
+  const out = await sh(
+    `${VEGETA} attack -format=json -targets=${targets} -insecure -timeout=10s ${rateArg} -duration=${seconds}s | ${VEGETA} report -type=json`,
+  );
   const cpu = cpuMs(pid) - before;
   const r = JSON.parse(out) as VegetaReport;
-  return { rate, requests: r.requests, success: r.success, throughput: r.throughput, p50Ms: r.latencies["50th"] / 1e6, p99Ms: r.latencies["99th"] / 1e6, cpuMsPerRequest: r.requests > 0 ? cpu / r.requests : NaN };
+  return {
+    rate,
+    requests: r.requests,
+    success: r.success,
+    throughput: r.throughput,
+    p50Ms: r.latencies["50th"] / 1e6,
+    p99Ms: r.latencies["99th"] / 1e6,
+    cpuMsPerRequest: r.requests > 0 ? cpu / r.requests : NaN,
+  };
 }
 
 async function main(): Promise<void> {
@@ -110,17 +120,39 @@ async function main(): Promise<void> {
   const TARGET = join(await compileTargets(ROOT), "webhook-target.js");
   const load0 = loadAverage();
   const noop = await startTarget<{ port: number }>(TARGET, ["noop", "--cert", dir]);
-  const results: { nodes: number; classes: number; rssMiB: number; noopRssMiB: number; rssAfterPeakMiB: number; noopRssAfterPeakMiB: number; byRate: { rate: number; webhook: Attack[]; noop: Attack[] }[]; peak: { webhook: Attack[]; noop: Attack[] } }[] = [];
+  const results: {
+    nodes: number;
+    classes: number;
+    rssMiB: number;
+    noopRssMiB: number;
+    rssAfterPeakMiB: number;
+    noopRssAfterPeakMiB: number;
+    byRate: { rate: number; webhook: Attack[]; noop: Attack[] }[];
+    peak: { webhook: Attack[]; noop: Attack[] };
+  }[] = [];
   const targetsFile = (name: string, port: number): string => {
     const file = join(dir, `${name}.targets`);
-    const line = { method: "POST", url: `https://127.0.0.1:${port}/validate`, body: Buffer.from(JSON.stringify(REVIEW)).toString("base64"), header: { "Content-Type": ["application/json"] } };
+    const line = {
+      method: "POST",
+      url: `https://127.0.0.1:${port}/validate`,
+      body: Buffer.from(JSON.stringify(REVIEW)).toString("base64"),
+      header: { "Content-Type": ["application/json"] },
+    };
     writeFileSync(file, `${JSON.stringify(line)}\n`);
     return file;
   };
   const noopTargets = targetsFile("noop", noop.info.port);
   try {
     for (const nodes of NODE_COUNTS) {
-      const hook = await startTarget<{ port: number; nodes: number; classes: number }>(TARGET, ["webhook", "--nodes", String(nodes), "--prototypes", PROTOTYPES, "--cert", dir]);
+      const hook = await startTarget<{ port: number; nodes: number; classes: number }>(TARGET, [
+        "webhook",
+        "--nodes",
+        String(nodes),
+        "--prototypes",
+        PROTOTYPES,
+        "--cert",
+        dir,
+      ]);
       try {
         const hookTargets = targetsFile(`webhook-${nodes}`, hook.info.port);
         const pid = hook.child.pid as number;
@@ -145,7 +177,16 @@ async function main(): Promise<void> {
           peak.noop.push(await attack(noopPid, noopTargets, 0, DURATION_S));
           peak.webhook.push(await attack(pid, hookTargets, 0, DURATION_S));
         }
-        results.push({ nodes, classes: hook.info.classes, rssMiB: rssSteady, noopRssMiB: noopRssSteady, rssAfterPeakMiB: rssMiB(pid), noopRssAfterPeakMiB: rssMiB(noopPid), byRate, peak });
+        results.push({
+          nodes,
+          classes: hook.info.classes,
+          rssMiB: rssSteady,
+          noopRssMiB: noopRssSteady,
+          rssAfterPeakMiB: rssMiB(pid),
+          noopRssAfterPeakMiB: rssMiB(noopPid),
+          byRate,
+          peak,
+        });
       } finally {
         await stop(hook.child);
       }
@@ -168,9 +209,18 @@ async function main(): Promise<void> {
         spread(row.webhook.map((a) => a.p50Ms)),
         spread(row.webhook.map((a) => a.p99Ms)),
         spread(ratio),
-        spread(row.webhook.map((a) => a.success * 100), 1),
-        spread(row.noop.map((a) => a.cpuMsPerRequest), 3),
-        spread(row.webhook.map((a) => a.cpuMsPerRequest), 3),
+        spread(
+          row.webhook.map((a) => a.success * 100),
+          1,
+        ),
+        spread(
+          row.noop.map((a) => a.cpuMsPerRequest),
+          3,
+        ),
+        spread(
+          row.webhook.map((a) => a.cpuMsPerRequest),
+          3,
+        ),
       ]);
     }
   }
@@ -186,20 +236,52 @@ async function main(): Promise<void> {
     "",
     table(
       ["nodes", "classes", "hook RSS MiB", "noop RSS MiB", "after peak: hook / noop", "noop peak req/s", "hook peak req/s", "peak ratio"],
-      results.map((r) => [String(r.nodes), String(r.classes), r.rssMiB.toFixed(0), r.noopRssMiB.toFixed(0), `${r.rssAfterPeakMiB.toFixed(0)} / ${r.noopRssAfterPeakMiB.toFixed(0)}`, spread(r.peak.noop.map((a) => a.throughput), 0), spread(r.peak.webhook.map((a) => a.throughput), 0), spread(r.peak.webhook.map((a, i) => a.throughput / (r.peak.noop[i]?.throughput ?? NaN)))]),
+      results.map((r) => [
+        String(r.nodes),
+        String(r.classes),
+        r.rssMiB.toFixed(0),
+        r.noopRssMiB.toFixed(0),
+        `${r.rssAfterPeakMiB.toFixed(0)} / ${r.noopRssAfterPeakMiB.toFixed(0)}`,
+        spread(
+          r.peak.noop.map((a) => a.throughput),
+          0,
+        ),
+        spread(
+          r.peak.webhook.map((a) => a.throughput),
+          0,
+        ),
+        spread(r.peak.webhook.map((a, i) => a.throughput / (r.peak.noop[i]?.throughput ?? NaN))),
+      ]),
     ),
   ];
-  if (first && last && first !== last) lines.push("", `CPU per request, ${last.nodes} nodes against ${first.nodes}: ${(cpuAt(last) / cpuAt(first)).toFixed(2)}x (target within 1.2x)`);
+  if (first && last && first !== last)
+    lines.push("", `CPU per request, ${last.nodes} nodes against ${first.nodes}: ${(cpuAt(last) / cpuAt(first)).toFixed(2)}x (target within 1.2x)`);
   process.stdout.write(`${lines.join("\n")}\n`);
 
   mkdirSync(dirname(JSON_OUT), { recursive: true });
-  writeFileSync(JSON_OUT, `${JSON.stringify({ bench: "webhook", mode: FULL ? "full" : "quick", prototypes: Number(PROTOTYPES), at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: [load0, load1], durationS: DURATION_S, runs: RUNS, results }, null, 2)}\n`);
+  writeFileSync(
+    JSON_OUT,
+    `${JSON.stringify({ bench: "webhook", mode: FULL ? "full" : "quick", prototypes: Number(PROTOTYPES), at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: [load0, load1], durationS: DURATION_S, runs: RUNS, results }, null, 2)}\n`,
+  );
   const series = results.flatMap((r) => [
     { name: `webhook, ${r.nodes} nodes`, points: r.byRate.map((row) => [row.rate, median(row.webhook.map((a) => a.p99Ms))] as const) },
   ]);
-  const noopSeries = { name: "no-op", points: (results[0]?.byRate ?? []).map((row) => [row.rate, median(results.flatMap((r) => r.byRate.find((x) => x.rate === row.rate)?.noop.map((a) => a.p99Ms) ?? []))] as const) };
+  const noopSeries = {
+    name: "no-op",
+    points: (results[0]?.byRate ?? []).map(
+      (row) => [row.rate, median(results.flatMap((r) => r.byRate.find((x) => x.rate === row.rate)?.noop.map((a) => a.p99Ms) ?? []))] as const,
+    ),
+  };
   mkdirSync(dirname(SVG_OUT), { recursive: true });
-  writeFileSync(SVG_OUT, lineChart([...series, noopSeries], { title: "Admission p99 latency at the client against request rate", xLabel: "requests per second", yLabel: "p99 latency, ms", logY: true }));
+  writeFileSync(
+    SVG_OUT,
+    lineChart([...series, noopSeries], {
+      title: "Admission p99 latency at the client against request rate",
+      xLabel: "requests per second",
+      yLabel: "p99 latency, ms",
+      logY: true,
+    }),
+  );
   process.stdout.write(`wrote ${JSON_OUT} and ${SVG_OUT}\n`);
 }
 

@@ -11,7 +11,6 @@ import { createSysctlFs } from "../../src/agent/sysctl-fs.js";
 import { createLogger } from "../../src/log.js";
 import { KEYS } from "./agent-keys.js";
 
-
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" }, state: { type: "string" } } });
 const rounds = Number(values.rounds);
 const log = createLogger("bench-agent", { level: "silent", pretty: false });
@@ -27,7 +26,9 @@ for (let r = 0; r < rounds; r++) {
     agentMs.push(performance.now() - t);
     if (!result.applied) throw new Error(`the agent did not apply: ${JSON.stringify(result.keys)}`);
     // The same keys with the other values, by `sysctl -w` then `sysctl -n` for each (one shell).
-    const script = KEYS.map(([name, a, b]) => `sysctl -q -w ${name}="${side === 1 ? b : a}" && [ "$(sysctl -n ${name} | tr -s '\\t ' ' ')" = "${side === 1 ? b : a}" ]`).join(" && ");
+    const script = KEYS.map(
+      ([name, a, b]) => `sysctl -q -w ${name}="${side === 1 ? b : a}" && [ "$(sysctl -n ${name} | tr -s '\\t ' ' ')" = "${side === 1 ? b : a}" ]`,
+    ).join(" && ");
     t = performance.now();
     execFileSync("sh", ["-c", script]);
     sysctlMs.push(performance.now() - t);

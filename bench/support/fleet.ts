@@ -66,9 +66,23 @@ export function syntheticFleet(seed: number): { makeNode: (i: number) => NodeInp
     if (tier === "ingress" || tier === "edge") labels["node-role.kubernetes.io/ingress"] = "";
     // A third of the fleet declares no placement at all ("unknown": may be behind NAT).
     if (random() < 0.67) {
-      labels["tcptuning.io/nat"] = weighted([[5, "none"], [2, "inbound"], [2, "outbound"], [1, "both"]]);
-      if (random() < 0.5) labels["tcptuning.io/load-balancer"] = weighted([[4, "none"], [2, "snat"], [2, "dsr"]]);
-      if (random() < 0.3) labels["tcptuning.io/tcp-timestamps"] = weighted([[9, "preserved"], [1, "stripped"]]);
+      labels["tcptuning.io/nat"] = weighted([
+        [5, "none"],
+        [2, "inbound"],
+        [2, "outbound"],
+        [1, "both"],
+      ]);
+      if (random() < 0.5)
+        labels["tcptuning.io/load-balancer"] = weighted([
+          [4, "none"],
+          [2, "snat"],
+          [2, "dsr"],
+        ]);
+      if (random() < 0.3)
+        labels["tcptuning.io/tcp-timestamps"] = weighted([
+          [9, "preserved"],
+          [1, "stripped"],
+        ]);
     }
     if (random() < 0.01) labels["tcptuning.io/nat"] = "sometimes"; // an invalid label value now and then
     return {
@@ -125,7 +139,15 @@ export function syntheticFleet(seed: number): { makeNode: (i: number) => NodeInp
       [4, { matchLabels: { tier: pick(TIERS) } }],
       [1, { matchLabels: { tier: pick(TIERS), "topology.kubernetes.io/zone": pick(ZONES) } }],
       [1, { matchExpressions: [{ key: "tier", operator: "In", values: [pick(TIERS), pick(TIERS)] }] }],
-      [1, { matchExpressions: [{ key: "node-role.kubernetes.io/ingress", operator: "Exists" }, { key: "kubernetes.io/arch", operator: "NotIn", values: ["arm64"] }] }],
+      [
+        1,
+        {
+          matchExpressions: [
+            { key: "node-role.kubernetes.io/ingress", operator: "Exists" },
+            { key: "kubernetes.io/arch", operator: "NotIn", values: ["arm64"] },
+          ],
+        },
+      ],
     ]);
     return {
       apiVersion: "tcptuning.io/v1alpha1",

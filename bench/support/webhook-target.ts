@@ -15,13 +15,24 @@ import { NodeIndex } from "../../src/webhook/node-index.js";
 import { WebhookServer } from "../../src/webhook/server.js";
 import { syntheticFleet } from "./fleet.js";
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { nodes: { type: "string", default: "5000" }, prototypes: { type: "string", default: "0" }, cert: { type: "string" }, seed: { type: "string", default: "1" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    nodes: { type: "string", default: "5000" },
+    prototypes: { type: "string", default: "0" },
+    cert: { type: "string" },
+    seed: { type: "string", default: "1" },
+  },
+});
 const kind = positionals[0];
 const certPem = readFileSync(`${values.cert}/tls.crt`, "utf8");
 const keyPem = readFileSync(`${values.cert}/tls.key`, "utf8");
 
 function nodeObject(input: ReturnType<ReturnType<typeof syntheticFleet>["makeNode"]>): unknown {
-  return { metadata: { name: input.name, labels: input.labels }, status: { nodeInfo: { kernelVersion: input.kernelVersion, operatingSystem: input.operatingSystem } } };
+  return {
+    metadata: { name: input.name, labels: input.labels },
+    status: { nodeInfo: { kernelVersion: input.kernelVersion, operatingSystem: input.operatingSystem } },
+  };
 }
 
 async function main(): Promise<void> {
@@ -57,7 +68,11 @@ async function main(): Promise<void> {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { request?: { uid?: string } };
-        const body = JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: review.request?.uid ?? "", allowed: true } });
+        const body = JSON.stringify({
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          response: { uid: review.request?.uid ?? "", allowed: true },
+        });
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
         res.end(body);
       });

@@ -177,7 +177,12 @@ export async function runController(argv: readonly string[]): Promise<number> {
 
   let elector: LeaderElector | undefined;
   let stopping = false;
-  const metricsServer = new MetricsServer({ registry, ready: () => reconciler.cache.synced, notReadyReason: () => "caches not synced yet", logger: logger.child({ part: "metrics" }) });
+  const metricsServer = new MetricsServer({
+    registry,
+    ready: () => reconciler.cache.synced,
+    notReadyReason: () => "caches not synced yet",
+    logger: logger.child({ part: "metrics" }),
+  });
   try {
     const address = await metricsServer.listen(s.metricsPort, s.metricsHost);
     logger.info({ controller: "controller", metricsPort: address.port }, "metrics listening");

@@ -6,8 +6,16 @@ const TCP_COUNTERS = [
   ["twRecycled", "tcptuning_agent_tcp_tw_recycled_total", "TcpExt.TWRecycled: TIME_WAIT sockets recycled (tcp_tw_recycle, kernels before 4.12)."],
   ["pawsActive", "tcptuning_agent_tcp_paws_active_rejected_total", "TcpExt.PAWSActive: active connections rejected because of a timestamp."],
   ["pawsEstab", "tcptuning_agent_tcp_paws_established_rejected_total", "TcpExt.PAWSEstab: packets dropped on established connections because of a timestamp."],
-  ["pawsPassive", "tcptuning_agent_tcp_paws_passive_rejected_total", "TcpExt.PAWSPassive: passive connections rejected because of a timestamp (clients behind NAT with tcp_tw_recycle)."],
-  ["tcpTimeWaitOverflow", "tcptuning_agent_tcp_time_wait_overflow_total", "TcpExt.TCPTimeWaitOverflow: TIME_WAIT sockets not created because tcp_max_tw_buckets was reached."],
+  [
+    "pawsPassive",
+    "tcptuning_agent_tcp_paws_passive_rejected_total",
+    "TcpExt.PAWSPassive: passive connections rejected because of a timestamp (clients behind NAT with tcp_tw_recycle).",
+  ],
+  [
+    "tcpTimeWaitOverflow",
+    "tcptuning_agent_tcp_time_wait_overflow_total",
+    "TcpExt.TCPTimeWaitOverflow: TIME_WAIT sockets not created because tcp_max_tw_buckets was reached.",
+  ],
 ] as const satisfies readonly (readonly [keyof TcpCounters, string, string])[];
 
 /** What the node agent exports; every series carries the node's name. */
@@ -31,10 +39,30 @@ export class AgentMetrics {
       labelNames: ["node", "result"],
       registers: [registry],
     });
-    this.restores = new Counter({ name: "tcptuning_agent_restore_results_total", help: "Keys no longer desired put back to their original value, by result (Restored, RestoreFailed).", labelNames: ["node", "result"], registers: [registry] });
-    this.driftCorrections = new Counter({ name: "tcptuning_agent_drift_corrections_total", help: "Keys someone else changed that the agent re-applied.", labelNames: ["node"], registers: [registry] });
-    this.passes = new Counter({ name: "tcptuning_agent_passes_total", help: "Reconcile passes, by outcome (applied, incomplete, error).", labelNames: ["node", "outcome"], registers: [registry] });
-    this.statusWrites = new Counter({ name: "tcptuning_agent_status_writes_total", help: "TcpTuningNodeState status writes, by outcome (ok, error).", labelNames: ["node", "outcome"], registers: [registry] });
+    this.restores = new Counter({
+      name: "tcptuning_agent_restore_results_total",
+      help: "Keys no longer desired put back to their original value, by result (Restored, RestoreFailed).",
+      labelNames: ["node", "result"],
+      registers: [registry],
+    });
+    this.driftCorrections = new Counter({
+      name: "tcptuning_agent_drift_corrections_total",
+      help: "Keys someone else changed that the agent re-applied.",
+      labelNames: ["node"],
+      registers: [registry],
+    });
+    this.passes = new Counter({
+      name: "tcptuning_agent_passes_total",
+      help: "Reconcile passes, by outcome (applied, incomplete, error).",
+      labelNames: ["node", "outcome"],
+      registers: [registry],
+    });
+    this.statusWrites = new Counter({
+      name: "tcptuning_agent_status_writes_total",
+      help: "TcpTuningNodeState status writes, by outcome (ok, error).",
+      labelNames: ["node", "outcome"],
+      registers: [registry],
+    });
     const self = this;
     this.timeWait = new Gauge({
       name: "tcptuning_agent_tcp_time_wait_sockets",

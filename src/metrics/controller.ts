@@ -26,12 +26,37 @@ export class ControllerMetrics {
       buckets: DURATION_BUCKETS,
       registers: [registry],
     });
-    this.queueDepth = new Gauge({ name: "tcptuning_controller_queue_depth", help: "Objects waiting in the work queue.", labelNames: ["controller"], registers: [registry] });
-    this.retries = new Counter({ name: "tcptuning_controller_retries_total", help: "Reconciles requeued after an error, with backoff.", labelNames: ["controller"], registers: [registry] });
+    this.queueDepth = new Gauge({
+      name: "tcptuning_controller_queue_depth",
+      help: "Objects waiting in the work queue.",
+      labelNames: ["controller"],
+      registers: [registry],
+    });
+    this.retries = new Counter({
+      name: "tcptuning_controller_retries_total",
+      help: "Reconciles requeued after an error, with backoff.",
+      labelNames: ["controller"],
+      registers: [registry],
+    });
     this.leader = new Gauge({ name: "tcptuning_controller_leader", help: "1 while this replica holds the leader Lease, else 0.", registers: [registry] });
-    this.policyNodes = new Gauge({ name: "tcptuning_controller_policy_nodes", help: "Nodes a policy selects, by rollout state (e.g. Applied, Pending, Failed, Skipped).", labelNames: ["policy", "state"], registers: [registry] });
-    this.rolloutProgress = new Gauge({ name: "tcptuning_controller_rollout_progress_ratio", help: "Share of a policy's selected nodes that have applied its current generation (0 to 1).", labelNames: ["policy"], registers: [registry] });
-    this.nodeStates = new Gauge({ name: "tcptuning_controller_node_states", help: "TcpTuningNodeStates by state (e.g. Applied, Pending, Failed, Drifted).", labelNames: ["state"], registers: [registry] });
+    this.policyNodes = new Gauge({
+      name: "tcptuning_controller_policy_nodes",
+      help: "Nodes a policy selects, by rollout state (e.g. Applied, Pending, Failed, Skipped).",
+      labelNames: ["policy", "state"],
+      registers: [registry],
+    });
+    this.rolloutProgress = new Gauge({
+      name: "tcptuning_controller_rollout_progress_ratio",
+      help: "Share of a policy's selected nodes that have applied its current generation (0 to 1).",
+      labelNames: ["policy"],
+      registers: [registry],
+    });
+    this.nodeStates = new Gauge({
+      name: "tcptuning_controller_node_states",
+      help: "TcpTuningNodeStates by state (e.g. Applied, Pending, Failed, Drifted).",
+      labelNames: ["state"],
+      registers: [registry],
+    });
     this.leader.set(0);
     // Series exist from the start (at 0), so rate() and alerts see them before the first retry.
     for (const controller of RECONCILE_KINDS) this.retries.inc({ controller }, 0);

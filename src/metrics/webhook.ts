@@ -35,7 +35,12 @@ export class WebhookMetrics {
       buckets: DURATION_BUCKETS,
       registers: [registry],
     });
-    this.admissions = new Counter({ name: "tcptuning_webhook_admissions_total", help: "Admission requests answered, by outcome.", labelNames: ["outcome"], registers: [registry] });
+    this.admissions = new Counter({
+      name: "tcptuning_webhook_admissions_total",
+      help: "Admission requests answered, by outcome.",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
     this.findings = new Counter({
       name: "tcptuning_webhook_findings_total",
       help: "Kinds of finding in judged policies (one per rule, severity and sysctl per request), by rule and severity.",

@@ -46,7 +46,8 @@ export function groupFindingKinds(report: PolicyReport | ClassReport): FindingKi
         // add() named the first node; the class's other nodes have the same finding.
         const g = groups.get(keyOf(f));
         if (g && f.node !== undefined && c.nodes.length > 1) {
-          if (g.nodes.length === 1) g.nodes = c.nodes.slice(); // the common case: one class names the group
+          if (g.nodes.length === 1)
+            g.nodes = c.nodes.slice(); // the common case: one class names the group
           else g.nodes = g.nodes.concat(c.nodes.slice(1));
         }
       }

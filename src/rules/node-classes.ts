@@ -24,9 +24,7 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
  * node's name). The probe's keys are sorted: rules look keys up, they never iterate the probe.
  */
 export function nodeClassKey(node: PreparedNode): string {
-  const probed = node.probed
-    ? [...node.probed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v === undefined ? 0 : v])
-    : null;
+  const probed = node.probed ? [...node.probed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v === undefined ? 0 : v]) : null;
   const p = node.placement;
   return JSON.stringify([node.os, node.linux, node.kernelText, node.kernel ?? null, p.nat, p.loadBalancer, p.timestamps, p.invalidLabels, probed]);
 }
@@ -77,7 +75,12 @@ export function findingFor(cf: ClassFinding, node: string): Finding {
   const f = cf.finding;
   if (f.node === undefined) return f;
   // Same keys in the same order as the engine's collector, so JSON output is byte for byte the same.
-  const out: { -readonly [K in keyof Finding]: Finding[K] } = { rule: f.rule, severity: f.severity, message: cf.parts ? cf.parts.join(node) : f.message, reference: f.reference };
+  const out: { -readonly [K in keyof Finding]: Finding[K] } = {
+    rule: f.rule,
+    severity: f.severity,
+    message: cf.parts ? cf.parts.join(node) : f.message,
+    reference: f.reference,
+  };
   if (f.sysctl !== undefined) out.sysctl = f.sysctl;
   if (f.value !== undefined) out.value = f.value;
   if (f.index !== undefined) out.index = f.index;

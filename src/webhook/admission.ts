@@ -1,6 +1,15 @@
 import { isDeepStrictEqual } from "node:util";
 import { API_GROUP, POLICY_KIND, POLICY_PLURAL } from "../api/v1alpha1/group.js";
-import { classifyNodes, evaluateClasses, preparePolicy, selectClasses, type ClassMembers, type ClassReport, type PreparedNode, type PreparedPolicy } from "../rules/index.js";
+import {
+  classifyNodes,
+  evaluateClasses,
+  preparePolicy,
+  selectClasses,
+  type ClassMembers,
+  type ClassReport,
+  type PreparedNode,
+  type PreparedPolicy,
+} from "../rules/index.js";
 import {
   admissionReviewSchema,
   describeReviewError,
@@ -27,15 +36,7 @@ export function nodeListSnapshot(nodes: readonly PreparedNode[], synced = true):
 
 /** Why admission answered the way it did: for logs and metrics, never sent to the apiserver. */
 export type Outcome =
-  | "allowed"
-  | "allowed-with-warnings"
-  | "denied"
-  | "dry-run"
-  | "unchanged-spec"
-  | "not-a-policy"
-  | "operation-ignored"
-  | "not-synced"
-  | "no-object";
+  "allowed" | "allowed-with-warnings" | "denied" | "dry-run" | "unchanged-spec" | "not-a-policy" | "operation-ignored" | "not-synced" | "no-object";
 
 export interface Admission {
   readonly review: AdmissionReviewResponse;
@@ -85,7 +86,10 @@ export function admit(request: AdmissionRequest, snapshot: NodeSnapshot): Admiss
   if (!isPolicyRequest(request)) return answer(uid, "not-a-policy", { allowed: true });
   if (request.operation !== "CREATE" && request.operation !== "UPDATE") return answer(uid, "operation-ignored", { allowed: true });
   if (request.object === undefined || request.object === null) {
-    return answer(uid, "no-object", { allowed: false, status: { code: 400, reason: "BadRequest", message: `${request.operation} of a TcpTuningPolicy without request.object` } });
+    return answer(uid, "no-object", {
+      allowed: false,
+      status: { code: 400, reason: "BadRequest", message: `${request.operation} of a TcpTuningPolicy without request.object` },
+    });
   }
   if (request.operation === "UPDATE" && request.oldObject !== undefined && isDeepStrictEqual(specOf(request.object), specOf(request.oldObject))) {
     return answer(uid, "unchanged-spec", { allowed: true });
@@ -93,7 +97,11 @@ export function admit(request: AdmissionRequest, snapshot: NodeSnapshot): Admiss
   if (!snapshot.synced) {
     return answer(uid, "not-synced", {
       allowed: false,
-      status: { code: 503, reason: "ServiceUnavailable", message: "the tcp-tuning webhook has not finished reading the cluster's nodes yet; retry in a few seconds" },
+      status: {
+        code: 503,
+        reason: "ServiceUnavailable",
+        message: "the tcp-tuning webhook has not finished reading the cluster's nodes yet; retry in a few seconds",
+      },
     });
   }
   const policy = preparePolicy(request.object);

@@ -4,7 +4,16 @@ import { loadKubeConfig } from "../kube/client.js";
 import { createLogger, type Logger } from "../log.js";
 import { componentRegistry, MetricsServer, WebhookMetrics } from "../metrics/index.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
-import { CertDirectory, NamespaceMissingError, SecretStore, TlsManager, validityOf, type DirectoryCertificates, type KeyPair, type RotationPolicy } from "../certs/index.js";
+import {
+  CertDirectory,
+  NamespaceMissingError,
+  SecretStore,
+  TlsManager,
+  validityOf,
+  type DirectoryCertificates,
+  type KeyPair,
+  type RotationPolicy,
+} from "../certs/index.js";
 import { WebhookConfigClient, caBundleOf, webhookConfiguration, WEBHOOK_CONFIGURATION_NAME, type WebhookEndpoint } from "./config.js";
 import { NodeCache } from "./node-cache.js";
 import { WebhookServer } from "./server.js";
@@ -141,7 +150,8 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   const tlsMode = values["tls-mode"] ?? env["WEBHOOK_TLS_MODE"] ?? "self-managed";
   if (!TLS_MODES.includes(tlsMode as TlsMode)) throw new Error(`--tls-mode must be one of ${TLS_MODES.join(", ")}, got "${tlsMode}"`);
   if (values["no-manage-config"] && values["ca-bundle-only"]) throw new Error("--no-manage-config and --ca-bundle-only exclude each other");
-  if (tlsMode === "cert-manager" && values["ca-bundle-only"]) throw new Error("--ca-bundle-only does not apply to --tls-mode cert-manager: cert-manager's CA injector owns the caBundle");
+  if (tlsMode === "cert-manager" && values["ca-bundle-only"])
+    throw new Error("--ca-bundle-only does not apply to --tls-mode cert-manager: cert-manager's CA injector owns the caBundle");
   // cert-manager mode writes nothing: the chart owns the configuration and the CA injector its caBundle.
   const configWrites: ConfigWrites = tlsMode === "cert-manager" || values["no-manage-config"] ? "none" : values["ca-bundle-only"] ? "ca-bundle" : "all";
   return {
@@ -208,7 +218,13 @@ interface TlsSource {
   stop(): Promise<void>;
 }
 
-async function selfManagedTls(settings: WebhookSettings, kc: KubeConfig, config: WebhookConfigClient, logger: Logger, serve: (pair: KeyPair) => void): Promise<TlsSource> {
+async function selfManagedTls(
+  settings: WebhookSettings,
+  kc: KubeConfig,
+  config: WebhookConfigClient,
+  logger: Logger,
+  serve: (pair: KeyPair) => void,
+): Promise<TlsSource> {
   const store = new SecretStore(kc, settings.namespace, settings.secret);
   let current: KeyPair | undefined;
   const tls = new TlsManager({
@@ -281,7 +297,8 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
   const config = new WebhookConfigClient(kc, settings.configName);
   let server: WebhookServer | undefined;
   const serve = (pair: KeyPair): void => server?.setTls(pair);
-  const source = settings.tlsMode === "self-managed" ? await selfManagedTls(settings, kc, config, logger, serve) : await directoryTls(settings, config, logger, serve);
+  const source =
+    settings.tlsMode === "self-managed" ? await selfManagedTls(settings, kc, config, logger, serve) : await directoryTls(settings, config, logger, serve);
   const cache = new NodeCache({ kubeConfig: kc, logger: logger.child({ part: "cache" }), defaultPlacement: settings.defaultPlacement });
   const registry = componentRegistry("webhook");
   const metrics = new WebhookMetrics(registry, {
@@ -289,12 +306,21 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
     // The serving certificate in use, and the CA of the bundle that expires last (the one a rotation moves to).
     certificates: () => {
       const cas = source.bundle() ?? [];
-      const ca = cas.reduce<string | undefined>((best, pem) => (best === undefined || validityOf(pem).notAfter > validityOf(best).notAfter ? pem : best), undefined);
+      const ca = cas.reduce<string | undefined>(
+        (best, pem) => (best === undefined || validityOf(pem).notAfter > validityOf(best).notAfter ? pem : best),
+        undefined,
+      );
       return ca === undefined ? { serving: source.current().certPem } : { serving: source.current().certPem, ca };
     },
     expiryOf: (pem) => validityOf(pem).notAfter,
   });
-  server = new WebhookServer({ tls: source.current(), snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }), metrics });
+  server = new WebhookServer({
+    tls: source.current(),
+    snapshot: () => cache.snapshot(),
+    ready: () => cache.synced,
+    logger: logger.child({ part: "server" }),
+    metrics,
+  });
   const running = server;
   const metricsServer = new MetricsServer({
     registry,
@@ -311,7 +337,10 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
     await source.stop();
     throw new Error(`cannot listen for metrics on ${settings.metricsHost}:${settings.metricsPort}: ${(err as Error).message}`, { cause: err });
   }
-  logger.info({ port: address.port, host: settings.host, metricsPort: metricsAddress.port, tlsMode: settings.tlsMode, configWrites: settings.configWrites }, "webhook listening");
+  logger.info(
+    { port: address.port, host: settings.host, metricsPort: metricsAddress.port, tlsMode: settings.tlsMode, configWrites: settings.configWrites },
+    "webhook listening",
+  );
   const close = async (): Promise<void> => {
     await source.stop();
     await cache.stop();
@@ -337,7 +366,17 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
     await close();
     throw err;
   }
-  return { port: address.port, metricsPort: metricsAddress.port, metrics, server: running, cache, tls: source.tls, certDirectory: source.certDirectory, config, close };
+  return {
+    port: address.port,
+    metricsPort: metricsAddress.port,
+    metrics,
+    server: running,
+    cache,
+    tls: source.tls,
+    certDirectory: source.certDirectory,
+    config,
+    close,
+  };
 }
 
 function nextSignal(): Promise<void> {
@@ -395,7 +434,10 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
       await running.config.delete();
       logger.info({ object: settings.configName }, "ValidatingWebhookConfiguration removed (run outside a pod)");
     } catch (err) {
-      logger.error({ err, object: settings.configName }, "could not remove the ValidatingWebhookConfiguration; delete it by hand or policy writes stay refused");
+      logger.error(
+        { err, object: settings.configName },
+        "could not remove the ValidatingWebhookConfiguration; delete it by hand or policy writes stay refused",
+      );
     }
   }
   await running.close();

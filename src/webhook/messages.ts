@@ -97,9 +97,7 @@ export function warningLine(g: FindingGroup, prefix = ""): string {
   const summary = SUMMARIES.get(g.rule) ?? g.message;
   const subject = `${prefix}${g.rule} ${g.sysctl ?? "(policy)"}`;
   const variants =
-    g.nodes.length === 0
-      ? [""]
-      : [` on ${nodeList(g.nodes, 2)}`, ` on ${g.nodes[0] ?? ""}${g.nodes.length > 1 ? ` +${g.nodes.length - 1}` : ""}`];
+    g.nodes.length === 0 ? [""] : [` on ${nodeList(g.nodes, 2)}`, ` on ${g.nodes[0] ?? ""}${g.nodes.length > 1 ? ` +${g.nodes.length - 1}` : ""}`];
   for (const v of variants) {
     const line = `${subject}${v}: ${summary}`;
     if (line.length <= LIMITS.warning) return line;

@@ -52,7 +52,11 @@ export function projectNode(node: NodeLike): ProjectedNode {
 
 /** A TcpTuningNodeState reduced to its node's name and its probe (the applied values and conditions are not read here). */
 export function projectNodeState(state: KubernetesObject & { spec?: { nodeName?: unknown }; status?: { probe?: unknown } }): ProjectedNodeState {
-  const out: { -readonly [K in keyof ProjectedNodeState]: ProjectedNodeState[K] } = { apiVersion: state.apiVersion, kind: state.kind, metadata: keptMetadata(state.metadata) };
+  const out: { -readonly [K in keyof ProjectedNodeState]: ProjectedNodeState[K] } = {
+    apiVersion: state.apiVersion,
+    kind: state.kind,
+    metadata: keptMetadata(state.metadata),
+  };
   if (state.spec && "nodeName" in state.spec) out.spec = { nodeName: state.spec.nodeName };
   if (state.status?.probe !== undefined) out.status = { probe: state.status.probe };
   return out;
@@ -94,7 +98,13 @@ export class NodeCache {
       transform: projectNodeState,
       list: () =>
         listAllPages(
-          async (page) => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, ...page })) as KubernetesListObject<KubernetesObject>,
+          async (page) =>
+            (await custom.listClusterCustomObject({
+              group: API_GROUP,
+              version: API_VERSION,
+              plural: NODE_STATE_PLURAL,
+              ...page,
+            })) as KubernetesListObject<KubernetesObject>,
           projectNodeState,
         ),
       logger,

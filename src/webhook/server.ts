@@ -57,7 +57,8 @@ class HttpError extends Error {
 /** Reads a body up to `limit` bytes; a larger one is an HttpError 400 as soon as it is known (the issue asks for 400 for every bad request; the apiserver treats any non-200 alike). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
+  if (Number.isFinite(declared) && declared > limit)
+    return Promise.reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -128,19 +129,27 @@ export class WebhookServer {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const keepAliveMs = 120_000;
     const unusedMs = options.unusedConnectionTimeoutMs ?? keepAliveMs;
-    this.server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: "TLSv1.2", connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 30_000 }, (req, res) => {
-      // Timed from the moment the request reaches us until its reply is flushed to the socket: the
-      // TLS write of the reply is part of what the apiserver waits for. (Time spent queued before the
-      // event loop reads the request shows as event-loop lag, nodejs_eventloop_lag_seconds; the
-      // apiserver's apiserver_admission_webhook_admission_duration_seconds sees both.)
-      const started = performance.now();
-      res.once("finish", () => this.finished(req, started));
-      this.handle(req, res).catch((err: unknown) => {
-        this.count("error");
-        options.logger.error({ err, path: req.url }, "webhook request failed");
-        send(res, 500, failure(500, "internal error"));
-      });
-    });
+    this.server = createServer(
+      {
+        cert: options.tls.certPem,
+        key: options.tls.keyPem,
+        minVersion: "TLSv1.2",
+        connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 30_000,
+      },
+      (req, res) => {
+        // Timed from the moment the request reaches us until its reply is flushed to the socket: the
+        // TLS write of the reply is part of what the apiserver waits for. (Time spent queued before the
+        // event loop reads the request shows as event-loop lag, nodejs_eventloop_lag_seconds; the
+        // apiserver's apiserver_admission_webhook_admission_duration_seconds sees both.)
+        const started = performance.now();
+        res.once("finish", () => this.finished(req, started));
+        this.handle(req, res).catch((err: unknown) => {
+          this.count("error");
+          options.logger.error({ err, path: req.url }, "webhook request failed");
+          send(res, 500, failure(500, "internal error"));
+        });
+      },
+    );
     this.server.requestTimeout = options.requestTimeoutMs ?? 30_000;
     this.server.headersTimeout = options.headersTimeoutMs ?? 10_000;
     // Longer than the apiserver's idle-connection timeout (Go's 90 s), so it is always the client that
@@ -175,7 +184,12 @@ export class WebhookServer {
         return;
       }
       if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") this.timeouts.answered408++;
-      const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      const status =
+        err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? "408 Request Timeout"
+          : err.code === "HPE_HEADER_OVERFLOW"
+            ? "431 Request Header Fields Too Large"
+            : "400 Bad Request";
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
   }

@@ -56,7 +56,12 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
     expect((await httpGet(`${base}/readyz`)).status).toBe(200);
     const objects = kc.makeApiClient(CustomObjectsApi);
     await expect(objects.createClusterCustomObject({ ...POLICY_REF, body: alwaysDenied(uniqueName("metrics-denied")) })).rejects.toThrow();
-    const allowed = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name: uniqueName("metrics-ok") }, spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }] } };
+    const allowed = {
+      apiVersion: `${API_GROUP}/${API_VERSION}`,
+      kind: "TcpTuningPolicy",
+      metadata: { name: uniqueName("metrics-ok") },
+      spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }] },
+    };
     // Dry run: the webhook judges it all the same, and no policy selecting every node outlives this test
     // (the controller tests that run later on the same control plane would see it).
     await objects.createClusterCustomObject({ ...POLICY_REF, body: allowed, dryRun: "All" });
@@ -90,26 +95,68 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
       await mkdir(join(dir, "net"));
       await writeFile(join(dir, "net", "netstat"), "TcpExt: PAWSPassive PAWSActive PAWSEstab TWRecycled TCPTimeWaitOverflow\nTcpExt: 3 0 7 0 2\n");
       await writeFile(join(dir, "net", "sockstat"), "TCP: inuse 5 orphan 0 tw 42 alloc 6 mem 1\n");
-      const desired = (sysctls: { name: string; value: string }[]) => JSON.stringify({ metadata: { generation: sysctls.length }, spec: { nodeName: "metrics-node", sysctls: sysctls.map((s) => ({ ...s, policy: "p" })) } });
-      await writeFile(join(dir, "desired.json"), desired([{ name: "net.ipv4.tcp_keepalive_time", value: "600" }, { name: "net.ipv4.tcp_fin_timeout", value: "30" }]));
+      const desired = (sysctls: { name: string; value: string }[]) =>
+        JSON.stringify({ metadata: { generation: sysctls.length }, spec: { nodeName: "metrics-node", sysctls: sysctls.map((s) => ({ ...s, policy: "p" })) } });
+      await writeFile(
+        join(dir, "desired.json"),
+        desired([
+          { name: "net.ipv4.tcp_keepalive_time", value: "600" },
+          { name: "net.ipv4.tcp_fin_timeout", value: "30" },
+        ]),
+      );
       const port = await freePort();
-      const args = ["bin/tcp-tuning.js", "agent", "--node-name", "metrics-node", "--sysctl-root", root, "--state-file", join(dir, "state.json"), "--desired-file", join(dir, "desired.json"), "--status-file", join(dir, "status.json"), "--poll-interval", "100ms", "--drift-interval", "300ms", "--proc-net", join(dir, "net"), "--metrics-port", String(port), "--metrics-host", "127.0.0.1"];
+      const args = [
+        "bin/tcp-tuning.js",
+        "agent",
+        "--node-name",
+        "metrics-node",
+        "--sysctl-root",
+        root,
+        "--state-file",
+        join(dir, "state.json"),
+        "--desired-file",
+        join(dir, "desired.json"),
+        "--status-file",
+        join(dir, "status.json"),
+        "--poll-interval",
+        "100ms",
+        "--drift-interval",
+        "300ms",
+        "--proc-net",
+        join(dir, "net"),
+        "--metrics-port",
+        String(port),
+        "--metrics-host",
+        "127.0.0.1",
+      ];
       let stderr = "";
       child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, LOG_FORMAT: "json" }, stdio: ["ignore", "ignore", "pipe"] });
       child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
       const base = `http://127.0.0.1:${port}`;
-      await eventually("the agent ready", async () => ((await httpGet(`${base}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 60_000).catch((err: Error) => {
+      await eventually(
+        "the agent ready",
+        async () => ((await httpGet(`${base}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+        60_000,
+      ).catch((err: Error) => {
         throw new Error(`${err.message}; agent stderr: ${stderr.slice(-2000)}`);
       });
       expect((await httpGet(`${base}/healthz`)).status).toBe(200);
       // Someone changes a key behind the agent's back, then a key is no longer desired.
       await writeFile(join(root, "net", "ipv4", "tcp_fin_timeout"), "45\n");
-      await eventually("the drift corrected", async () => (/tcptuning_agent_drift_corrections_total\{[^}]*\} [1-9]/.test((await httpGet(`${base}/metrics`)).body) ? true : undefined), 60_000);
+      await eventually(
+        "the drift corrected",
+        async () => (/tcptuning_agent_drift_corrections_total\{[^}]*\} [1-9]/.test((await httpGet(`${base}/metrics`)).body) ? true : undefined),
+        60_000,
+      );
       await writeFile(join(dir, "desired.json"), desired([{ name: "net.ipv4.tcp_keepalive_time", value: "600" }]));
-      const scraped = await eventually("the restore counted", async () => {
-        const r = await httpGet(`${base}/metrics`);
-        return /tcptuning_agent_restore_results_total\{[^}]*result="Restored"/.test(r.body) ? r : undefined;
-      }, 60_000);
+      const scraped = await eventually(
+        "the restore counted",
+        async () => {
+          const r = await httpGet(`${base}/metrics`);
+          return /tcptuning_agent_restore_results_total\{[^}]*result="Restored"/.test(r.body) ? r : undefined;
+        },
+        60_000,
+      );
       const families = parseExposition(scraped.body);
       expectFamily(families, "tcptuning_agent_apply_results_total", "counter", { node: "metrics-node", result: "Applied", component: "agent" });
       expectFamily(families, "tcptuning_agent_restore_results_total", "counter", { node: "metrics-node", result: "Restored" });
@@ -133,27 +180,62 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
     const node = uniqueName("metrics-node");
     const policyName = uniqueName("metrics-rollout");
     const port = await freePort();
-    const controller = ControllerProcess.start(uniqueName("metrics-controller"), dir, ["--kubeconfig", kubeconfigPath(), "--leader-elect", "false", "--metrics-port", String(port), "--metrics-host", "127.0.0.1"]);
+    const controller = ControllerProcess.start(uniqueName("metrics-controller"), dir, [
+      "--kubeconfig",
+      kubeconfigPath(),
+      "--leader-elect",
+      "false",
+      "--metrics-port",
+      String(port),
+      "--metrics-host",
+      "127.0.0.1",
+    ]);
     try {
-      await core.createNode({ body: { metadata: { name: node, labels: { "kubernetes.io/os": "linux", tier: "metrics" } }, status: { nodeInfo: { kernelVersion: "6.6.54-flatcar", operatingSystem: "linux" } } } as never });
+      await core.createNode({
+        body: {
+          metadata: { name: node, labels: { "kubernetes.io/os": "linux", tier: "metrics" } },
+          status: { nodeInfo: { kernelVersion: "6.6.54-flatcar", operatingSystem: "linux" } },
+        } as never,
+      });
       const objects = kc.makeApiClient(CustomObjectsApi);
-      await objects.createClusterCustomObject({ ...POLICY_REF, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name: policyName }, spec: { nodeSelector: { matchLabels: { tier: "metrics" } }, sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }] } } });
+      await objects.createClusterCustomObject({
+        ...POLICY_REF,
+        body: {
+          apiVersion: `${API_GROUP}/${API_VERSION}`,
+          kind: "TcpTuningPolicy",
+          metadata: { name: policyName },
+          spec: { nodeSelector: { matchLabels: { tier: "metrics" } }, sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }] },
+        },
+      });
       const base = `http://127.0.0.1:${port}`;
       const scraped = await eventually(
         "the policy's rollout in the controller's metrics",
         async () => {
           const r = await httpGet(`${base}/metrics`).catch(() => undefined);
           // The plan (sync) names the policy's nodes; the node state is applied by a later reconcile.
-          return r && new RegExp(`tcptuning_controller_policy_nodes\\{[^}]*policy="${policyName}"`).test(r.body) && /tcptuning_controller_reconcile_duration_seconds_count\{[^}]*controller="node-state"/.test(r.body) ? r : undefined;
+          return r &&
+            new RegExp(`tcptuning_controller_policy_nodes\\{[^}]*policy="${policyName}"`).test(r.body) &&
+            /tcptuning_controller_reconcile_duration_seconds_count\{[^}]*controller="node-state"/.test(r.body)
+            ? r
+            : undefined;
         },
         90_000,
       ).catch(async (err: Error) => {
-        throw new Error(`${err.message}; controller log: ${(await controller.logs()).slice(-10).map((l) => l.msg).join(" | ")}`);
+        throw new Error(
+          `${err.message}; controller log: ${(await controller.logs())
+            .slice(-10)
+            .map((l) => l.msg)
+            .join(" | ")}`,
+        );
       });
       expect((await httpGet(`${base}/healthz`)).status).toBe(200);
       expect((await httpGet(`${base}/readyz`)).status).toBe(200);
       const families = parseExposition(scraped.body);
-      expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", { controller: "sync", result: "success", component: "controller" });
+      expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", {
+        controller: "sync",
+        result: "success",
+        component: "controller",
+      });
       expectFamily(families, "tcptuning_controller_reconcile_duration_seconds", "histogram", { controller: "node-state" });
       expectFamily(families, "tcptuning_controller_queue_depth", "gauge", { controller: "controller" });
       expectFamily(families, "tcptuning_controller_retries_total", "counter", { controller: "node-state" });
@@ -165,7 +247,9 @@ describe("each component's /metrics, /healthz and /readyz on its plain-HTTP port
       await expectLintClean(scraped.body);
     } finally {
       await controller.stop();
-      await objects(kc).deleteClusterCustomObject({ ...POLICY_REF, name: policyName }).catch(() => undefined);
+      await objects(kc)
+        .deleteClusterCustomObject({ ...POLICY_REF, name: policyName })
+        .catch(() => undefined);
       await core.deleteNode({ name: node }).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }

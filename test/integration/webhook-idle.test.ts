@@ -31,7 +31,12 @@ let kc: KubeConfig;
 let objects: CustomObjectsApi;
 let webhook: TestWebhook;
 
-const allowed = (name: string) => ({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } });
+const allowed = (name: string) => ({
+  apiVersion: "tcptuning.io/v1alpha1",
+  kind: "TcpTuningPolicy",
+  metadata: { name },
+  spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] },
+});
 
 beforeAll(async () => {
   kc = kubeConfig();

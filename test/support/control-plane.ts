@@ -90,7 +90,8 @@ export class ControlPlane {
       const pki = await createPki(dir);
       const tPki = performance.now();
       const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort] = await freePorts(5);
-      if (etcdClient === undefined || etcdPeer === undefined || apiPort === undefined || kcmPort === undefined || schedPort === undefined) throw new Error("could not allocate ports");
+      if (etcdClient === undefined || etcdPeer === undefined || apiPort === undefined || kcmPort === undefined || schedPort === undefined)
+        throw new Error("could not allocate ports");
       const server = `https://127.0.0.1:${apiPort}`;
       const tls: Tls = {
         ca: await readFile(pki.ca.certFile),

@@ -44,9 +44,7 @@ export class ProcessGroup {
     this.logFile = options.logFile;
     this.tailLines = options.tailLines ?? 40;
     this.log = createWriteStream(options.logFile, { flags: "a" });
-    const [command, args] = SETPRIV
-      ? [SETPRIV, ["--pdeathsig", "KILL", "--", options.command, ...options.args]]
-      : [options.command, [...options.args]];
+    const [command, args] = SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", options.command, ...options.args]] : [options.command, [...options.args]];
     this.child = spawn(command, args, {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -94,9 +92,7 @@ export class ProcessGroup {
   /** An Error that says which process, how it ended and what it said last. */
   failure(message: string): Error {
     const ended = this.exitDescription();
-    return new Error(
-      `${this.name}: ${message}${ended ? ` (${ended})` : ""}; log ${this.logFile}, last lines:\n${this.lastLines()}`,
-    );
+    return new Error(`${this.name}: ${message}${ended ? ` (${ended})` : ""}; log ${this.logFile}, last lines:\n${this.lastLines()}`);
   }
 
   /** SIGTERM to the whole group, SIGKILL after graceMs; resolves when the leader has exited. */

@@ -38,8 +38,13 @@ export function parseExposition(text: string): Map<string, MetricFamily> {
     if (!m) throw new Error(`not an exposition line: ${line}`);
     const sample = m[1] as string;
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_x, c: string) => (c === "n" ? "\n" : c));
-    const base = [...families.keys()].find((n) => sample === n || ((sample.endsWith("_bucket") || sample.endsWith("_sum") || sample.endsWith("_count")) && sample.replace(/_(bucket|sum|count)$/, "") === n));
+    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_x, c: string) => (c === "n" ? "\n" : c));
+    const base = [...families.keys()].find(
+      (n) =>
+        sample === n ||
+        ((sample.endsWith("_bucket") || sample.endsWith("_sum") || sample.endsWith("_count")) && sample.replace(/_(bucket|sum|count)$/, "") === n),
+    );
     family(base ?? sample).samples.push({ name: sample, labels, value: Number(m[3]) });
   }
   return families;
@@ -61,7 +66,7 @@ export function promtoolCheck(text: string): Promise<{ code: number; output: str
   if (!existsSync(PROMTOOL)) throw new Error(`${PROMTOOL} is missing: run scripts/tools.sh (it builds promtool from Go modules)`);
   return new Promise((resolve) => {
     const child = execFile(PROMTOOL, ["check", "metrics"], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
     child.stdin?.end(text);

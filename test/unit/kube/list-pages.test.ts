@@ -28,10 +28,13 @@ describe("listAllPages", () => {
 
   it("makes one request when the server answers without a continue token", async () => {
     let calls = 0;
-    const list = await listAllPages(async () => {
-      calls++;
-      return { metadata: { resourceVersion: "7", _continue: "" }, items: [item("a")] };
-    }, (o) => o);
+    const list = await listAllPages(
+      async () => {
+        calls++;
+        return { metadata: { resourceVersion: "7", _continue: "" }, items: [item("a")] };
+      },
+      (o) => o,
+    );
     expect(calls).toBe(1);
     expect(list.items).toHaveLength(1);
   });

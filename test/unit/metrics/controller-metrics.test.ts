@@ -11,7 +11,9 @@ describe("ControllerMetrics", () => {
     const registry = componentRegistry("controller", { processMetrics: false });
     const m = new ControllerMetrics(registry);
     m.setPolicyProgress("edge", { Applied: 3, Pending: 1 });
-    expect(await series(registry, "tcptuning_controller_rollout_progress_ratio")).toEqual([{ labels: { policy: "edge", component: "controller" }, value: 0.75 }]);
+    expect(await series(registry, "tcptuning_controller_rollout_progress_ratio")).toEqual([
+      { labels: { policy: "edge", component: "controller" }, value: 0.75 },
+    ]);
     m.setPolicyProgress("edge", { Applied: 4 });
     expect((await series(registry, "tcptuning_controller_policy_nodes")).map((s) => s.labels["state"])).toEqual(["Applied"]);
     expect((await series(registry, "tcptuning_controller_rollout_progress_ratio"))[0]?.value).toBe(1);

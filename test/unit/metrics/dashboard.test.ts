@@ -56,6 +56,13 @@ describe("the Grafana dashboard", () => {
 
   it("covers rollout progress, webhook latency and denials by rule, drift and the TCP counters per node", () => {
     const all = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join("\n");
-    for (const name of ["tcptuning_controller_rollout_progress_ratio", "tcptuning_webhook_request_duration_seconds_bucket", "tcptuning_webhook_findings_total", "tcptuning_agent_drift_corrections_total", "tcptuning_agent_tcp_time_wait_sockets"]) expect(all).toContain(name);
+    for (const name of [
+      "tcptuning_controller_rollout_progress_ratio",
+      "tcptuning_webhook_request_duration_seconds_bucket",
+      "tcptuning_webhook_findings_total",
+      "tcptuning_agent_drift_corrections_total",
+      "tcptuning_agent_tcp_time_wait_sockets",
+    ])
+      expect(all).toContain(name);
   });
 });

@@ -18,11 +18,37 @@ export const valueArb = fc.oneof(
   fc.constantFrom("010", "08", "-0", "0x10", "1e3", "99999999999999999999999", "", "  "),
   fc.string(),
 );
-export const labelKeyArb = fc.oneof(fc.constantFrom("tier", "tcptuning.io/nat", "tcptuning.io/load-balancer", "tcptuning.io/tcp-timestamps", "kubernetes.io/os", "constructor", "__proto__", "toString"), fc.string());
-export const labelValueArb = fc.oneof(fc.constantFrom("edge", "app", "none", "inbound", "outbound", "both", "snat", "dsr", "stripped", "preserved", "linux", "windows", ""), fc.string());
+export const labelKeyArb = fc.oneof(
+  fc.constantFrom(
+    "tier",
+    "tcptuning.io/nat",
+    "tcptuning.io/load-balancer",
+    "tcptuning.io/tcp-timestamps",
+    "kubernetes.io/os",
+    "constructor",
+    "__proto__",
+    "toString",
+  ),
+  fc.string(),
+);
+export const labelValueArb = fc.oneof(
+  fc.constantFrom("edge", "app", "none", "inbound", "outbound", "both", "snat", "dsr", "stripped", "preserved", "linux", "windows", ""),
+  fc.string(),
+);
 export const labelsArb = fc.dictionary(labelKeyArb, labelValueArb, { maxKeys: 5 });
 export const kernelArb = fc.oneof(
-  fc.constantFrom("5.15.0-1057-aws", "4.18.0-553.el8_10.x86_64", "6.1.100+", "6.6.43-talos", "6.12.0-rc3", "3.10.0-1160.119.1.el7.x86_64", "4.4.0-210-generic", "4.11.12-200.fc25.x86_64", "6.14.3", "10.0.17763.6414"),
+  fc.constantFrom(
+    "5.15.0-1057-aws",
+    "4.18.0-553.el8_10.x86_64",
+    "6.1.100+",
+    "6.6.43-talos",
+    "6.12.0-rc3",
+    "3.10.0-1160.119.1.el7.x86_64",
+    "4.4.0-210-generic",
+    "4.11.12-200.fc25.x86_64",
+    "6.14.3",
+    "10.0.17763.6414",
+  ),
   fc.tuple(fc.nat(12), fc.nat(40), fc.nat(300), fc.string()).map(([a, b, c, s]) => `${a}.${b}.${c}${s}`),
   fc.string(),
 );
@@ -33,7 +59,14 @@ export const selectorArb = fc.oneof(
     {
       matchLabels: fc.oneof(labelsArb, fc.anything()),
       matchExpressions: fc.array(
-        fc.record({ key: labelKeyArb, operator: fc.oneof(fc.constantFrom("In", "NotIn", "Exists", "DoesNotExist"), fc.string()), values: fc.oneof(fc.array(labelValueArb, { maxLength: 3 }), fc.anything()) }, { requiredKeys: ["key", "operator"] }),
+        fc.record(
+          {
+            key: labelKeyArb,
+            operator: fc.oneof(fc.constantFrom("In", "NotIn", "Exists", "DoesNotExist"), fc.string()),
+            values: fc.oneof(fc.array(labelValueArb, { maxLength: 3 }), fc.anything()),
+          },
+          { requiredKeys: ["key", "operator"] },
+        ),
         { maxLength: 3 },
       ),
     },
@@ -41,7 +74,11 @@ export const selectorArb = fc.oneof(
   ),
 );
 
-export const entryArb = fc.oneof({ weight: 8, arbitrary: fc.record({ name: nameArb, value: valueArb }) }, { weight: 1, arbitrary: fc.anything() }, { weight: 1, arbitrary: fc.record({ name: fc.anything(), value: fc.anything() }) });
+export const entryArb = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ name: nameArb, value: valueArb }) },
+  { weight: 1, arbitrary: fc.anything() },
+  { weight: 1, arbitrary: fc.record({ name: fc.anything(), value: fc.anything() }) },
+);
 
 /** Documents shaped like a TcpTuningPolicy, most of the way or not at all. */
 export const policyArb = fc.oneof(
@@ -54,7 +91,18 @@ export const policyArb = fc.oneof(
         kind: fc.constantFrom("TcpTuningPolicy", "Node"),
         metadata: fc.oneof(fc.record({ name: fc.string() }), fc.anything()),
         spec: fc.oneof(
-          { weight: 9, arbitrary: fc.record({ nodeSelector: selectorArb, sysctls: fc.array(entryArb, { maxLength: 6 }), priority: fc.oneof(fc.integer(), fc.anything()), mode: fc.oneof(fc.constantFrom("Enforce", "DryRun"), fc.string()) }, { requiredKeys: ["sysctls"] }) },
+          {
+            weight: 9,
+            arbitrary: fc.record(
+              {
+                nodeSelector: selectorArb,
+                sysctls: fc.array(entryArb, { maxLength: 6 }),
+                priority: fc.oneof(fc.integer(), fc.anything()),
+                mode: fc.oneof(fc.constantFrom("Enforce", "DryRun"), fc.string()),
+              },
+              { requiredKeys: ["sysctls"] },
+            ),
+          },
           { weight: 1, arbitrary: fc.anything() },
         ),
       },
@@ -72,7 +120,13 @@ export const nodeArb: fc.Arbitrary<NodeInput> = fc.record(
     probe: fc.record({
       kernelRelease: fc.oneof(kernelArb, fc.constant("")),
       probedAt: fc.constant("2026-01-01T00:00:00Z"),
-      keys: fc.array(fc.record({ name: fc.oneof(fc.constantFrom(...catalogNames()), fc.string()), present: fc.boolean(), value: valueArb }, { requiredKeys: ["name", "present"] }), { maxLength: 4 }),
+      keys: fc.array(
+        fc.record(
+          { name: fc.oneof(fc.constantFrom(...catalogNames()), fc.string()), present: fc.boolean(), value: valueArb },
+          { requiredKeys: ["name", "present"] },
+        ),
+        { maxLength: 4 },
+      ),
     }),
   },
   { requiredKeys: ["name", "labels"] },

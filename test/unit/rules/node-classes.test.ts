@@ -25,13 +25,23 @@ const realisticPolicyArb = fc.record({
         {
           matchLabels: fc.dictionary(fc.constantFrom("tier", "zone"), fc.constantFrom("edge", "app", "a", "b"), { maxKeys: 1 }),
           matchExpressions: fc.array(
-            fc.record({ key: fc.constantFrom("tier", "zone", "tcptuning.io/nat", "gone"), operator: fc.constantFrom("In", "NotIn", "Exists", "DoesNotExist"), values: fc.array(fc.constantFrom("edge", "app", "a", "b", "inbound"), { maxLength: 2 }) }),
+            fc.record({
+              key: fc.constantFrom("tier", "zone", "tcptuning.io/nat", "gone"),
+              operator: fc.constantFrom("In", "NotIn", "Exists", "DoesNotExist"),
+              values: fc.array(fc.constantFrom("edge", "app", "a", "b", "inbound"), { maxLength: 2 }),
+            }),
             { maxLength: 2 },
           ),
         },
         { requiredKeys: [] },
       ),
-      sysctls: fc.array(fc.record({ name: fc.constantFrom(...catalogNames()), value: fc.oneof(fc.constantFrom("0", "1", "2", "1000", "4096", "65535", "1024 65000", "500 600", "99999999"), valueArb) }), { minLength: 1, maxLength: 6 }),
+      sysctls: fc.array(
+        fc.record({
+          name: fc.constantFrom(...catalogNames()),
+          value: fc.oneof(fc.constantFrom("0", "1", "2", "1000", "4096", "65535", "1024 65000", "500 600", "99999999"), valueArb),
+        }),
+        { minLength: 1, maxLength: 6 },
+      ),
       mode: fc.constantFrom("Enforce", "DryRun"),
     },
     { requiredKeys: ["sysctls"] },
@@ -46,7 +56,11 @@ const fleetArb = fc
   .tuple(
     fc.array(nodeArb, { minLength: 1, maxLength: 5 }),
     fc.array(
-      fc.record({ fact: fc.nat(), name: fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom("$&", "$1", "node-a", "node-a")), extra: fc.dictionary(fc.oneof(labelKeyArb, fc.constantFrom("tier", "zone")), fc.oneof(labelValueArb, fc.constantFrom("edge", "app", "a", "b"))) }),
+      fc.record({
+        fact: fc.nat(),
+        name: fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom("$&", "$1", "node-a", "node-a")),
+        extra: fc.dictionary(fc.oneof(labelKeyArb, fc.constantFrom("tier", "zone")), fc.oneof(labelValueArb, fc.constantFrom("edge", "app", "a", "b"))),
+      }),
       { maxLength: 40 },
     ),
   )
@@ -92,7 +106,9 @@ describe("judging classes of equal nodes once", () => {
         const policy = preparePolicy(doc);
         const perNode = groupFindingKinds(evaluatePrepared(policy, nodes));
         const byClass = groupFindingKinds(evaluateByClass(policy, classifyNodes(nodes)));
-        expect(byClass.map((k) => [k.first.rule, k.first.severity, k.first.sysctl, [...k.nodes].sort()])).toEqual(perNode.map((k) => [k.first.rule, k.first.severity, k.first.sysctl, [...k.nodes].sort()]));
+        expect(byClass.map((k) => [k.first.rule, k.first.severity, k.first.sysctl, [...k.nodes].sort()])).toEqual(
+          perNode.map((k) => [k.first.rule, k.first.severity, k.first.sysctl, [...k.nodes].sort()]),
+        );
       }),
       { numRuns: 300 },
     );
@@ -103,7 +119,11 @@ describe("judging classes of equal nodes once", () => {
     const a = prepareNode({ ...base, name: "a", labels: { ...base.labels, zone: "a" } });
     const b = prepareNode({ ...base, name: "b", labels: { ...base.labels, zone: "b" } });
     const newer = prepareNode({ ...base, name: "c", kernelVersion: "6.6.54-flatcar" });
-    const probed = prepareNode({ ...base, name: "d", probe: { kernelRelease: "5.15.0-1057-aws", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_reuse", present: true, value: "2" }] } });
+    const probed = prepareNode({
+      ...base,
+      name: "d",
+      probe: { kernelRelease: "5.15.0-1057-aws", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_reuse", present: true, value: "2" }] },
+    });
     const natted = prepareNode({ ...base, name: "e", labels: { "tcptuning.io/nat": "inbound" } });
     expect(nodeClassKey(a)).toBe(nodeClassKey(b));
     for (const other of [newer, probed, natted]) expect(nodeClassKey(other)).not.toBe(nodeClassKey(a));
@@ -111,7 +131,11 @@ describe("judging classes of equal nodes once", () => {
   });
 
   it("tells a probed key without a value from a missing one", () => {
-    const probe = (value: string | undefined, present: boolean) => ({ kernelRelease: "6.1.0", probedAt: "2026-01-01T00:00:00Z", keys: [value === undefined ? { name: "k", present } : { name: "k", present, value }] });
+    const probe = (value: string | undefined, present: boolean) => ({
+      kernelRelease: "6.1.0",
+      probedAt: "2026-01-01T00:00:00Z",
+      keys: [value === undefined ? { name: "k", present } : { name: "k", present, value }],
+    });
     const unknown = prepareNode({ name: "a", labels: {}, probe: probe(undefined, true) });
     const missing = prepareNode({ name: "b", labels: {}, probe: probe(undefined, false) });
     expect(nodeClassKey(unknown)).not.toBe(nodeClassKey(missing));
@@ -119,8 +143,13 @@ describe("judging classes of equal nodes once", () => {
 
   it("judges 5,000 nodes of 3 kinds as 3 classes", () => {
     const kernels = ["4.4.0-210-generic", "5.15.0-1057-aws", "6.6.54-flatcar"];
-    const nodes = Array.from({ length: 5000 }, (_, i) => prepareNode({ name: `n${i}`, labels: { "kubernetes.io/hostname": `n${i}` }, kernelVersion: kernels[i % 3] }));
-    const report = evaluateByClass(preparePolicy({ metadata: { name: "p" }, spec: { sysctls: [{ name: "net.ipv4.tcp_tw_recycle", value: "1" }] } }), classifyNodes(nodes));
+    const nodes = Array.from({ length: 5000 }, (_, i) =>
+      prepareNode({ name: `n${i}`, labels: { "kubernetes.io/hostname": `n${i}` }, kernelVersion: kernels[i % 3] }),
+    );
+    const report = evaluateByClass(
+      preparePolicy({ metadata: { name: "p" }, spec: { sysctls: [{ name: "net.ipv4.tcp_tw_recycle", value: "1" }] } }),
+      classifyNodes(nodes),
+    );
     expect(report.classes).toHaveLength(3);
     expect(report.classes.reduce((s, c) => s + c.nodes.length, 0)).toBe(5000);
   });

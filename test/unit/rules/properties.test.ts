@@ -1,7 +1,19 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nodeRulesFor } from "../../../src/rules/engine.js";
-import { CATALOG, checkOnNode, evaluatePolicy, parseValue, preparePolicy, prepareNode, RULES, selects, type NodeInput, type PolicyReport, type Rule } from "../../../src/rules/index.js";
+import {
+  CATALOG,
+  checkOnNode,
+  evaluatePolicy,
+  parseValue,
+  preparePolicy,
+  prepareNode,
+  RULES,
+  selects,
+  type NodeInput,
+  type PolicyReport,
+  type Rule,
+} from "../../../src/rules/index.js";
 import { nodeArb, policyArb, valueArb } from "./arbitraries.js";
 import { allFindings } from "./support.js";
 
@@ -10,7 +22,10 @@ const RULE_IDS = new Set(RULES.map((r) => r.id));
 const nodesArb = fc.array(nodeArb, { maxLength: 6 });
 
 function judge(doc: unknown, inputs: readonly NodeInput[]): PolicyReport {
-  return evaluatePolicy(doc, inputs.map((n) => prepareNode(n)));
+  return evaluatePolicy(
+    doc,
+    inputs.map((n) => prepareNode(n)),
+  );
 }
 
 describe("the engine on arbitrary input", () => {

@@ -139,7 +139,11 @@ describe("admission decisions", () => {
     const nodes = [linuxNode("old-but-backported", "5.4.0-200-generic", { tier: "app" })];
     const delay = policy("delay", [{ name: "net.ipv4.tcp_tw_reuse_delay", value: "1000" }]);
     expect(judge(policyReview(delay), nodeListSnapshot(preparedNodes(nodes))).review.response.allowed).toBe(false);
-    const probe = { kernelRelease: "5.4.0-200-generic", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }] };
+    const probe = {
+      kernelRelease: "5.4.0-200-generic",
+      probedAt: "2026-01-01T00:00:00Z",
+      keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }],
+    };
     const probed = preparedNodes(nodes, new Map([["old-but-backported", probe]]));
     expect(judge(policyReview(delay), nodeListSnapshot(probed)).review.response.allowed).toBe(true);
   });

@@ -12,7 +12,14 @@ const selectorArb: fc.Arbitrary<LabelSelector | undefined> = fc.option(
     {
       matchLabels: fc.dictionary(keyArb, valueArb, { maxKeys: 2 }),
       matchExpressions: fc.array(
-        fc.record({ key: keyArb, operator: fc.constantFrom("In" as const, "NotIn" as const, "Exists" as const, "DoesNotExist" as const), values: fc.array(valueArb, { maxLength: 3 }) }, { requiredKeys: ["key", "operator"] }),
+        fc.record(
+          {
+            key: keyArb,
+            operator: fc.constantFrom("In" as const, "NotIn" as const, "Exists" as const, "DoesNotExist" as const),
+            values: fc.array(valueArb, { maxLength: 3 }),
+          },
+          { requiredKeys: ["key", "operator"] },
+        ),
         { maxLength: 3 },
       ),
     },

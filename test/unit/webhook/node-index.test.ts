@@ -3,8 +3,18 @@ import { preparePolicy } from "../../../src/rules/index.js";
 import { NodeIndex } from "../../../src/webhook/node-index.js";
 import { linuxNode } from "./support/reviews.js";
 
-const probe = { kernelRelease: "6.14.3-backport", probedAt: "2026-12-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }] };
-const state = (name: string, withProbe: unknown = probe) => ({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningNodeState", metadata: { name }, spec: { nodeName: name }, status: { probe: withProbe } });
+const probe = {
+  kernelRelease: "6.14.3-backport",
+  probedAt: "2026-12-01T00:00:00Z",
+  keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }],
+};
+const state = (name: string, withProbe: unknown = probe) => ({
+  apiVersion: "tcptuning.io/v1alpha1",
+  kind: "TcpTuningNodeState",
+  metadata: { name },
+  spec: { nodeName: name },
+  status: { probe: withProbe },
+});
 
 describe("NodeIndex", () => {
   it("prepares list items that carry no kind, as the apiserver sends them in a List", () => {
@@ -44,7 +54,10 @@ describe("NodeIndex", () => {
     for (let i = 0; i < 50; i++) index.upsertNode(linuxNode(`edge-${i}`, i % 2 ? "5.4.0" : "6.6.0", { tier: "edge" }));
     index.upsertNode(linuxNode("app-0", "5.4.0", { tier: "app" }));
     expect(index.classCount).toBe(2);
-    const policy = preparePolicy({ metadata: { name: "p" }, spec: { nodeSelector: { matchLabels: { tier: "edge" } }, sysctls: [{ name: "net.ipv4.tcp_tw_reuse", value: "1" }] } });
+    const policy = preparePolicy({
+      metadata: { name: "p" },
+      spec: { nodeSelector: { matchLabels: { tier: "edge" } }, sysctls: [{ name: "net.ipv4.tcp_tw_reuse", value: "1" }] },
+    });
     const classes = index.select(policy);
     expect(classes).toHaveLength(2);
     expect(classes.flatMap((c) => c.nodes).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `edge-${i}`).sort());

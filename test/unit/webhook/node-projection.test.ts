@@ -6,10 +6,28 @@ import { projectNode, projectNodeState } from "../../../src/webhook/node-cache.j
 const whole = {
   apiVersion: "v1",
   kind: "Node",
-  metadata: { name: "a", uid: "u1", resourceVersion: "9", labels: { tier: "edge", "tcptuning.io/nat": "none" }, annotations: { big: "x".repeat(5000) }, managedFields: [{ manager: "kubelet" }] },
+  metadata: {
+    name: "a",
+    uid: "u1",
+    resourceVersion: "9",
+    labels: { tier: "edge", "tcptuning.io/nat": "none" },
+    annotations: { big: "x".repeat(5000) },
+    managedFields: [{ manager: "kubelet" }],
+  },
   spec: { podCIDR: "10.0.0.0/24" },
   status: {
-    nodeInfo: { kernelVersion: "6.6.54-flatcar", operatingSystem: "linux", architecture: "amd64", osImage: "Flatcar", bootID: "b", machineID: "m", systemUUID: "s", containerRuntimeVersion: "c", kubeletVersion: "v", kubeProxyVersion: "" },
+    nodeInfo: {
+      kernelVersion: "6.6.54-flatcar",
+      operatingSystem: "linux",
+      architecture: "amd64",
+      osImage: "Flatcar",
+      bootID: "b",
+      machineID: "m",
+      systemUUID: "s",
+      containerRuntimeVersion: "c",
+      kubeletVersion: "v",
+      kubeProxyVersion: "",
+    },
     images: Array.from({ length: 50 }, (_, i) => ({ names: [`image-${i}@sha256:${"0".repeat(64)}`], sizeBytes: i })),
     conditions: [{ type: "Ready", status: "True" }],
   },
@@ -35,7 +53,19 @@ describe("what the webhook keeps of a Node", () => {
   });
 
   it("keeps a node state's node name and probe, not its applied keys or conditions", () => {
-    const state = { apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningNodeState", metadata: { name: "a", resourceVersion: "3" }, spec: { nodeName: "a", sysctls: [{ name: "k", value: "1", policy: "p" }] }, status: { probe: { kernelRelease: "6.1.0", probedAt: "t", keys: [] }, keys: [{ name: "k" }], conditions: [] } };
-    expect(projectNodeState(state)).toEqual({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningNodeState", metadata: { name: "a", resourceVersion: "3" }, spec: { nodeName: "a" }, status: { probe: { kernelRelease: "6.1.0", probedAt: "t", keys: [] } } });
+    const state = {
+      apiVersion: "tcptuning.io/v1alpha1",
+      kind: "TcpTuningNodeState",
+      metadata: { name: "a", resourceVersion: "3" },
+      spec: { nodeName: "a", sysctls: [{ name: "k", value: "1", policy: "p" }] },
+      status: { probe: { kernelRelease: "6.1.0", probedAt: "t", keys: [] }, keys: [{ name: "k" }], conditions: [] },
+    };
+    expect(projectNodeState(state)).toEqual({
+      apiVersion: "tcptuning.io/v1alpha1",
+      kind: "TcpTuningNodeState",
+      metadata: { name: "a", resourceVersion: "3" },
+      spec: { nodeName: "a" },
+      status: { probe: { kernelRelease: "6.1.0", probedAt: "t", keys: [] } },
+    });
   });
 });

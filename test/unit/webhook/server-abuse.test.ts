@@ -91,7 +91,9 @@ function normalLoad(connections: number): { stop: () => Promise<{ count: number;
 function tlsClient(): Promise<{ socket: TLSSocket; received: () => string; closedAt: Promise<number> }> {
   return new Promise((resolve, reject) => {
     let data = "";
-    const socket = tlsConnect({ host: "127.0.0.1", port, ca: ca.certPem, servername: "webhook.test.svc" }, () => resolve({ socket, received: () => data, closedAt }));
+    const socket = tlsConnect({ host: "127.0.0.1", port, ca: ca.certPem, servername: "webhook.test.svc" }, () =>
+      resolve({ socket, received: () => data, closedAt }),
+    );
     const closedAt = new Promise<number>((r) => socket.once("close", () => r(performance.now())));
     socket.on("data", (d: Buffer) => (data += d.toString("latin1")));
     socket.once("error", reject);
@@ -102,8 +104,18 @@ describe("the webhook server under abuse", () => {
   it.each([
     ["malformed JSON", { body: "{not json" }, 400, /malformed JSON/],
     ["a 3 MiB body", { body: Buffer.alloc(3 * 1024 * 1024, 0x20) }, 400, /over the 1048576-byte limit/],
-    ["a 3 MiB body sent chunked", { body: Buffer.alloc(3 * 1024 * 1024, 0x20), headers: { "transfer-encoding": "chunked" } }, 400, /over the 1048576-byte limit/],
-    ["a review without a uid", { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) }, 400, /request\.uid/],
+    [
+      "a 3 MiB body sent chunked",
+      { body: Buffer.alloc(3 * 1024 * 1024, 0x20), headers: { "transfer-encoding": "chunked" } },
+      400,
+      /over the 1048576-byte limit/,
+    ],
+    [
+      "a review without a uid",
+      { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) },
+      400,
+      /request\.uid/,
+    ],
   ])("answers %s with a reason within the bound", async (_what, options, status, reason) => {
     const t = performance.now();
     const reply = await call(port, ca.certPem, options);
@@ -161,7 +173,9 @@ describe("the webhook server under abuse", () => {
     await new Promise((r) => setTimeout(r, HEADERS_MS + 4 * CHECK_MS));
     expect(late.client.socket.destroyed).toBe(false);
     expect(late.client.received()).toBe("");
-    late.client.socket.write(`POST /validate HTTP/1.1\r\nhost: webhook\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(good)}\r\n\r\n${good}`);
+    late.client.socket.write(
+      `POST /validate HTTP/1.1\r\nhost: webhook\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(good)}\r\n\r\n${good}`,
+    );
     await until("the late request answered", () => late.client.received().includes("uid-normal"), 20_000);
     expect(late.client.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
 

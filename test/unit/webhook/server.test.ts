@@ -32,12 +32,21 @@ describe("the webhook server", () => {
   it("answers an AdmissionReview with the verdict and the echoed uid", async () => {
     const reply = await call(port, ca.certPem, { body: recycle });
     expect(reply.status).toBe(200);
-    expect(reply.json()).toMatchObject({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "uid-1", allowed: false, status: { code: 403 } } });
+    expect(reply.json()).toMatchObject({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: { uid: "uid-1", allowed: false, status: { code: 403 } },
+    });
   });
 
   it.each([
     ["malformed JSON", { body: "{not json" }, 400, /malformed JSON/],
-    ["a review without a uid", { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) }, 400, /request\.uid/],
+    [
+      "a review without a uid",
+      { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) },
+      400,
+      /request\.uid/,
+    ],
     ["an empty body", { body: "" }, 400, /malformed JSON/],
     ["a JSON value that is not a review", { body: "42" }, 400, /AdmissionReview/],
     ["a body over the limit", { body: Buffer.alloc(65 * 1024, 0x20) }, 400, /limit/],
