@@ -39,11 +39,14 @@ const POLICY = { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL }
 
 const out = (line = ""): void => void process.stdout.write(`${line}\n`);
 const step = (title: string): void => out(`\n== ${title}`);
+const remember = (log: string): string => (logFiles.push(log), log);
 
 interface Cleanup {
   (): Promise<void>;
 }
 const cleanups: Cleanup[] = [];
+/** Every component's log, shown in part when the demo fails (the folder is removed on exit). */
+const logFiles: string[] = [];
 let cleaning: Promise<void> | undefined;
 async function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
@@ -156,18 +159,28 @@ async function main(): Promise<void> {
       "127.0.0.1",
       "--ip",
       "127.0.0.1",
+      // Both run in this host's network namespace: the chart's port (8080) would be taken twice.
+      "--metrics-port=0",
+      "--metrics-host=127.0.0.1",
     ],
     env: { ...process.env, TCP_TUNING_USE_DIST: "1", POD_NAMESPACE: NAMESPACE, LOG_FORMAT: "json" },
-    logFile: join(dir, "webhook.log"),
+    logFile: remember(join(dir, "webhook.log")),
   });
   cleanups.push(() => webhook.stop());
   const controllerArgs = containerArgs(only(objects, "Deployment", "-controller")).filter((a) => !a.startsWith("--metrics-port"));
   const controller = new ProcessGroup({
     name: "controller",
     command: process.execPath,
-    args: [CLI, ...controllerArgs, "--kubeconfig", await serviceAccountKubeconfig(kc, NAMESPACE, "tcp-tuning-operator-controller", dir)],
+    args: [
+      CLI,
+      ...controllerArgs,
+      "--metrics-port=0",
+      "--metrics-host=127.0.0.1",
+      "--kubeconfig",
+      await serviceAccountKubeconfig(kc, NAMESPACE, "tcp-tuning-operator-controller", dir),
+    ],
     env: { ...process.env, TCP_TUNING_USE_DIST: "1", POD_NAMESPACE: NAMESPACE, LOG_FORMAT: "json" },
-    logFile: join(dir, "controller.log"),
+    logFile: remember(join(dir, "controller.log")),
   });
   cleanups.push(() => controller.stop());
   await waitUntilEnforced(kc, 120_000);
@@ -290,6 +303,11 @@ function run(command: string, args: readonly string[], input: string): Promise<v
 
 main().catch(async (err: unknown) => {
   process.stderr.write(`\ndemo failed: ${(err as Error).stack ?? String(err)}\n`);
+  // The logs go with the temporary folder: show the end of each before cleaning up.
+  for (const log of logFiles) {
+    const text = await readFile(log, "utf8").catch(() => "");
+    if (text) process.stderr.write(`\n--- last lines of ${log}\n${text.split("\n").slice(-15).join("\n")}\n`);
+  }
   await cleanUp();
   process.exit(1);
 });
