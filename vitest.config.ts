@@ -3,7 +3,8 @@ import { defineConfig } from "vitest/config";
 // Three kinds of test, each its own project:
 // - unit: pure code, no I/O beyond temp files;
 // - integration: a real kube-apiserver + etcd started once per run (see test/support);
-// - agent: the node agent in real network namespaces (needs root and iproute2).
+// - agent: the node agent in real network namespaces (needs root and iproute2);
+// - image: the container image built from the Dockerfile by scripts/image.sh, run with buildah (root).
 export default defineConfig({
   test: {
     projects: [
@@ -35,6 +36,17 @@ export default defineConfig({
           include: ["test/agent/**/*.test.ts"],
           globalSetup: ["test/agent/support/host-sysctls.global.ts"],
           testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "image",
+          include: ["test/image/**/*.test.ts"],
+          // Builds the image (the bases once, then cached) unless $TCP_TUNING_IMAGE names a built one.
+          globalSetup: ["test/image/support/image.global.ts"],
+          testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,
         },

@@ -21,11 +21,13 @@ import { createSysctlFs } from "./sysctl-fs.js";
  *   --poll-interval DUR     with --desired-file: how often to re-read it (default 1s)
  *   --proc-net DIR          TCP counters source, default /proc/net
  *   --counters-report-interval DUR  when nothing else changed, write the counters to status this often (+-20 %), default 10m
+ *   --counters-interval DUR how often the TCP counters are sampled (+-20 % jitter), default 30s
+ *   --counters-window DUR   after a change, write every sample to status for this long, default 10m
  */
 
 export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
                         [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
-                        [--proc-net DIR] [--counters-report-interval 10m]
+                        [--proc-net DIR] [--counters-report-interval 10m] [--counters-interval 30s] [--counters-window 10m]
 `;
 
 /** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
@@ -52,6 +54,8 @@ const optionsSchema = z.object({
   pollIntervalMs: z.number().int().positive(),
   procNet: z.string().min(1),
   countersReportIntervalMs: z.number().int().positive(),
+  countersIntervalMs: z.number().int().positive(),
+  countersWindowMs: z.number().int().min(0),
 });
 export type AgentCliOptions = z.infer<typeof optionsSchema>;
 
@@ -70,6 +74,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       "poll-interval": { type: "string" },
       "proc-net": { type: "string" },
       "counters-report-interval": { type: "string" },
+      "counters-interval": { type: "string" },
+      "counters-window": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -86,6 +92,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     pollIntervalMs: parseDuration(values["poll-interval"] ?? "1s"),
     procNet: values["proc-net"] ?? "/proc/net",
     countersReportIntervalMs: parseDuration(values["counters-report-interval"] ?? "10m"),
+    countersIntervalMs: parseDuration(values["counters-interval"] ?? "30s"),
+    countersWindowMs: parseDuration(values["counters-window"] ?? "10m"),
   });
 }
 
@@ -117,7 +125,14 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const log = createLogger("agent");
   const backend = o.desiredFile
-    ? createFileBackend({ nodeName: o.nodeName, desiredFile: o.desiredFile, statusFile: o.statusFile, eventsFile: o.eventsFile, pollIntervalMs: o.pollIntervalMs, log })
+    ? createFileBackend({
+        nodeName: o.nodeName,
+        desiredFile: o.desiredFile,
+        statusFile: o.statusFile,
+        eventsFile: o.eventsFile,
+        pollIntervalMs: o.pollIntervalMs,
+        log,
+      })
     : await kubeBackend(o, log);
 
   const pauseAfter = Number(env[PAUSE_AFTER_WRITES_ENV] ?? "0");
@@ -130,7 +145,19 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
         }
       : undefined;
 
-  const agent = new Agent({ nodeName: o.nodeName, fs: createSysctlFs(o.sysctlRoot), stateFile: o.stateFile, procNet: o.procNet, driftIntervalMs: o.driftIntervalMs, countersReportIntervalMs: o.countersReportIntervalMs, backend, log, ...(afterWrite ? { afterWrite } : {}) });
+  const agent = new Agent({
+    nodeName: o.nodeName,
+    fs: createSysctlFs(o.sysctlRoot),
+    stateFile: o.stateFile,
+    procNet: o.procNet,
+    driftIntervalMs: o.driftIntervalMs,
+    countersReportIntervalMs: o.countersReportIntervalMs,
+    countersIntervalMs: o.countersIntervalMs,
+    countersWindowMs: o.countersWindowMs,
+    backend,
+    log,
+    ...(afterWrite ? { afterWrite } : {}),
+  });
 
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

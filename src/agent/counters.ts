@@ -39,6 +39,7 @@ export function parseSockstat(text: string): Map<string, string> {
   return out;
 }
 
+/** /proc/net/netstat and /proc/net/snmp share one format, so one map holds both ("TcpExt.X", "Tcp.Y"). */
 export function countersFrom(netstat: Map<string, string>, sockstat: Map<string, string>, now: Date): TcpCounters {
   const pick = (key: string, from: Map<string, string>): string | undefined => from.get(key);
   const entries: [keyof TcpCounters, string | undefined][] = [
@@ -48,6 +49,11 @@ export function countersFrom(netstat: Map<string, string>, sockstat: Map<string,
     ["pawsEstab", pick("TcpExt.PAWSEstab", netstat)],
     ["pawsPassive", pick("TcpExt.PAWSPassive", netstat)],
     ["tcpTimeWaitOverflow", pick("TcpExt.TCPTimeWaitOverflow", netstat)],
+    ["listenOverflows", pick("TcpExt.ListenOverflows", netstat)],
+    ["listenDrops", pick("TcpExt.ListenDrops", netstat)],
+    ["tcpAbortOnTimeout", pick("TcpExt.TCPAbortOnTimeout", netstat)],
+    ["attemptFails", pick("Tcp.AttemptFails", netstat)],
+    ["activeOpens", pick("Tcp.ActiveOpens", netstat)],
   ];
   const counters: TcpCounters = { sampledAt: now.toISOString() };
   for (const [k, v] of entries) if (v !== undefined) (counters as Record<string, string>)[k] = v;
@@ -56,9 +62,10 @@ export function countersFrom(netstat: Map<string, string>, sockstat: Map<string,
 
 /** Samples the counters; a missing file yields the counters that could be read. */
 export async function readTcpCounters(procNet = "/proc/net", now = new Date()): Promise<TcpCounters> {
-  const [netstat, sockstat] = await Promise.all([
+  const [netstat, snmp, sockstat] = await Promise.all([
     readFile(join(procNet, "netstat"), "utf8").catch(() => ""),
+    readFile(join(procNet, "snmp"), "utf8").catch(() => ""),
     readFile(join(procNet, "sockstat"), "utf8").catch(() => ""),
   ]);
-  return countersFrom(parseNetstat(netstat), parseSockstat(sockstat), now);
+  return countersFrom(new Map([...parseNetstat(snmp), ...parseNetstat(netstat)]), parseSockstat(sockstat), now);
 }

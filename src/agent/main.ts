@@ -1,5 +1,6 @@
-import type { Drift, KeyResult, NodeStateStatus, OriginalValue } from "../api/v1alpha1/node-state.js";
+import type { CounterSample, Drift, KeyResult, NodeStateStatus, OriginalValue, TcpCounters } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
+import { appendSample, DEFAULT_COUNTERS_INTERVAL_MS, DEFAULT_COUNTERS_WINDOW_MS, jitteredDelay, toSample } from "./counter-history.js";
 import { readTcpCounters } from "./counters.js";
 import { removeStaleTemporaries } from "./atomic-file.js";
 import { kernelBootId, probeNode } from "./probe.js";
@@ -64,6 +65,10 @@ export interface AgentOptions {
   readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
   /** When nothing else changed, the TCP counters are written to status this often (+-20 %); default 10 min. */
   readonly countersReportIntervalMs?: number;
+  /** How often the TCP counters are sampled (jittered +-20 %); default 30 s. */
+  readonly countersIntervalMs?: number;
+  /** For this long after a new generation is applied, every sample is written to status; default 10 min. */
+  readonly countersWindowMs?: number;
 }
 
 export class Agent {
@@ -81,6 +86,10 @@ export class Agent {
   /** Why the latest desired state was rejected, until a usable one arrives. */
   private rejected: string | undefined;
   private readonly statusWrites: StatusWriteGate;
+  private counterHistory: CounterSample[] = [];
+  private countersTimer: NodeJS.Timeout | undefined;
+  /** Until when each counter sample is written on its own (a rollout is soaking this change). */
+  private watchCountersUntil = 0;
 
   constructor(private readonly opts: AgentOptions) {
     this.statusWrites = new StatusWriteGate(opts.countersReportIntervalMs ?? DEFAULT_COUNTERS_REPORT_INTERVAL_MS);
@@ -93,13 +102,18 @@ export class Agent {
     if (stale.length > 0) this.opts.log.warn({ removed: stale }, "removed temporary files left by an earlier agent");
     await this.opts.backend.start((desired) => this.enqueue(() => this.onDesired(desired)));
     this.timer = setInterval(() => this.enqueue(() => this.periodic()), this.opts.driftIntervalMs);
-    this.opts.log.info({ node: this.opts.nodeName, root: this.opts.fs.root, stateFile: this.opts.stateFile, driftIntervalMs: this.opts.driftIntervalMs }, "agent started");
+    this.scheduleSample();
+    this.opts.log.info(
+      { node: this.opts.nodeName, root: this.opts.fs.root, stateFile: this.opts.stateFile, driftIntervalMs: this.opts.driftIntervalMs },
+      "agent started",
+    );
   }
 
   /** Stops watching; restores nothing. Waits for the pass in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.countersTimer) clearTimeout(this.countersTimer);
     await this.opts.backend.stop();
     await this.queue;
     this.opts.log.info("agent stopped; sysctls left as they are");
@@ -164,6 +178,8 @@ export class Agent {
     this.current = desired;
     if (desired.status) {
       this.lastStatus = desired.status;
+      // An agent restart keeps the baseline its predecessor reported.
+      if (this.counterHistory.length === 0 && desired.status.counterHistory) this.counterHistory = [...desired.status.counterHistory];
       if (desired.status.drift && desired.status.drift.count > this.drift.count) this.drift = desired.status.drift;
     }
     const same =
@@ -178,6 +194,7 @@ export class Agent {
       if (wasRejected) await this.report(desired, this.appliedGeneration?.complete ?? false);
       return;
     }
+    this.watchCountersUntil = Date.now() + (this.opts.countersWindowMs ?? DEFAULT_COUNTERS_WINDOW_MS);
     await this.pass(desired);
   }
 
@@ -192,7 +209,10 @@ export class Agent {
     } catch (err) {
       this.keys = [];
       this.lastDrifted = [];
-      await this.report(desired, false, { reason: err instanceof StateFileError ? (err.operation === "write" ? "StateFileUnwritable" : "StateFileUnreadable") : "AgentError", message: `nothing was applied or restored: ${(err as Error).message}` });
+      await this.report(desired, false, {
+        reason: err instanceof StateFileError ? (err.operation === "write" ? "StateFileUnwritable" : "StateFileUnreadable") : "AgentError",
+        message: `nothing was applied or restored: ${(err as Error).message}`,
+      });
       throw err;
     }
     // A deleted object's status is gone with it: nothing of it may come back as originals later.
@@ -221,7 +241,11 @@ export class Agent {
       this.drift = { count: this.drift.count + found.drifted.length, lastDetectedTime: new Date().toISOString(), lastKeys: found.drifted };
       const byName = new Map(found.keys.map((k) => [k.name, k]));
       this.keys = this.keys.map((k) => byName.get(k.name) ?? k);
-      await this.event({ type: "Warning", reason: "DriftCorrected", message: `changed by someone else and re-applied: ${found.keys.map((k) => `${k.name} (${k.message ?? k.result})`).join("; ")}` });
+      await this.event({
+        type: "Warning",
+        reason: "DriftCorrected",
+        message: `changed by someone else and re-applied: ${found.keys.map((k) => `${k.name} (${k.message ?? k.result})`).join("; ")}`,
+      });
     }
     const failed = found.keys.some((k) => k.result === "Failed");
     if (failed) this.appliedGeneration = { ...this.appliedGeneration, complete: false };
@@ -240,7 +264,8 @@ export class Agent {
       originals: this.originals,
       applied,
       probe: await probeNode(this.opts.fs, now, (name, err) => this.opts.log.warn({ sysctl: name, err }, "probe: key refused, reported as not present")),
-      counters: await readTcpCounters(this.opts.procNet, now),
+      counters: await this.sampleCounters(now),
+      counterHistory: this.counterHistory,
       drift: this.drift,
       lastDrifted: this.lastDrifted,
       ...(failure ? { failure } : {}),
@@ -256,6 +281,39 @@ export class Agent {
       this.lastStatus = status;
     } catch (err) {
       this.opts.log.error({ err }, "could not write status");
+    }
+  }
+
+  /** Reads the counters and keeps a sample in the history. */
+  private async sampleCounters(now: Date): Promise<TcpCounters> {
+    const counters = await readTcpCounters(this.opts.procNet, now);
+    this.counterHistory = appendSample(this.counterHistory, toSample(counters, this.bootId));
+    return counters;
+  }
+
+  private scheduleSample(): void {
+    if (this.stopped) return;
+    this.countersTimer = setTimeout(
+      () => {
+        this.enqueue(() => this.sampleTick());
+        this.scheduleSample();
+      },
+      jitteredDelay(this.opts.countersIntervalMs ?? DEFAULT_COUNTERS_INTERVAL_MS),
+    );
+    this.countersTimer.unref?.();
+  }
+
+  /** A sample; written to status on its own only while a recent change is being watched. */
+  private async sampleTick(): Promise<void> {
+    const counters = await this.sampleCounters(new Date());
+    const desired = this.current;
+    if (!desired || desired.deleted || !this.lastStatus || Date.now() > this.watchCountersUntil) return;
+    const status: NodeStateStatus = { ...this.lastStatus, counters, counterHistory: this.counterHistory };
+    try {
+      await this.opts.backend.writeStatus(status);
+      this.lastStatus = status;
+    } catch (err) {
+      this.opts.log.error({ err }, "could not write counters");
     }
   }
 
@@ -287,7 +345,11 @@ function passEvents(keys: readonly KeyResult[], changed: readonly string[], gene
   if (restored) events.push({ type: "Normal", reason: "Restored", message: `original values restored: ${restored}` });
   const written = keys.filter((k) => k.result === "Applied" && changed.includes(k.name));
   if (!refused && !failed && written.length > 0) {
-    events.push({ type: "Normal", reason: "Applied", message: `applied and verified${gen}: ${written.map((k) => `${k.name}=${k.actual ?? k.desired ?? ""}`).join(", ")}` });
+    events.push({
+      type: "Normal",
+      reason: "Applied",
+      message: `applied and verified${gen}: ${written.map((k) => `${k.name}=${k.actual ?? k.desired ?? ""}`).join(", ")}`,
+    });
   }
   return events;
 }

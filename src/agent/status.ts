@@ -1,4 +1,4 @@
-import type { Drift, KeyResult, NodeProbe, NodeStateStatus, OriginalValue, TcpCounters } from "../api/v1alpha1/node-state.js";
+import type { CounterSample, Drift, KeyResult, NodeProbe, NodeStateStatus, OriginalValue, TcpCounters } from "../api/v1alpha1/node-state.js";
 import type { Condition } from "../api/v1alpha1/meta.js";
 import { setCondition } from "../kube/conditions.js";
 import { SYSCTL_VALUE_MAX } from "../api/v1alpha1/policy.js";
@@ -16,6 +16,8 @@ export interface AgentView {
   readonly applied: boolean;
   readonly probe?: NodeProbe;
   readonly counters?: TcpCounters;
+  /** The latest health-counter samples, oldest first (bounded by the caller). */
+  readonly counterHistory?: readonly CounterSample[];
   readonly drift: Drift;
   /** Keys found changed by someone else since this generation was applied (empty: none). */
   readonly lastDrifted: readonly string[];
@@ -131,5 +133,6 @@ export function agentStatus(previous: NodeStateStatus | undefined, view: AgentVi
   if (view.generation !== undefined) status.observedGeneration = view.generation;
   if (view.probe) status.probe = view.probe;
   if (view.counters) status.counters = view.counters;
+  if (view.counterHistory && view.counterHistory.length > 0) status.counterHistory = [...view.counterHistory];
   return status;
 }

@@ -9,7 +9,10 @@ export const USAGE = `Usage: tcp-tuning <command> [options]
 Commands
   check     Check TcpTuningPolicy files offline against the rule engine (see \`tcp-tuning check --help\`)
   explain   What the sysctl catalog knows about a sysctl (see \`tcp-tuning explain --help\`)
+  plan      What a policy does (DryRun) or would change (Enforce) per node: tcp-tuning plan ttp/NAME
+  rollout   A policy's gradual rollout: status [--watch], pause, resume (see \`tcp-tuning rollout --help\`)
   agent     Run the node agent (in the DaemonSet)
+  controller Run the controller (policies -> node states, policy status)
   webhook   Run the admission webhook server
   version   Print the version
   help      This help
@@ -25,7 +28,10 @@ Example
  */
 export const COMPONENT_COMMANDS = {
   agent: () => import("../cmd/agent.js"),
+  rollout: () => import("../cmd/rollout.js"),
   webhook: () => import("../cmd/webhook.js"),
+  controller: () => import("../controller/main.js"),
+  plan: () => import("../controller/plan-command.js"),
 } as const satisfies Record<string, () => Promise<EntryPoint>>;
 
 function isComponentCommand(command: string): command is keyof typeof COMPONENT_COMMANDS {

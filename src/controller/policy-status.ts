@@ -1,7 +1,10 @@
 import type { Condition } from "../api/v1alpha1/meta.js";
-import { FINDING_NODES_MAX, FINDINGS_MAX, type FindingSummary, type NodeCounts, type PolicyMode } from "../api/v1alpha1/policy.js";
-import { setCondition } from "../kube/conditions.js";
+import { FINDING_NODES_MAX, FINDINGS_MAX, WITHHELD_MAX, type FindingSummary, type NodeCounts, type Plan, type PolicyStatus, type WithheldKey } from "../api/v1alpha1/policy.js";
+import { setCondition, type ConditionInput } from "../kube/conditions.js";
 import { groupFindingKinds, type PolicyReport } from "../rules/index.js";
+import type { PolicyView } from "./cluster-view.js";
+import type { NodeProgress } from "./node-progress.js";
+import type { RolloutProgress } from "./rollout-gate.js";
 
 /** Groups findings by rule and sysctl, deny first, with the nodes each concerns (bounded). */
 export function summarizeFindings(report: PolicyReport): FindingSummary[] {
@@ -18,55 +21,145 @@ export function summarizeFindings(report: PolicyReport): FindingSummary[] {
     });
 }
 
-/** What the engine alone can say of a policy: matched and rejected nodes, and whether it is accepted. */
-export interface EvaluationStatus {
-  readonly observedGeneration: number;
-  readonly conditions: Condition[];
-  readonly nodes: NodeCounts;
-  readonly findings: FindingSummary[];
+/** Everything the status of one policy is made of. */
+export interface PolicyStatusInput {
+  readonly policy: PolicyView;
+  /** The engine's report of the policy on its matched nodes (findings summary). */
+  readonly report: PolicyReport;
+  /** Per matched Linux node, by node name (sorted). */
+  readonly progress: ReadonlyMap<string, NodeProgress>;
+  /** This policy's keys not applied on some node, in node order. */
+  readonly withheld: readonly WithheldKey[];
+  readonly rollout?: RolloutProgress | undefined;
+  /** DryRun policies only. */
+  readonly plan?: Plan | undefined;
+}
+
+const NAMES_IN_MESSAGE = 5;
+
+function listNodes(entries: readonly (readonly [string, NodeProgress])[]): string {
+  const shown = entries.slice(0, NAMES_IN_MESSAGE).map(([n, p]) => (p.reason ? `${n} (${p.reason})` : n));
+  return shown.join("; ") + (entries.length > NAMES_IN_MESSAGE ? `; and ${entries.length - NAMES_IN_MESSAGE} more` : "");
+}
+
+function clip(text: string, max = 4096): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /**
- * Status from one evaluation. Enforce policies that the engine denies are not Accepted (nothing is
- * written anywhere); DryRun policies are always Accepted and their findings are the audit.
- * applied/pending/failed counts come from the rollout (node states), so they are passed in.
+ * The status of one policy, kstatus-compatible: every condition carries observedGeneration, and
+ * Ready=True only when every matched Linux node where the policy is allowed reports the policy's
+ * generation applied and verified. Conditions:
+ * - Accepted: the spec is valid and the engine does not deny the policy itself (node-level denials
+ *   are rejections on those nodes, not a refusal of the policy).
+ * - Progressing: nodes are still pending (not released, or their agent has not reported yet).
+ * - Ready: applied everywhere it is allowed (DryRun: planned).
+ * - Degraded: a conflict, a withheld combination, a failed node or a rejected node.
+ * lastTransitionTime changes only with a condition's status, so an unchanged cluster gives an equal status.
  */
-export function evaluationStatus(
-  report: PolicyReport,
-  mode: PolicyMode,
-  generation: number,
-  previous: readonly Condition[] | undefined,
-  rollout: Pick<NodeCounts, "applied" | "pending" | "failed">,
-  now: Date,
-): EvaluationStatus {
-  const linux = report.nodes.filter((n) => n.verdict !== "skipped");
-  const rejected = linux.filter((n) => n.verdict === "denied").length;
+export function policyStatus(input: PolicyStatusInput, previous: readonly Condition[] | undefined, now: Date): PolicyStatus {
+  const { policy, report } = input;
+  const generation = policy.generation;
+  const entries = [...input.progress];
+  const of = (s: NodeProgress["state"]): (readonly [string, NodeProgress])[] => entries.filter(([, p]) => p.state === s);
+  const applied = of("applied");
+  const pending = of("pending");
+  const failed = of("failed");
+  const rejected = of("rejected");
+  const nodes: NodeCounts = { matched: entries.length, applied: applied.length, pending: pending.length, failed: failed.length, rejected: rejected.length };
   const findings = summarizeFindings(report);
-  const denies = findings.filter((f) => f.severity === "deny");
-  let conditions = previous ? [...previous] : [];
-  if (mode === "DryRun") {
-    conditions = setCondition(conditions, {
+  const dryRun = policy.prepared.spec !== undefined && policy.prepared.mode === "DryRun";
+  const allowedOn = entries.length - rejected.length;
+  let conditions = [...(previous ?? [])];
+  const set = (c: Omit<ConditionInput, "observedGeneration">): void => {
+    conditions = setCondition(conditions, { ...c, message: clip(c.message), observedGeneration: generation }, now);
+  };
+
+  if (policy.policyDenied) {
+    const denies = findings.filter((f) => f.severity === "deny");
+    const message = policy.prepared.schemaErrors.length > 0 ? `invalid spec: ${policy.prepared.schemaErrors.join("; ")}` : (denies[0]?.message ?? "denied by the rule engine");
+    set({ type: "Accepted", status: "False", reason: "Denied", message });
+    set({ type: "Progressing", status: "False", reason: "Denied", message: "nothing is applied: the policy itself is denied" });
+    set({ type: "Ready", status: "False", reason: "Denied", message });
+    set({ type: "Degraded", status: "True", reason: "Denied", message });
+    return withOptional({ observedGeneration: generation, conditions, nodes: { ...nodes, applied: 0, pending: 0, failed: 0 }, findings }, input);
+  }
+
+  if (dryRun) {
+    const denies = findings.filter((f) => f.severity === "deny");
+    set({
       type: "Accepted",
       status: "True",
       reason: denies.length > 0 ? "DryRunWouldBeDenied" : "DryRun",
       message: denies.length > 0 ? `DryRun: Enforce would be denied: ${denies.map((d) => `${d.rule} ${d.sysctl ?? ""}`.trim()).join(", ")}` : "DryRun: validated and planned; nothing is changed on nodes.",
-      observedGeneration: generation,
-    }, now);
-  } else if (report.verdict === "denied") {
-    conditions = setCondition(conditions, {
-      type: "Accepted",
-      status: "False",
-      reason: "Denied",
-      message: (denies[0]?.message ?? "denied by the rule engine").slice(0, 2048),
-      observedGeneration: generation,
-    }, now);
-  } else {
-    conditions = setCondition(conditions, { type: "Accepted", status: "True", reason: "Validated", message: `Allowed on ${linux.length} matched Linux node(s).`, observedGeneration: generation }, now);
+    });
+    const plan = input.plan;
+    set({ type: "Progressing", status: "False", reason: "DryRun", message: "DryRun: nothing is rolled out" });
+    set({ type: "Ready", status: "True", reason: "Planned", message: plan ? `DryRun: ${plan.changes} change(s) on ${plan.nodes} node(s), ${plan.unchanged} already in effect, ${plan.blocked} blocked, ${plan.unknown} unknown` : "DryRun: planned" });
+    set(
+      rejected.length > 0
+        ? { type: "Degraded", status: "True", reason: "NodesRejected", message: `Enforce would be rejected on ${rejected.length} node(s): ${listNodes(rejected)}` }
+        : { type: "Degraded", status: "False", reason: "AsPlanned", message: "no matched node would reject it" },
+    );
+    return withOptional({ observedGeneration: generation, conditions, nodes: { ...nodes, applied: 0, pending: 0, failed: 0 }, findings }, input);
   }
-  return {
-    observedGeneration: generation,
-    conditions,
-    nodes: { matched: linux.length, rejected, ...rollout },
-    findings,
-  };
+
+  set({ type: "Accepted", status: "True", reason: "Validated", message: `Checked by the rule engine on ${entries.length} matched Linux node(s): allowed on ${allowedOn}, rejected on ${rejected.length}.` });
+  const rolloutLine = input.rollout?.message;
+  set(
+    pending.length > 0
+      ? { type: "Progressing", status: "True", reason: "Applying", message: rolloutLine ?? `${applied.length}/${allowedOn} node(s) applied, ${pending.length} pending: ${listNodes(pending)}` }
+      : { type: "Progressing", status: "False", reason: "Complete", message: `every node where the policy is allowed has reported generation ${generation}` },
+  );
+  const conflicts = input.withheld.filter((w) => w.reason === "Conflict");
+  const combos = input.withheld.filter((w) => w.reason === "CombinationDenied");
+  if (failed.length === 0 && pending.length === 0) {
+    set({ type: "Ready", status: "True", reason: "Applied", message: `applied and verified on ${applied.length} node(s)${rejected.length > 0 ? `; rejected on ${rejected.length}` : ""}` });
+  } else if (failed.length > 0) {
+    const reason = conflicts.length > 0 ? "Conflict" : combos.length > 0 ? "CombinationDenied" : "ApplyFailed";
+    set({ type: "Ready", status: "False", reason, message: `not applied on ${failed.length} node(s): ${listNodes(failed)}` });
+  } else {
+    set({ type: "Ready", status: "False", reason: "Progressing", message: `${applied.length}/${allowedOn} node(s) applied` });
+  }
+  if (conflicts.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "Conflict", message: conflicts.slice(0, NAMES_IN_MESSAGE).map((w) => w.message).join(" | ") });
+  } else if (combos.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "CombinationDenied", message: combos.slice(0, NAMES_IN_MESSAGE).map((w) => w.message).join(" | ") });
+  } else if (failed.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "ApplyFailed", message: `failed on ${failed.length} node(s): ${listNodes(failed)}` });
+  } else if (rejected.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "NodesRejected", message: `rejected on ${rejected.length} node(s), nothing of it is applied there: ${listNodes(rejected)}` });
+  } else {
+    set({ type: "Degraded", status: "False", reason: "AsDesired", message: "no conflict, failure or rejected node" });
+  }
+  // Without spec.rollout everything goes at once: the conditions above say all there is.
+  if (policy.rollout !== undefined) conditions = withRolloutConditions(conditions, input.rollout, now);
+  return withOptional({ observedGeneration: generation, conditions, nodes, findings }, input);
+}
+
+/**
+ * What the gradual rollout adds: while it runs, Progressing is its one line; a halt or a node that
+ * failed the health gate makes the policy Degraded (a halt wins over other reasons: it is what a
+ * person must act on) and keeps it from Ready.
+ */
+function withRolloutConditions(conditions: Condition[], rollout: RolloutProgress | undefined, now: Date): Condition[] {
+  const mine = new Map((rollout?.conditions ?? []).map((c) => [c.type, c]));
+  if (!rollout?.rollout || mine.size === 0) return conditions;
+  let out = conditions;
+  const theirs = (type: string): Condition | undefined => out.find((c) => c.type === type);
+  const progressing = mine.get("Progressing");
+  if (progressing && !rollout.complete) out = setCondition(out, progressing, now);
+  const degraded = mine.get("Degraded");
+  if (degraded?.status === "True" && (theirs("Degraded")?.status !== "True" || degraded.reason === "RolloutHalted")) out = setCondition(out, degraded, now);
+  const ready = mine.get("Ready");
+  if (ready?.status === "False" && theirs("Ready")?.status === "True") out = setCondition(out, ready, now);
+  return out;
+}
+
+function withOptional(status: PolicyStatus, input: PolicyStatusInput): PolicyStatus {
+  const out: PolicyStatus = { ...status };
+  if (input.rollout?.rollout) out.rollout = input.rollout.rollout;
+  if (input.withheld.length > 0) out.withheld = input.withheld.slice(0, WITHHELD_MAX);
+  if (input.plan) out.plan = input.plan;
+  return out;
 }

@@ -34,6 +34,7 @@ export const objectMetaSchema = z.looseObject({
   generation: z.number().int().optional(),
   resourceVersion: z.string().optional(),
   uid: z.string().optional(),
+  creationTimestamp: z.string().optional(),
   labels: z.record(z.string(), z.string()).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   deletionTimestamp: z.string().optional(),

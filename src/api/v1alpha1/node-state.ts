@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { API_GROUP_VERSION, NODE_STATE_KIND } from "./group.js";
+import { COUNTER_HISTORY_MAX, counterSampleSchema, healthCounterFields } from "./counters.js";
 import { CONDITIONS_LIST_MAP, conditionSchema, objectMetaSchema } from "./meta.js";
 import { SYSCTL_ENTRY_VALIDATIONS, SYSCTL_LIST_MAP, SYSCTL_VALUE_MAX } from "./policy.js";
 import { SYSCTL_NAME_MAX } from "./sysctl-name.js";
@@ -83,7 +84,7 @@ export const driftSchema = z.object({
 });
 export type Drift = z.infer<typeof driftSchema>;
 
-/** TCP counters from /proc/net/netstat (TcpExt) and /proc/net/sockstat, as decimal strings (they can pass 2^53). */
+/** TCP counters from /proc/net/netstat (TcpExt), /proc/net/snmp (Tcp) and /proc/net/sockstat, as decimal strings (they can pass 2^53). */
 export const tcpCountersSchema = z.object({
   sampledAt: z.string(),
   timeWait: z.string().optional().describe("sockstat TCP tw"),
@@ -92,8 +93,11 @@ export const tcpCountersSchema = z.object({
   pawsEstab: z.string().optional(),
   pawsPassive: z.string().optional(),
   tcpTimeWaitOverflow: z.string().optional(),
+  ...healthCounterFields,
 });
 export type TcpCounters = z.infer<typeof tcpCountersSchema>;
+export { COUNTER_HISTORY_MAX, counterSampleSchema, HEALTH_COUNTERS, type CounterSample, type HealthCounter } from "./counters.js";
+
 
 export const NODE_STATE_CONDITION_TYPES = ["Applied", "Drifted", "Degraded"] as const;
 
@@ -104,6 +108,7 @@ export const nodeStateStatusSchema = z.object({
   originals: z.array(originalValueSchema).max(256).optional().meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).describe("Values found before this operator first changed each key; restored when the key is no longer desired."),
   drift: driftSchema.optional(),
   counters: tcpCountersSchema.optional(),
+  counterHistory: z.array(counterSampleSchema).max(COUNTER_HISTORY_MAX).optional().describe("The latest samples of the health counters, oldest first (the rollout's health gate reads rates from them)."),
   conditions: z.array(conditionSchema).optional().meta(CONDITIONS_LIST_MAP),
 });
 export type NodeStateStatus = z.infer<typeof nodeStateStatusSchema>;

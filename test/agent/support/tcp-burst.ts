@@ -99,3 +99,56 @@ export async function timeWaitCount(ns: string): Promise<number> {
   const m = /TCP:.*\btw (\d+)/.exec(text);
   return Number(m?.[1] ?? "0");
 }
+
+/**
+ * A listener that does not accept for `stallMs` (its event loop blocked right after listen()), so
+ * connections wait in the kernel's accept queue, whose length is min(backlog, net.core.somaxconn)
+ * as it was when listen() ran. Once that queue is full the kernel drops further SYNs and counts
+ * ListenOverflows and ListenDrops: the accept-queue regression a lowered somaxconn causes.
+ */
+const STALLED_SERVER = `
+const net = require("node:net");
+const [port, stallMs] = process.argv.slice(1).map(Number);
+const server = net.createServer((s) => { s.on("error", () => {}); s.destroy(); });
+server.listen({ port, host: "127.0.0.1", backlog: 511 }, () => {
+  process.stdout.write("listening\\n");
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, stallMs);
+  setTimeout(() => server.close(() => process.exit(0)), 200);
+});
+`;
+
+/** `count` concurrent connects to 127.0.0.1:port, each given up after timeoutMs; outcome -> count. */
+const CONNECT_BURST = `
+const net = require("node:net");
+const [port, count, timeoutMs] = process.argv.slice(1).map(Number);
+const outcomes = {};
+Promise.all(Array.from({ length: count }, () => new Promise((resolve) => {
+  const s = net.connect({ host: "127.0.0.1", port });
+  const t = setTimeout(() => { s.destroy(); resolve("timeout"); }, timeoutMs);
+  s.on("connect", () => { clearTimeout(t); s.destroy(); resolve("ok"); });
+  s.on("error", (e) => { clearTimeout(t); resolve(e.code || String(e)); });
+}).then((r) => { outcomes[r] = (outcomes[r] || 0) + 1; }))).then(() => process.stdout.write(JSON.stringify(outcomes) + "\\n"));
+`;
+
+/**
+ * Starts the stalled listener in `ns` and, while it stalls, a bounded burst of concurrent local
+ * connects; resolves with the burst's outcomes once both are over.
+ */
+export async function acceptQueueBurst(ns: string, opts: { port: number; connections: number; stallMs: number; connectTimeoutMs: number }): Promise<Record<string, number>> {
+  const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", STALLED_SERVER, String(opts.port), String(opts.stallMs)], { stdio: ["ignore", "pipe", "inherit"] });
+  const serverExit = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("exit", (code) => reject(new Error(`stalled server exited early (${code})`)));
+      server.stdout?.setEncoding("utf8");
+      server.stdout?.on("data", (d: string) => {
+        if (d.includes("listening")) resolve();
+      });
+    });
+    const { stdout } = await run("ip", ["netns", "exec", ns, process.execPath, "-e", CONNECT_BURST, String(opts.port), String(opts.connections), String(opts.connectTimeoutMs)], { timeout: 60_000 });
+    return JSON.parse(stdout) as Record<string, number>;
+  } finally {
+    await Promise.race([serverExit, new Promise((r) => setTimeout(r, opts.stallMs + 10_000))]);
+    if (server.exitCode === null) server.kill("SIGKILL");
+  }
+}

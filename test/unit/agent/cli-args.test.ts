@@ -11,7 +11,13 @@ describe("tcp-tuning agent's command line", () => {
       pollIntervalMs: 1000,
       procNet: "/proc/net",
       countersReportIntervalMs: 600_000,
+      countersIntervalMs: 30_000,
+      countersWindowMs: 600_000,
     });
+  });
+
+  it("reads the counters' sampling interval and the window after a change in which each sample is written", () => {
+    expect(parseAgentArgs(["--counters-interval", "2s", "--counters-window", "1m"], { NODE_NAME: "n" })).toMatchObject({ countersIntervalMs: 2000, countersWindowMs: 60_000 });
   });
 
   it("lets flags win over the environment", () => {
