@@ -12,7 +12,7 @@ Commands
   plan      What a policy does (DryRun) or would change (Enforce) per node: tcp-tuning plan ttp/NAME
   rollout   A policy's gradual rollout: status [--watch], pause, resume (see \`tcp-tuning rollout --help\`)
   agent     Run the node agent (in the DaemonSet)
-  controller Run the controller (policies -> node states, policy status)
+  controller  Run the controller: policies -> each node's TcpTuningNodeState, policy status
   webhook   Run the admission webhook server
   version   Print the version
   help      This help
@@ -30,8 +30,8 @@ export const COMPONENT_COMMANDS = {
   agent: () => import("../cmd/agent.js"),
   rollout: () => import("../cmd/rollout.js"),
   webhook: () => import("../cmd/webhook.js"),
-  controller: () => import("../controller/main.js"),
-  plan: () => import("../controller/plan-command.js"),
+  controller: () => import("../cmd/controller.js"),
+  plan: () => import("../cmd/plan.js"),
 } as const satisfies Record<string, () => Promise<EntryPoint>>;
 
 function isComponentCommand(command: string): command is keyof typeof COMPONENT_COMMANDS {

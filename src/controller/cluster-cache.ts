@@ -24,7 +24,12 @@ export function projectNode(n: V1Node): NodeProjection {
     apiVersion: "v1",
     kind: "Node",
     metadata: { name: n.metadata?.name ?? "", ...(labels ? { labels } : {}) },
-    status: { nodeInfo: { ...(info?.kernelVersion !== undefined ? { kernelVersion: info.kernelVersion } : {}), ...(info?.operatingSystem !== undefined ? { operatingSystem: info.operatingSystem } : {}) } },
+    status: {
+      nodeInfo: {
+        ...(info?.kernelVersion !== undefined ? { kernelVersion: info.kernelVersion } : {}),
+        ...(info?.operatingSystem !== undefined ? { operatingSystem: info.operatingSystem } : {}),
+      },
+    },
   };
 }
 
@@ -52,7 +57,8 @@ export class ClusterCache {
     const custom = makeApiClient(options.kubeConfig, CustomObjectsApi, { timeoutMs: options.apiTimeoutMs });
     const logger = options.logger;
     const changed = (what: "policy" | "node" | "state") => (o: KubernetesObject) => options.onChange(what, o.metadata?.name ?? "");
-    const custom$ = (plural: string) => async () => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as KubernetesListObject<KubernetesObject>;
+    const custom$ = (plural: string) => async () =>
+      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as KubernetesListObject<KubernetesObject>;
     this.policies = new ResilientInformer<KubernetesObject>({
       kubeConfig: options.kubeConfig,
       path: `/apis/${API_GROUP}/${API_VERSION}/${POLICY_PLURAL}`,

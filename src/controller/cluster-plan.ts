@@ -115,12 +115,13 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
       continue;
     }
     const matched = linux.filter((n) => p.prepared.spec !== undefined && selects(p.prepared, n.judged));
-    const report = evaluatePrepared(p.prepared, matched.map((n) => n.judged));
+    const report = evaluatePrepared(
+      p.prepared,
+      matched.map((n) => n.judged),
+    );
     const progress = new Map<string, NodeProgress>();
     const withheld: WithheldKey[] = [];
-    const event = (type: EventIntent["type"], reason: string, message: string): void => {
-      events.push({ policy: p.name, policyUid: p.uid, type, reason, message: message.slice(0, 1024) });
-    };
+    const situations = new Situations();
     let plan: Plan | undefined;
     if (p.policyDenied) {
       for (const n of matched) progress.set(n.name, { state: "pending" });
@@ -138,15 +139,17 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
         const progressed = nodeProgress(outcome, p.generation, observedOf(n));
         progress.set(n.name, progressed);
         if (outcome.kind === "rejected") {
-          event("Warning", "Rejected", `rejected on node ${n.name}, nothing of this policy is applied there: ${progressed.reason ?? "denied by the rule engine"}`);
+          const f = outcome.findings[0];
+          situations.add("Rejected", `${f?.rule ?? ""} ${f?.sysctl ?? ""}`, n.name, progressed.reason ?? "denied by the rule engine");
           continue;
         }
         for (const w of outcome.withheld) {
           withheld.push({ node: n.name, ...w });
-          event("Warning", w.reason, w.message);
+          situations.add(w.reason, `${w.sysctl} ${w.policies.join(",")}`, n.name, w.message);
         }
       }
     }
+    for (const e of situations.events()) events.push({ policy: p.name, policyUid: p.uid, type: "Warning", ...e });
     const input = { policy: p, report, progress, withheld, rollout: decision.progress.get(p.name), plan };
     statuses.set(p.name, policyStatus(input, p.status?.conditions, now));
   }
@@ -158,7 +161,8 @@ export function planCluster(view: ClusterView, gate: RolloutGate, now: Date): Cl
     if (p.deleting && has) {
       const timedOut = p.deletedAt !== undefined && now.getTime() - Date.parse(p.deletedAt) > REMOVAL_TIMEOUT_MS;
       const done = !gated || decision.progress.get(p.name)?.complete === true;
-      if (done || timedOut) finalizers.push({ policy: p.name, resourceVersion: p.resourceVersion, finalizers: p.finalizers.filter((f) => f !== ROLLOUT_FINALIZER) });
+      if (done || timedOut)
+        finalizers.push({ policy: p.name, resourceVersion: p.resourceVersion, finalizers: p.finalizers.filter((f) => f !== ROLLOUT_FINALIZER) });
     }
   }
   return { nodes, statuses, events, finalizers, requeueAfterMs: decision.requeueAfterMs };
@@ -169,4 +173,33 @@ function removalStatus(p: PolicyView, rollout: RolloutProgress, now: Date): Poli
   let conditions = [...(p.status?.conditions ?? [])];
   for (const c of rollout.conditions ?? []) conditions = setCondition(conditions, c, now);
   return { ...(p.status ?? {}), observedGeneration: p.generation, conditions, ...(rollout.rollout ? { rollout: rollout.rollout } : {}) };
+}
+
+const EVENT_NODES_MAX = 10;
+
+/**
+ * One Event per situation of a policy (a reason on one key, or one rule's rejection), naming its
+ * nodes (the first ten and how many in all) and the first node's message: a conflict across 5,000
+ * nodes is one Event, not 5,000, and it still names a node and the key.
+ */
+class Situations {
+  private readonly groups = new Map<string, { reason: string; nodes: string[]; message: string }>();
+
+  add(reason: string, what: string, node: string, message: string): void {
+    const key = `${reason}\u0000${what}`;
+    const g = this.groups.get(key);
+    if (g) g.nodes.push(node);
+    else this.groups.set(key, { reason, nodes: [node], message });
+  }
+
+  events(): { reason: string; message: string }[] {
+    return [...this.groups.values()].map((g) => {
+      const names = g.nodes.slice(0, EVENT_NODES_MAX).join(", ") + (g.nodes.length > EVENT_NODES_MAX ? ` and ${g.nodes.length - EVENT_NODES_MAX} more` : "");
+      const prefix =
+        g.reason === "Rejected"
+          ? `rejected on ${g.nodes.length} node(s) (${names}), nothing of this policy is applied there; on ${g.nodes[0]}: `
+          : `on ${g.nodes.length} node(s) (${names}): `;
+      return { reason: g.reason, message: `${prefix}${g.message}`.slice(0, 1024) };
+    });
+  }
 }

@@ -24,7 +24,12 @@ export interface CombinationResult {
 /** The engine's denials of a set of keys on one node, as if one policy asked for all of them. */
 function denials(node: PreparedNode, claims: readonly Claim[]): Finding[] {
   if (claims.length === 0) return [];
-  const doc = { apiVersion: API_GROUP_VERSION, kind: POLICY_KIND, metadata: { name: `desired-state-of-${node.name}` }, spec: { sysctls: claims.map((c) => ({ name: c.sysctl, value: c.value })) } };
+  const doc = {
+    apiVersion: API_GROUP_VERSION,
+    kind: POLICY_KIND,
+    metadata: { name: `desired-state-of-${node.name}` },
+    spec: { sysctls: claims.map((c) => ({ name: c.sysctl, value: c.value })) },
+  };
   const report = evaluatePolicy(doc, [node]);
   if (report.verdict !== "denied") return [];
   return [...report.findings, ...report.nodes.flatMap((n) => n.findings)].filter((f) => f.severity === "deny");

@@ -136,7 +136,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    this.queue.shutDown();
+    await this.queue.shutDown();
     await this.workers;
     await this.events.stop();
     await this.cache.stop();
@@ -176,7 +176,10 @@ export class Reconciler {
       queued++;
     }
     this.emitEvents(plan.events);
-    this.options.logger.debug({ controller: "controller", nodes: plan.nodes.size, policies: plan.statuses.size, queued, ms: Math.round(performance.now() - started) }, "computed desired state");
+    this.options.logger.debug(
+      { controller: "controller", nodes: plan.nodes.size, policies: plan.statuses.size, queued, ms: Math.round(performance.now() - started) },
+      "computed desired state",
+    );
   }
 
   /** The node state as this process knows it best: the cache, or its own last write if the cache is behind. */
@@ -202,10 +205,16 @@ export class Reconciler {
     const n = this.plan?.nodes.get(name);
     if (!n || this.specUpToDate(name, n.uid, n.spec)) return;
     const body = nodeStateApplyBody({ name, uid: n.uid }, n.spec);
-    const result = (await applyCustomObject(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, body as never, { fieldManager: FIELD_MANAGERS.controller, force: true })) as KubernetesObject;
+    const result = (await applyCustomObject(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, body as never, {
+      fieldManager: FIELD_MANAGERS.controller,
+      force: true,
+    })) as KubernetesObject;
     this.writes.nodeStates++;
     this.writtenSpecs.set(name, { resourceVersion: result.metadata?.resourceVersion, value: n.spec });
-    this.options.logger.info({ controller: "controller", node: name, object: `${NODE_STATE_KIND}/${name}`, sysctls: n.spec.length, generation: result.metadata?.generation }, "applied node state");
+    this.options.logger.info(
+      { controller: "controller", node: name, object: `${NODE_STATE_KIND}/${name}`, sysctls: n.spec.length, generation: result.metadata?.generation },
+      "applied node state",
+    );
   }
 
   private async applyPolicyStatus(name: string): Promise<void> {
@@ -213,11 +222,17 @@ export class Reconciler {
     if (!status || this.statusUpToDate(name, status)) return;
     const body = { apiVersion: API_GROUP_VERSION, kind: POLICY_KIND, metadata: { name }, status };
     try {
-      const result = (await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name }, body, { fieldManager: FIELD_MANAGERS.controller, force: true })) as KubernetesObject;
+      const result = (await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name }, body, {
+        fieldManager: FIELD_MANAGERS.controller,
+        force: true,
+      })) as KubernetesObject;
       this.writes.statuses++;
       this.writtenStatuses.set(name, { resourceVersion: result.metadata?.resourceVersion, value: status });
       const ready = status.conditions?.find((c) => c.type === "Ready");
-      this.options.logger.info({ controller: "controller", policy: name, nodes: status.nodes, ready: ready?.status, reason: ready?.reason }, "updated policy status");
+      this.options.logger.info(
+        { controller: "controller", policy: name, nodes: status.nodes, ready: ready?.status, reason: ready?.reason },
+        "updated policy status",
+      );
     } catch (err) {
       if (isNotFound(err) || isNotFound((err as Error).cause)) return; // deleted: nothing to report on
       throw err;
@@ -230,7 +245,13 @@ export class Reconciler {
     if (!change) return;
     try {
       await this.custom.patchClusterCustomObject(
-        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { finalizers: change.finalizers, ...(change.resourceVersion ? { resourceVersion: change.resourceVersion } : {}) } } },
+        {
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: POLICY_PLURAL,
+          name,
+          body: { metadata: { finalizers: change.finalizers, ...(change.resourceVersion ? { resourceVersion: change.resourceVersion } : {}) } },
+        },
         mergePatch(),
       );
       this.options.logger.info({ controller: "controller", policy: name, finalizers: change.finalizers }, "updated policy finalizers");
@@ -251,7 +272,10 @@ export class Reconciler {
       const key = eventKey(e.policy, e.policyUid, e.reason, e.message);
       current.add(key);
       if (this.emitted.has(key)) continue;
-      this.events.record({ apiVersion: API_GROUP_VERSION, kind: POLICY_KIND, name: e.policy, uid: e.policyUid }, { type: e.type, reason: e.reason, action: "Reconcile", note: e.message });
+      this.events.record(
+        { apiVersion: API_GROUP_VERSION, kind: POLICY_KIND, name: e.policy, uid: e.policyUid },
+        { type: e.type, reason: e.reason, action: "Reconcile", note: e.message },
+      );
     }
     this.emitted = current;
   }

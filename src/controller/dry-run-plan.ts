@@ -22,14 +22,19 @@ export function planRows(policy: PolicyView, views: readonly PolicyView[], nodes
       const probed = probe.get(name);
       const current = probed?.present && probed.value !== undefined ? probed.value : undefined;
       const withCurrent = current !== undefined ? { ...base, current } : base;
-      const row = (action: PlanAction, reason?: string): PlanItem => (reason !== undefined ? { ...withCurrent, action, reason: reason.slice(0, 1024) } : { ...withCurrent, action });
+      const row = (action: PlanAction, reason?: string): PlanItem =>
+        reason !== undefined ? { ...withCurrent, action, reason: reason.slice(0, 1024) } : { ...withCurrent, action };
       if (!outcome) {
         // Denied as a whole (the policy itself): nothing would apply.
         rows.push(row("Rejected", policy.policyFindings.find((f) => f.severity === "deny")?.message ?? "the policy is denied"));
       } else if (outcome.kind === "rejected") {
         rows.push(row("Rejected", outcome.findings[0]?.message ?? "denied on this node"));
       } else if (outcome.won.some((w) => w.name === name)) {
-        rows.push(current === undefined ? row("Unknown", probed && !probed.present ? `this kernel has no ${name}` : "the node's agent has not reported this key") : row(normalizeSysctlValue(current) === entry.normalized ? "NoChange" : "Change"));
+        rows.push(
+          current === undefined
+            ? row("Unknown", probed && !probed.present ? `this kernel has no ${name}` : "the node's agent has not reported this key")
+            : row(normalizeSysctlValue(current) === entry.normalized ? "NoChange" : "Change"),
+        );
       } else {
         const withheld = ownWithheld(outcome).find((w) => w.sysctl === name);
         const by = outcome.overridden.find((o) => o.sysctl === name);
@@ -46,7 +51,9 @@ const ORDER: Record<PlanAction, number> = { Change: 0, Rejected: 1, Withheld: 1,
 /** The bounded plan for status: counts of everything, the first rows (changes and blocked ones first). */
 export function boundedPlan(rows: readonly PlanItem[]): Plan {
   const count = (...a: PlanAction[]): number => rows.filter((r) => a.includes(r.action)).length;
-  const items = [...rows].sort((a, b) => ORDER[a.action] - ORDER[b.action] || (a.node < b.node ? -1 : a.node > b.node ? 1 : a.sysctl < b.sysctl ? -1 : 1)).slice(0, PLAN_ITEMS_MAX);
+  const items = [...rows]
+    .sort((a, b) => ORDER[a.action] - ORDER[b.action] || (a.node < b.node ? -1 : a.node > b.node ? 1 : a.sysctl < b.sysctl ? -1 : 1))
+    .slice(0, PLAN_ITEMS_MAX);
   return {
     nodes: new Set(rows.map((r) => r.node)).size,
     changes: count("Change"),

@@ -93,7 +93,8 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
   });
   if (values.help) return "help";
   const concurrency = Number(values.concurrency ?? "4");
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error(`--concurrency must be an integer from 1 to 64, got "${values.concurrency}"`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new Error(`--concurrency must be an integer from 1 to 64, got "${values.concurrency}"`);
   const logLevel = values["log-level"] ?? env["LOG_LEVEL"] ?? "info";
   if (!LEVELS.includes(logLevel)) throw new Error(`--log-level must be one of ${LEVELS.join(", ")}, got "${logLevel}"`);
   const settings: ControllerSettings = {
@@ -118,7 +119,7 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
 }
 
 /** `tcp-tuning controller`: runs until SIGTERM or SIGINT (exit 0), or until leadership is lost (exit 1, to restart clean). */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function runController(argv: readonly string[]): Promise<number> {
   let settings: ControllerSettings | "help";
   try {
     settings = parseControllerArgs(argv, process.env);

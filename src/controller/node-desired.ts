@@ -49,7 +49,11 @@ function withheldConflict(sysctl: string, me: RankedClaim, top: readonly RankedC
     sysctl,
     reason: "Conflict",
     policies: others.map((c) => c.policy).slice(0, 8),
-    message: `${sysctl} on node ${node}: policies of the same priority ${me.view.prepared.priority} want different values (${values}); neither is applied. Give one policy a higher priority or make the values equal.`.slice(0, 1024),
+    message:
+      `${sysctl} on node ${node}: policies of the same priority ${me.view.prepared.priority} want different values (${values}); neither is applied. Give one policy a higher priority or make the values equal.`.slice(
+        0,
+        1024,
+      ),
   };
 }
 
@@ -109,19 +113,27 @@ export function desiredForNode(node: NodeView, policies: readonly PolicyView[], 
   }
   // The merged set in precedence order of the key's owner, then by name for a stable order.
   winners.sort((a, b) => precedence(a.claim.view, b.claim.view) || (a.claim.sysctl < b.claim.sysctl ? -1 : 1));
-  const combination = judgeCombination(node.judged, winners.map((w) => w.claim));
+  const combination = judgeCombination(
+    node.judged,
+    winners.map((w) => w.claim),
+  );
   const keptNames = new Set(combination.kept.map((c) => c.sysctl));
   for (const w of combination.withheld) {
     const owners = winners.find((x) => x.claim.sysctl === w.claim.sysctl)?.coWinners ?? [];
     const partnerPolicies = [...new Set(w.partners.map((p) => p.policy))];
-    const partnerText = w.partners.length > 0 ? w.partners.map((p) => `${p.sysctl}="${p.value}" of policy ${p.policy}`).join(", ") : "the other keys of this node";
+    const partnerText =
+      w.partners.length > 0 ? w.partners.map((p) => `${p.sysctl}="${p.value}" of policy ${p.policy}`).join(", ") : "the other keys of this node";
     const why = w.finding ? ` ${w.finding.rule}: ${w.finding.message}` : "";
     for (const owner of owners) {
       push(withheld, owner.policy, {
         sysctl: w.claim.sysctl,
         reason: "CombinationDenied",
         policies: partnerPolicies.slice(0, 8),
-        message: `${w.claim.sysctl}="${w.claim.value}" is withheld on node ${node.name}: combined with ${partnerText} the rule engine denies it (it has the lower precedence).${why}`.slice(0, 1024),
+        message:
+          `${w.claim.sysctl}="${w.claim.value}" is withheld on node ${node.name}: combined with ${partnerText} the rule engine denies it (it has the lower precedence).${why}`.slice(
+            0,
+            1024,
+          ),
       });
     }
     // The partners say why too: their key stays, the other policy's does not.
@@ -131,7 +143,11 @@ export function desiredForNode(node: NodeView, policies: readonly PolicyView[], 
           sysctl: partner.sysctl,
           reason: "CombinationDenied",
           policies: [owner.policy],
-          message: `${partner.sysctl}="${partner.value}" is applied on node ${node.name}, and ${w.claim.sysctl}="${w.claim.value}" of policy ${owner.policy} is withheld there: the rule engine denies the combination, and that key has the lower precedence.${why}`.slice(0, 1024),
+          message:
+            `${partner.sysctl}="${partner.value}" is applied on node ${node.name}, and ${w.claim.sysctl}="${w.claim.value}" of policy ${owner.policy} is withheld there: the rule engine denies the combination, and that key has the lower precedence.${why}`.slice(
+              0,
+              1024,
+            ),
         });
       }
     }

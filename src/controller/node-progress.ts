@@ -39,15 +39,18 @@ export function nodeProgress(outcome: PolicyOnNode, generation: number, observed
   for (const w of outcome.won) {
     const s = spec.get(w.name);
     if (!s || normalizeSysctlValue(s.value) !== normalizeSysctlValue(w.value)) return { state: "pending", reason: `${w.name} is not released to the node yet` };
-    if (s.policy === w.policy && s.policyGeneration !== generation) return { state: "pending", reason: `${w.name} is released at an older generation of the policy` };
+    if (s.policy === w.policy && s.policyGeneration !== generation)
+      return { state: "pending", reason: `${w.name} is released at an older generation of the policy` };
   }
   const status = observed.status;
-  if (!status || status.observedGeneration === undefined || status.observedGeneration !== observed.generation) return { state: "pending", reason: "waiting for the node's agent to apply its current spec" };
+  if (!status || status.observedGeneration === undefined || status.observedGeneration !== observed.generation)
+    return { state: "pending", reason: "waiting for the node's agent to apply its current spec" };
   const results = new Map((status.keys ?? []).map((k) => [k.name, k]));
   for (const w of outcome.won) {
     const r = results.get(w.name);
     if (!r) return { state: "pending", reason: `the agent has not reported ${w.name} yet` };
-    if (FAILED.has(r.result) || r.result === "Pending") return { state: "failed", reason: `${w.name}: ${r.result}${r.message ? `: ${r.message}` : ""}`.slice(0, 1024) };
+    if (FAILED.has(r.result) || r.result === "Pending")
+      return { state: "failed", reason: `${w.name}: ${r.result}${r.message ? `: ${r.message}` : ""}`.slice(0, 1024) };
     if (!IN_EFFECT.has(r.result)) return { state: "pending", reason: `the agent reports ${w.name} ${r.result}` };
   }
   return { state: "applied" };

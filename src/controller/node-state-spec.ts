@@ -8,14 +8,26 @@ import type { DesiredSysctl, NodeState } from "../api/v1alpha1/node-state.js";
  * means "the managing controller" to tools that read it. `blockOwnerDeletion` is false so that deleting
  * a Node never waits for its node state (nor needs permission to set it).
  */
-export function nodeStateApplyBody(node: { readonly name: string; readonly uid: string | undefined }, sysctls: readonly DesiredSysctl[]): Record<string, unknown> {
+export function nodeStateApplyBody(
+  node: { readonly name: string; readonly uid: string | undefined },
+  sysctls: readonly DesiredSysctl[],
+): Record<string, unknown> {
   const metadata: Record<string, unknown> = { name: node.name };
-  if (node.uid !== undefined) metadata["ownerReferences"] = [{ apiVersion: "v1", kind: "Node", name: node.name, uid: node.uid, controller: false, blockOwnerDeletion: false }];
+  if (node.uid !== undefined)
+    metadata["ownerReferences"] = [{ apiVersion: "v1", kind: "Node", name: node.name, uid: node.uid, controller: false, blockOwnerDeletion: false }];
   return {
     apiVersion: API_GROUP_VERSION,
     kind: NODE_STATE_KIND,
     metadata,
-    spec: { nodeName: node.name, sysctls: sysctls.map((s) => ({ name: s.name, value: s.value, policy: s.policy, ...(s.policyGeneration !== undefined ? { policyGeneration: s.policyGeneration } : {}) })) },
+    spec: {
+      nodeName: node.name,
+      sysctls: sysctls.map((s) => ({
+        name: s.name,
+        value: s.value,
+        policy: s.policy,
+        ...(s.policyGeneration !== undefined ? { policyGeneration: s.policyGeneration } : {}),
+      })),
+    },
   };
 }
 
@@ -32,7 +44,11 @@ export function sameSysctls(a: readonly DesiredSysctl[] | undefined, b: readonly
  * Whether the object already says what the controller would apply: spec (nodeName, sysctls) and the
  * ownerReference to this Node's uid. Compared before every apply, so an unchanged cluster costs no write.
  */
-export function nodeStateUpToDate(current: NodeState | undefined, node: { readonly name: string; readonly uid: string | undefined }, sysctls: readonly DesiredSysctl[]): boolean {
+export function nodeStateUpToDate(
+  current: NodeState | undefined,
+  node: { readonly name: string; readonly uid: string | undefined },
+  sysctls: readonly DesiredSysctl[],
+): boolean {
   if (!current) return false;
   if (current.spec.nodeName !== node.name || !sameSysctls(current.spec.sysctls, sysctls)) return false;
   if (node.uid === undefined) return true;

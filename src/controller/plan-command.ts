@@ -33,15 +33,24 @@ export function planTable(rows: readonly PlanItem[]): string {
   const header = ["NODE", "SYSCTL", "CURRENT", "DESIRED", "ACTION", "REASON"];
   const cells = rows.map((r) => [r.node, r.sysctl, r.current ?? "?", r.desired, r.action, r.reason ?? ""]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (i === 5 ? 0 : (c[i] ?? "").length))));
-  const line = (c: readonly string[]): string => c.map((v, i) => (i === 5 ? v : v.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
+  const line = (c: readonly string[]): string =>
+    c
+      .map((v, i) => (i === 5 ? v : v.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...cells.map(line)].join("\n") + "\n";
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function runPlan(argv: readonly string[]): Promise<number> {
   let values: { kubeconfig?: string | undefined; output?: string | undefined; help?: boolean | undefined };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { kubeconfig: { type: "string" }, output: { type: "string", short: "o" }, help: { type: "boolean" } } }));
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: { kubeconfig: { type: "string" }, output: { type: "string", short: "o" }, help: { type: "boolean" } },
+    }));
   } catch (err) {
     process.stderr.write(`tcp-tuning plan: ${(err as Error).message}\n${PLAN_USAGE}`);
     return 2;
@@ -66,7 +75,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const kc = loadKubeConfig(values.kubeconfig);
     const custom = makeApiClient(kc, CustomObjectsApi);
     const core = makeApiClient(kc, CoreV1Api);
-    const list = async (plural: string): Promise<KubernetesObject[]> => ((await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: KubernetesObject[] }).items;
+    const list = async (plural: string): Promise<KubernetesObject[]> =>
+      ((await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: KubernetesObject[] }).items;
     const [policies, states, nodes] = await Promise.all([list(POLICY_PLURAL), list(NODE_STATE_PLURAL), core.listNode()]);
     const views = policies.map(policyView);
     const target = views.find((p) => p.name === name);
@@ -84,11 +94,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       .sort((a, b) => (a.name < b.name ? -1 : 1));
     const rows = planRows(target, views, nodeViews);
     if (output === "json") {
-      process.stdout.write(`${JSON.stringify({ policy: name, mode: target.prepared.mode, summary: { ...boundedPlan(rows), items: undefined }, items: rows }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ policy: name, mode: target.prepared.mode, summary: { ...boundedPlan(rows), items: undefined }, items: rows }, null, 2)}\n`,
+      );
       return 0;
     }
     const p = boundedPlan(rows);
-    process.stdout.write(`TcpTuningPolicy ${name} (${target.prepared.mode}): ${p.changes} change(s) on ${p.nodes} matched Linux node(s), ${p.unchanged} already in effect, ${p.blocked} blocked, ${p.unknown} unknown\n\n`);
+    process.stdout.write(
+      `TcpTuningPolicy ${name} (${target.prepared.mode}): ${p.changes} change(s) on ${p.nodes} matched Linux node(s), ${p.unchanged} already in effect, ${p.blocked} blocked, ${p.unknown} unknown\n\n`,
+    );
     process.stdout.write(rows.length > 0 ? planTable(rows) : "no matched Linux node\n");
     return 0;
   } catch (err) {

@@ -1,5 +1,14 @@
 import type { Condition } from "../api/v1alpha1/meta.js";
-import { FINDING_NODES_MAX, FINDINGS_MAX, WITHHELD_MAX, type FindingSummary, type NodeCounts, type Plan, type PolicyStatus, type WithheldKey } from "../api/v1alpha1/policy.js";
+import {
+  FINDING_NODES_MAX,
+  FINDINGS_MAX,
+  WITHHELD_MAX,
+  type FindingSummary,
+  type NodeCounts,
+  type Plan,
+  type PolicyStatus,
+  type WithheldKey,
+} from "../api/v1alpha1/policy.js";
 import { setCondition, type ConditionInput } from "../kube/conditions.js";
 import { groupFindingKinds, type PolicyReport } from "../rules/index.js";
 import type { PolicyView } from "./cluster-view.js";
@@ -37,9 +46,30 @@ export interface PolicyStatusInput {
 
 const NAMES_IN_MESSAGE = 5;
 
+/** "a, b, c, d, e and 7 more (first reason)": the nodes of one count, the reason of the first. */
 function listNodes(entries: readonly (readonly [string, NodeProgress])[]): string {
-  const shown = entries.slice(0, NAMES_IN_MESSAGE).map(([n, p]) => (p.reason ? `${n} (${p.reason})` : n));
-  return shown.join("; ") + (entries.length > NAMES_IN_MESSAGE ? `; and ${entries.length - NAMES_IN_MESSAGE} more` : "");
+  const names =
+    entries
+      .slice(0, NAMES_IN_MESSAGE)
+      .map(([n]) => n)
+      .join(", ") + (entries.length > NAMES_IN_MESSAGE ? ` and ${entries.length - NAMES_IN_MESSAGE} more` : "");
+  const first = entries[0]?.[1].reason;
+  return first ? `${names}; on ${entries[0]?.[0]}: ${first}` : names;
+}
+
+/** One line per withheld situation (reason, key, other policies), with how many nodes it concerns. */
+function withheldSummary(list: readonly WithheldKey[]): string {
+  const groups = new Map<string, { first: WithheldKey; nodes: string[] }>();
+  for (const w of list) {
+    const key = `${w.reason}\u0000${w.sysctl}\u0000${w.policies.join(",")}`;
+    const g = groups.get(key);
+    if (g) g.nodes.push(w.node);
+    else groups.set(key, { first: w, nodes: [w.node] });
+  }
+  return [...groups.values()]
+    .slice(0, NAMES_IN_MESSAGE)
+    .map((g) => `${g.first.message} (${g.nodes.length} node(s) in all)`)
+    .join(" | ");
 }
 
 function clip(text: string, max = 4096): string {
@@ -77,7 +107,10 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
 
   if (policy.policyDenied) {
     const denies = findings.filter((f) => f.severity === "deny");
-    const message = policy.prepared.schemaErrors.length > 0 ? `invalid spec: ${policy.prepared.schemaErrors.join("; ")}` : (denies[0]?.message ?? "denied by the rule engine");
+    const message =
+      policy.prepared.schemaErrors.length > 0
+        ? `invalid spec: ${policy.prepared.schemaErrors.join("; ")}`
+        : (denies[0]?.message ?? "denied by the rule engine");
     set({ type: "Accepted", status: "False", reason: "Denied", message });
     set({ type: "Progressing", status: "False", reason: "Denied", message: "nothing is applied: the policy itself is denied" });
     set({ type: "Ready", status: "False", reason: "Denied", message });
@@ -91,30 +124,60 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
       type: "Accepted",
       status: "True",
       reason: denies.length > 0 ? "DryRunWouldBeDenied" : "DryRun",
-      message: denies.length > 0 ? `DryRun: Enforce would be denied: ${denies.map((d) => `${d.rule} ${d.sysctl ?? ""}`.trim()).join(", ")}` : "DryRun: validated and planned; nothing is changed on nodes.",
+      message:
+        denies.length > 0
+          ? `DryRun: Enforce would be denied: ${denies.map((d) => `${d.rule} ${d.sysctl ?? ""}`.trim()).join(", ")}`
+          : "DryRun: validated and planned; nothing is changed on nodes.",
     });
     const plan = input.plan;
     set({ type: "Progressing", status: "False", reason: "DryRun", message: "DryRun: nothing is rolled out" });
-    set({ type: "Ready", status: "True", reason: "Planned", message: plan ? `DryRun: ${plan.changes} change(s) on ${plan.nodes} node(s), ${plan.unchanged} already in effect, ${plan.blocked} blocked, ${plan.unknown} unknown` : "DryRun: planned" });
+    set({
+      type: "Ready",
+      status: "True",
+      reason: "Planned",
+      message: plan
+        ? `DryRun: ${plan.changes} change(s) on ${plan.nodes} node(s), ${plan.unchanged} already in effect, ${plan.blocked} blocked, ${plan.unknown} unknown`
+        : "DryRun: planned",
+    });
     set(
       rejected.length > 0
-        ? { type: "Degraded", status: "True", reason: "NodesRejected", message: `Enforce would be rejected on ${rejected.length} node(s): ${listNodes(rejected)}` }
+        ? {
+            type: "Degraded",
+            status: "True",
+            reason: "NodesRejected",
+            message: `Enforce would be rejected on ${rejected.length} node(s): ${listNodes(rejected)}`,
+          }
         : { type: "Degraded", status: "False", reason: "AsPlanned", message: "no matched node would reject it" },
     );
     return withOptional({ observedGeneration: generation, conditions, nodes: { ...nodes, applied: 0, pending: 0, failed: 0 }, findings }, input);
   }
 
-  set({ type: "Accepted", status: "True", reason: "Validated", message: `Checked by the rule engine on ${entries.length} matched Linux node(s): allowed on ${allowedOn}, rejected on ${rejected.length}.` });
+  set({
+    type: "Accepted",
+    status: "True",
+    reason: "Validated",
+    message: `Checked by the rule engine on ${entries.length} matched Linux node(s): allowed on ${allowedOn}, rejected on ${rejected.length}.`,
+  });
   const rolloutLine = input.rollout?.message;
   set(
     pending.length > 0
-      ? { type: "Progressing", status: "True", reason: "Applying", message: rolloutLine ?? `${applied.length}/${allowedOn} node(s) applied, ${pending.length} pending: ${listNodes(pending)}` }
+      ? {
+          type: "Progressing",
+          status: "True",
+          reason: "Applying",
+          message: rolloutLine ?? `${applied.length}/${allowedOn} node(s) applied, ${pending.length} pending: ${listNodes(pending)}`,
+        }
       : { type: "Progressing", status: "False", reason: "Complete", message: `every node where the policy is allowed has reported generation ${generation}` },
   );
   const conflicts = input.withheld.filter((w) => w.reason === "Conflict");
   const combos = input.withheld.filter((w) => w.reason === "CombinationDenied");
   if (failed.length === 0 && pending.length === 0) {
-    set({ type: "Ready", status: "True", reason: "Applied", message: `applied and verified on ${applied.length} node(s)${rejected.length > 0 ? `; rejected on ${rejected.length}` : ""}` });
+    set({
+      type: "Ready",
+      status: "True",
+      reason: "Applied",
+      message: `applied and verified on ${applied.length} node(s)${rejected.length > 0 ? `; rejected on ${rejected.length}` : ""}`,
+    });
   } else if (failed.length > 0) {
     const reason = conflicts.length > 0 ? "Conflict" : combos.length > 0 ? "CombinationDenied" : "ApplyFailed";
     set({ type: "Ready", status: "False", reason, message: `not applied on ${failed.length} node(s): ${listNodes(failed)}` });
@@ -122,13 +185,28 @@ export function policyStatus(input: PolicyStatusInput, previous: readonly Condit
     set({ type: "Ready", status: "False", reason: "Progressing", message: `${applied.length}/${allowedOn} node(s) applied` });
   }
   if (conflicts.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "Conflict", message: conflicts.slice(0, NAMES_IN_MESSAGE).map((w) => w.message).join(" | ") });
+    set({
+      type: "Degraded",
+      status: "True",
+      reason: "Conflict",
+      message: withheldSummary(conflicts),
+    });
   } else if (combos.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "CombinationDenied", message: combos.slice(0, NAMES_IN_MESSAGE).map((w) => w.message).join(" | ") });
+    set({
+      type: "Degraded",
+      status: "True",
+      reason: "CombinationDenied",
+      message: withheldSummary(combos),
+    });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "ApplyFailed", message: `failed on ${failed.length} node(s): ${listNodes(failed)}` });
   } else if (rejected.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "NodesRejected", message: `rejected on ${rejected.length} node(s), nothing of it is applied there: ${listNodes(rejected)}` });
+    set({
+      type: "Degraded",
+      status: "True",
+      reason: "NodesRejected",
+      message: `rejected on ${rejected.length} node(s), nothing of it is applied there: ${listNodes(rejected)}`,
+    });
   } else {
     set({ type: "Degraded", status: "False", reason: "AsDesired", message: "no conflict, failure or rejected node" });
   }

@@ -49,30 +49,60 @@ describe("the health gate on a real agent's counters", () => {
       await writeDesired(files, "node-1", 1, []);
       agent = AgentProcess.start({
         ns,
-        args: ["--node-name", "node-1", "--state-file", files.state, "--desired-file", files.desired, "--status-file", files.status, "--poll-interval", "100ms", "--drift-interval", "5s", "--counters-interval", "1s", "--counters-window", "5m"],
+        args: [
+          "--node-name",
+          "node-1",
+          "--state-file",
+          files.state,
+          "--desired-file",
+          files.desired,
+          "--status-file",
+          files.status,
+          "--poll-interval",
+          "100ms",
+          "--drift-interval",
+          "5s",
+          "--counters-interval",
+          "1s",
+          "--counters-window",
+          "5m",
+        ],
       });
       // A baseline: a few samples before the change.
       await eventually("baseline samples", async () => ((await readStatus(files))?.counterHistory?.length ?? 0) >= 3 || undefined, 60_000);
       const changedAt = Date.now();
       await writeDesired(files, "node-1", 2, [sysctl]);
-      await eventually("the change applied", async () => {
-        const s = await readStatus(files);
-        return s?.observedGeneration === 2 && s.keys?.find((k) => k.name === sysctl.name)?.result === "Applied" ? true : undefined;
-      }, 60_000);
+      await eventually(
+        "the change applied",
+        async () => {
+          const s = await readStatus(files);
+          return s?.observedGeneration === 2 && s.keys?.find((k) => k.name === sysctl.name)?.result === "Applied" ? true : undefined;
+        },
+        60_000,
+      );
       expect(await nsSysctl(ns, sysctl.name)).toBe(sysctl.value);
 
       const outcomes = await acceptQueueBurst(ns, { port: 9090, connections: CONNECTIONS, stallMs: 2500, connectTimeoutMs: 1500 });
       const burstEnd = Date.now();
-      const status = await eventually("two samples after the burst", async () => {
-        const s = await readStatus(files);
-        return sampleAfter(s?.counterHistory, burstEnd) >= 2 ? s : undefined;
-      }, 60_000);
+      const status = await eventually(
+        "two samples after the burst",
+        async () => {
+          const s = await readStatus(files);
+          return sampleAfter(s?.counterHistory, burstEnd) >= 2 ? s : undefined;
+        },
+        60_000,
+      );
       const history = status.counterHistory ?? [];
       const [verdict] = judgeHealth({ changed: [{ name: "node-1", samples: history }], unchanged: [], changedAt: new Date(changedAt) });
       const first = history[0];
       const last = history.at(-1);
-      measured.push(`${label}: burst ${JSON.stringify(outcomes)}; ListenOverflows ${first?.listenOverflows} -> ${last?.listenOverflows}, ListenDrops ${first?.listenDrops} -> ${last?.listenDrops} over ${history.length} samples; verdict: ${verdict?.message}`);
-      expect(history.some((s) => Date.parse(s.sampledAt) < changedAt), "a sample from before the change").toBe(true);
+      measured.push(
+        `${label}: burst ${JSON.stringify(outcomes)}; ListenOverflows ${first?.listenOverflows} -> ${last?.listenOverflows}, ListenDrops ${first?.listenDrops} -> ${last?.listenDrops} over ${history.length} samples; verdict: ${verdict?.message}`,
+      );
+      expect(
+        history.some((s) => Date.parse(s.sampledAt) < changedAt),
+        "a sample from before the change",
+      ).toBe(true);
       expect(verdict?.healthy).toBe(healthy);
       if (!healthy) {
         expect(verdict?.findings.map((f) => f.counter)).toContain("listenOverflows");

@@ -62,14 +62,37 @@ beforeAll(async () => {
     files.push(f);
     bridges.push(await bridgeApiserver(ns, Number(new URL(plane.server).port), f.dir));
     const agentKc = await agentKubeconfig(kc, name, f.dir);
-    agents.push(AgentProcess.start({ ns, entry: "cli", args: ["--kubeconfig", agentKc, "--state-file", f.state, "--drift-interval", "5s", "--counters-interval", "1s", "--counters-window", "3m"], env: { NODE_NAME: name } }));
+    agents.push(
+      AgentProcess.start({
+        ns,
+        entry: "cli",
+        args: ["--kubeconfig", agentKc, "--state-file", f.state, "--drift-interval", "5s", "--counters-interval", "1s", "--counters-window", "3m"],
+        env: { NODE_NAME: name },
+      }),
+    );
   }
-  controller = ControllerProcess.start("controller-real", dir, ["--kubeconfig", plane.kubeconfigPath, "--lease-namespace", "default", "--lease-name", "real-rollout", "--resync-period", "5s"]);
+  controller = ControllerProcess.start("controller-real", dir, [
+    "--kubeconfig",
+    plane.kubeconfigPath,
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    "real-rollout",
+    "--resync-period",
+    "5s",
+  ]);
   // Agents run before any policy: each has reported a few counter samples (the gate's baseline).
-  await eventually("counter samples from every agent", async () => {
-    const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: "tcptuningnodestates" })) as { items: { status?: { counterHistory?: unknown[] } }[] };
-    return list.items.length === NODES.length && list.items.every((s) => (s.status?.counterHistory?.length ?? 0) >= 3) ? true : undefined;
-  }, 180_000, 500);
+  await eventually(
+    "counter samples from every agent",
+    async () => {
+      const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: "tcptuningnodestates" })) as {
+        items: { status?: { counterHistory?: unknown[] } }[];
+      };
+      return list.items.length === NODES.length && list.items.every((s) => (s.status?.counterHistory?.length ?? 0) >= 3) ? true : undefined;
+    },
+    180_000,
+    500,
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -89,14 +112,27 @@ describe("a rollout with real agents in network namespaces", () => {
       group: API_GROUP,
       version: API_VERSION,
       plural: POLICY_PLURAL,
-      body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: SOMAXCONN, value: "4" }], rollout: { maxUnavailable: 1, canary: { nodes: 1, soakSeconds: SOAK_SECONDS }, pauseOnFailure: true, rollback: true } } },
+      body: {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: "TcpTuningPolicy",
+        metadata: { name },
+        spec: {
+          sysctls: [{ name: SOMAXCONN, value: "4" }],
+          rollout: { maxUnavailable: 1, canary: { nodes: 1, soakSeconds: SOAK_SECONDS }, pauseOnFailure: true, rollback: true },
+        },
+      },
     });
     // The canary applies the change (the others wait).
-    const canary = await eventually("the canary applied", async () => {
-      const p = await getPolicy(name);
-      const node = p.status?.rollout?.waveNodes?.[0];
-      return node && (await nsSysctl(nsOf.get(node) as string, SOMAXCONN)) === "4" ? node : undefined;
-    }, 180_000, 250);
+    const canary = await eventually(
+      "the canary applied",
+      async () => {
+        const p = await getPolicy(name);
+        const node = p.status?.rollout?.waveNodes?.[0];
+        return node && (await nsSysctl(nsOf.get(node) as string, SOMAXCONN)) === "4" ? node : undefined;
+      },
+      180_000,
+      250,
+    );
     // The workload on the canary: a listener that stalls while 64 connections arrive.
     const outcomes = await acceptQueueBurst(nsOf.get(canary) as string, { port: 9191, connections: 64, stallMs: 2500, connectTimeoutMs: 1500 });
     expect(outcomes["timeout"] ?? 0).toBeGreaterThan(0);
@@ -105,10 +141,15 @@ describe("a rollout with real agents in network namespaces", () => {
     expect(during.status?.rollout).toMatchObject({ wave: 1 });
     expect(during.status?.rollout?.waveCompletedAt).toBeUndefined();
 
-    const halted = await eventually("the health gate to stop the rollout", async () => {
-      const p = await getPolicy(name);
-      return p.status?.rollout?.halted ? p : undefined;
-    }, 180_000, 500);
+    const halted = await eventually(
+      "the health gate to stop the rollout",
+      async () => {
+        const p = await getPolicy(name);
+        return p.status?.rollout?.halted ? p : undefined;
+      },
+      180_000,
+      500,
+    );
     expect(halted.status?.rollout?.halted).toMatchObject({ wave: 1, reason: "HealthGate", rolledBack: true });
     const failed = halted.status?.rollout?.failedNodes?.[0];
     expect(failed).toMatchObject({ name: canary, reason: "HealthGate" });
@@ -116,7 +157,12 @@ describe("a rollout with real agents in network namespaces", () => {
     expect(halted.status?.conditions?.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "RolloutHalted" });
     process.stderr.write(`real agents: burst ${JSON.stringify(outcomes)}; ${failed?.message}\n`);
 
-    await eventually("the canary's original somaxconn back", async () => ((await nsSysctl(nsOf.get(canary) as string, SOMAXCONN)) === originals.get(canary) ? true : undefined), 120_000, 500);
+    await eventually(
+      "the canary's original somaxconn back",
+      async () => ((await nsSysctl(nsOf.get(canary) as string, SOMAXCONN)) === originals.get(canary) ? true : undefined),
+      120_000,
+      500,
+    );
     for (const n of NODES) expect(await nsSysctl(nsOf.get(n) as string, SOMAXCONN), n).toBe(originals.get(n));
   }, 400_000);
 });

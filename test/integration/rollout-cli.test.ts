@@ -40,7 +40,15 @@ async function createPolicy(): Promise<string> {
     group: API_GROUP,
     version: API_VERSION,
     plural: POLICY_PLURAL,
-    body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: "net.ipv4.tcp_fin_timeout", value: "30" }], rollout: { maxUnavailable: 2, canary: { nodes: 1, soakSeconds: 1 }, pauseOnFailure: true } } },
+    body: {
+      apiVersion: `${API_GROUP}/${API_VERSION}`,
+      kind: "TcpTuningPolicy",
+      metadata: { name },
+      spec: {
+        sysctls: [{ name: "net.ipv4.tcp_fin_timeout", value: "30" }],
+        rollout: { maxUnavailable: 2, canary: { nodes: 1, soakSeconds: 1 }, pauseOnFailure: true },
+      },
+    },
   });
   return name;
 }
@@ -66,8 +74,21 @@ function rollout(wave: number, done: number, extra: Partial<RolloutStatus> = {})
 }
 
 async function writeStatus(name: string, status: Record<string, unknown>): Promise<void> {
-  const conds = (status["conditions"] as { type: string; status: string; reason: string; message: string }[] | undefined)?.map((c) => ({ ...c, observedGeneration: 1, lastTransitionTime: T }));
-  await api.patchClusterCustomObjectStatus({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { status: { observedGeneration: 1, ...status, ...(conds ? { conditions: conds } : {}) } } }, mergePatch());
+  const conds = (status["conditions"] as { type: string; status: string; reason: string; message: string }[] | undefined)?.map((c) => ({
+    ...c,
+    observedGeneration: 1,
+    lastTransitionTime: T,
+  }));
+  await api.patchClusterCustomObjectStatus(
+    {
+      group: API_GROUP,
+      version: API_VERSION,
+      plural: POLICY_PLURAL,
+      name,
+      body: { status: { observedGeneration: 1, ...status, ...(conds ? { conditions: conds } : {}) } },
+    },
+    mergePatch(),
+  );
 }
 
 interface Run {
@@ -128,7 +149,14 @@ describe("tcp-tuning rollout status", () => {
         failedNodes: [{ name: "c", wave: 2, reason: "ApplyFailed", message: "net.ipv4.tcp_fin_timeout Failed: EINVAL" }],
         halted: { wave: 2, reason: "ApplyFailed", message: "1 node(s) failed in wave 2: c: ApplyFailed: net.ipv4.tcp_fin_timeout Failed: EINVAL", at: T },
       }),
-      conditions: [{ type: "Degraded", status: "True", reason: "RolloutHalted", message: "1 node(s) failed in wave 2: c: ApplyFailed: net.ipv4.tcp_fin_timeout Failed: EINVAL" }],
+      conditions: [
+        {
+          type: "Degraded",
+          status: "True",
+          reason: "RolloutHalted",
+          message: "1 node(s) failed in wave 2: c: ApplyFailed: net.ipv4.tcp_fin_timeout Failed: EINVAL",
+        },
+      ],
     });
     const watch = runCli(["rollout", "status", `ttp/${name}`, "-w", "--kubeconfig", kubeconfigPath()]);
     expect(await watch.exit).toBe(1);
@@ -149,7 +177,11 @@ describe("tcp-tuning rollout pause and resume", () => {
   it("set the paused annotation, then remove it and set a new resume value", async () => {
     const name = await createPolicy();
     const annotations = async (): Promise<Record<string, string>> =>
-      (((await api.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name })) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations ?? {});
+      (
+        (await api.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name })) as {
+          metadata: { annotations?: Record<string, string> };
+        }
+      ).metadata.annotations ?? {};
     expect(await runCli(["rollout", "pause", `ttp/${name}`, "--kubeconfig", kubeconfigPath()]).exit).toBe(0);
     expect(await annotations()).toMatchObject({ [PAUSED_ANNOTATION]: "true" });
     expect(await runCli(["rollout", "resume", `ttp/${name}`, "--kubeconfig", kubeconfigPath()]).exit).toBe(0);
@@ -162,12 +194,20 @@ describe("tcp-tuning rollout pause and resume", () => {
 describe("as a kubectl plugin", () => {
   it("runs as `kubectl tcp-tuning rollout status` when kubectl-tcp_tuning is on the PATH", async () => {
     const name = await createPolicy();
-    await writeStatus(name, { rollout: rollout(3, 5, { waveCompletedAt: T, completedAt: T }), conditions: [{ type: "Ready", status: "True", reason: "RolloutComplete", message: "done" }] });
+    await writeStatus(name, {
+      rollout: rollout(3, 5, { waveCompletedAt: T, completedAt: T }),
+      conditions: [{ type: "Ready", status: "True", reason: "RolloutComplete", message: "done" }],
+    });
     const dir = await mkdtemp(join(tmpdir(), "tt-plugin-"));
     try {
       await symlink(CLI, join(dir, "kubectl-tcp_tuning"));
       const kubectl = join(binDir(["kubectl"]), "kubectl");
-      const run = runCli(["tcp-tuning", "rollout", "status", `ttp/${name}`], { PATH: `${dir}:${join(process.execPath, "..")}:${process.env["PATH"] ?? ""}`, KUBECONFIG: kubeconfigPath() }, kubectl, []);
+      const run = runCli(
+        ["tcp-tuning", "rollout", "status", `ttp/${name}`],
+        { PATH: `${dir}:${join(process.execPath, "..")}:${process.env["PATH"] ?? ""}`, KUBECONFIG: kubeconfigPath() },
+        kubectl,
+        [],
+      );
       expect(await run.exit).toBe(0);
       expect(run.out[1]).toBe("rollout complete in 3 wave(s): 5/5 nodes applied");
       expect(run.out.at(-1)).toBe("Ready: done");

@@ -50,7 +50,9 @@ async function createNode(name: string): Promise<void> {
 
 async function applyPolicy(name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}): Promise<void> {
   if (!policies.includes(name)) policies.push(name);
-  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name, annotations }, spec }) });
+  await kubectl(["apply", "-f", "-"], {
+    input: JSON.stringify({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name, annotations }, spec }),
+  });
 }
 
 async function getPolicy(name: string): Promise<Policy | undefined> {
@@ -65,10 +67,15 @@ async function getPolicy(name: string): Promise<Policy | undefined> {
 const condition = (p: Policy, type: string) => p.status?.conditions?.find((c) => c.type === type);
 
 async function policyWhen(name: string, what: string, ok: (p: Policy) => boolean, timeoutMs = 240_000): Promise<Policy> {
-  return eventually(`${name}: ${what}`, async () => {
-    const p = await getPolicy(name);
-    return p && p.status?.observedGeneration === p.metadata.generation && ok(p) ? p : undefined;
-  }, timeoutMs, 250);
+  return eventually(
+    `${name}: ${what}`,
+    async () => {
+      const p = await getPolicy(name);
+      return p && p.status?.observedGeneration === p.metadata.generation && ok(p) ? p : undefined;
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 async function policyEvents(name: string, reason: string): Promise<string[]> {
@@ -126,26 +133,49 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   events = kc.makeApiClient(EventsV1Api);
-  await eventually("node states to be listable", async () => custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL }));
+  await eventually("node states to be listable", async () =>
+    custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL }),
+  );
   dir = await mkdtemp(join(tmpdir(), "tt-rollout-"));
   for (let i = 0; i < NODES; i += 10) await Promise.all(nodeNames.slice(i, i + 10).map((n) => createNode(n)));
   agents = new SimulatedAgents(kc, { countersIntervalMs: 1000, countersWindowMs: 15_000 });
   await agents.start();
   for (const n of nodeNames) agents.add(n, KERNEL);
-  controller = ControllerProcess.start(`controller-${fleet}`, dir, ["--kubeconfig", kubeconfigPath(), "--lease-namespace", "default", "--lease-name", fleet, "--resync-period", "5s"]);
+  controller = ControllerProcess.start(`controller-${fleet}`, dir, [
+    "--kubeconfig",
+    kubeconfigPath(),
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    fleet,
+    "--resync-period",
+    "5s",
+  ]);
   // Every node state exists and its agent has reported before any policy.
-  await eventually("a reported node state for every node", async () => {
-    const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as { items: { metadata: { name: string }; status?: { observedGeneration?: number } }[] };
-    const reported = list.items.filter((s) => zoneOf.has(s.metadata.name) && s.status?.observedGeneration !== undefined);
-    return reported.length === NODES ? true : undefined;
-  }, 180_000, 500);
+  await eventually(
+    "a reported node state for every node",
+    async () => {
+      const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
+        items: { metadata: { name: string }; status?: { observedGeneration?: number } }[];
+      };
+      const reported = list.items.filter((s) => zoneOf.has(s.metadata.name) && s.status?.observedGeneration !== undefined);
+      return reported.length === NODES ? true : undefined;
+    },
+    180_000,
+    500,
+  );
 }, 300_000);
 
 afterAll(async () => {
   await controller?.stop();
   await agents?.stop();
   for (const p of policies) {
-    await custom.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: p, body: { metadata: { finalizers: null } } }, mergePatch()).catch(() => undefined);
+    await custom
+      .patchClusterCustomObject(
+        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: p, body: { metadata: { finalizers: null } } },
+        mergePatch(),
+      )
+      .catch(() => undefined);
     await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: p }).catch(() => undefined);
   }
   for (const n of nodeNames) await core.deleteNode({ name: n }).catch(() => undefined);
@@ -169,12 +199,28 @@ describe("a gradual rollout on 50 nodes in 3 zones, canary 1, maxUnavailable 10%
   it("changes 1 node during the canary and then at most 5 at once, no wave over its zone share, counts converge, Ready=True", async () => {
     const rec = await Recorder.start(name);
     // Created paused, so `rollout status --watch` (slow to start on a loaded machine) sees it from the start.
-    await applyPolicy(name, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: FIN, value: "30" }], rollout: ROLLOUT }, { [PAUSED_ANNOTATION]: "true" });
+    await applyPolicy(
+      name,
+      { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: FIN, value: "30" }], rollout: ROLLOUT },
+      { [PAUSED_ANNOTATION]: "true" },
+    );
     await policyWhen(name, "paused before wave 1", (x) => x.status?.rollout?.paused === true && x.status.rollout.wave === 0);
-    const statusRun = new ProcessGroup({ name: "rollout-status", command: process.execPath, args: [join(REPO_ROOT, "bin/tcp-tuning.js"), "rollout", "status", `ttp/${name}`, "--watch", "--interval", "500ms", "--kubeconfig", kubeconfigPath()], logFile: join(dir, "rollout-status.out") });
-    await eventually("rollout status --watch to print", async () => ((await readFile(statusRun.logFile, "utf8").catch(() => "")).includes("paused") ? true : undefined), 60_000);
+    const statusRun = new ProcessGroup({
+      name: "rollout-status",
+      command: process.execPath,
+      args: [join(REPO_ROOT, "bin/tcp-tuning.js"), "rollout", "status", `ttp/${name}`, "--watch", "--interval", "500ms", "--kubeconfig", kubeconfigPath()],
+      logFile: join(dir, "rollout-status.out"),
+    });
+    await eventually(
+      "rollout status --watch to print",
+      async () => ((await readFile(statusRun.logFile, "utf8").catch(() => "")).includes("paused") ? true : undefined),
+      60_000,
+    );
     const t0 = Date.now();
-    await custom.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations: { [PAUSED_ANNOTATION]: null } } } }, mergePatch());
+    await custom.patchClusterCustomObject(
+      { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations: { [PAUSED_ANNOTATION]: null } } } },
+      mergePatch(),
+    );
     const p = await policyWhen(name, "Ready=True", (x) => condition(x, "Ready")?.status === "True");
     const seconds = Math.round((Date.now() - t0) / 1000);
     await eventually("rollout status --watch to end", async () => (statusRun.exitDescription() ? true : undefined), 60_000);
@@ -198,16 +244,23 @@ describe("a gradual rollout on 50 nodes in 3 zones, canary 1, maxUnavailable 10%
     expect(lines).toContain("rollout complete in 11 wave(s): 50/50 nodes applied");
     expect(lines.at(-1)).toMatch(/^Ready: /);
     process.stderr.write(`--- tcp-tuning rollout status --watch (not a terminal), ${NODES} nodes, ${seconds} s ---\n${out}--- end ---\n`);
-    process.stderr.write(`rollout: ${NODES} nodes in ${p.status?.rollout?.waves} waves, Ready after ${seconds} s; most nodes changing at once ${rec.changing.max}\n`);
+    process.stderr.write(
+      `rollout: ${NODES} nodes in ${p.status?.rollout?.waves} waves, Ready after ${seconds} s; most nodes changing at once ${rec.changing.max}\n`,
+    );
   }, 300_000);
 
   it("rolls the removal out in waves too: a deleted policy's keys leave at most 5 nodes at once, then the policy is gone", async () => {
     const rec = await Recorder.start(name);
     await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name });
-    const removing = await eventually("the removal in progress", async () => {
-      const p = await getPolicy(name);
-      return p?.status?.rollout?.action === "Remove" ? p : undefined;
-    }, 60_000, 200);
+    const removing = await eventually(
+      "the removal in progress",
+      async () => {
+        const p = await getPolicy(name);
+        return p?.status?.rollout?.action === "Remove" ? p : undefined;
+      },
+      60_000,
+      200,
+    );
     expect(removing.metadata.finalizers).toContain("tcptuning.io/rollout");
     await eventually("the policy gone", async () => ((await getPolicy(name)) === undefined ? true : undefined), 240_000, 500);
     await rec.stop();
@@ -221,14 +274,16 @@ describe("a gradual rollout on 50 nodes in 3 zones, canary 1, maxUnavailable 10%
 /** Clean-up: delete, then drop the rollout's finalizer, so the keys leave every node at once. */
 async function removeAtOnce(name: string): Promise<void> {
   await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name }).catch(() => undefined);
-  await custom.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { finalizers: null } } }, mergePatch()).catch(() => undefined);
+  await custom
+    .patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { finalizers: null } } }, mergePatch())
+    .catch(() => undefined);
   await eventually("the policy gone", async () => ((await getPolicy(name)) === undefined ? true : undefined), 120_000, 500);
 }
 
 /** The first node of wave 2 as the controller will plan it (the plan is deterministic). */
 function secondWaveNode(policy: string): string {
   const all = nodeNames.map((n) => ({ name: n, zone: zoneOf.get(n) }));
-  return (planWaves({ policy, spec: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 1 } }, all, waiting: all, nextWave: 1 })[1]?.[0]?.name) as string;
+  return planWaves({ policy, spec: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 1 } }, all, waiting: all, nextWave: 1 })[1]?.[0]?.name as string;
 }
 
 describe("a node that fails to apply", () => {
@@ -237,20 +292,33 @@ describe("a node that fails to apply", () => {
     const bad = secondWaveNode(name);
     agents.nodes.get(bad)?.fail.add("net.ipv4.tcp_keepalive_time");
     try {
-      await applyPolicy(name, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }], rollout: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 1 }, pauseOnFailure: true } });
+      await applyPolicy(name, {
+        nodeSelector: { matchLabels: { fleet } },
+        sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }],
+        rollout: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 1 }, pauseOnFailure: true },
+      });
       const halted = await policyWhen(name, "halted", (x) => x.status?.rollout?.halted !== undefined);
       expect(halted.status?.rollout?.halted).toMatchObject({ wave: 2, reason: "ApplyFailed" });
       const degraded = condition(halted, "Degraded");
       expect(degraded).toMatchObject({ status: "True", reason: "RolloutHalted" });
       expect(degraded?.message).toContain(bad);
-      expect(await eventually("a RolloutHalted Event", async () => ((await policyEvents(name, "RolloutHalted")).some((m) => m.includes(bad)) ? true : undefined), 30_000)).toBe(true);
+      expect(
+        await eventually(
+          "a RolloutHalted Event",
+          async () => ((await policyEvents(name, "RolloutHalted")).some((m) => m.includes(bad)) ? true : undefined),
+          30_000,
+        ),
+      ).toBe(true);
       // No further wave: a few resyncs later only the canary and wave 2 carry the key.
       await new Promise((r) => setTimeout(r, 6000));
       const still = await getPolicy(name);
       expect(still?.status?.rollout?.wave).toBe(2);
       expect(nodeNames.filter((n) => agents.value(n, "net.ipv4.tcp_keepalive_time") === "600")).toHaveLength(5);
 
-      await custom.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations: { [RESUME_ANNOTATION]: "1" } } } }, mergePatch());
+      await custom.patchClusterCustomObject(
+        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations: { [RESUME_ANNOTATION]: "1" } } } },
+        mergePatch(),
+      );
       const done = await policyWhen(name, "the rollout complete", (x) => x.status?.rollout?.completedAt !== undefined);
       expect(done.status?.rollout?.nodes).toMatchObject({ total: NODES, done: NODES - 1, failed: 1 });
       expect(done.status?.rollout?.failedNodes?.map((f) => f.name)).toEqual([bad]);
@@ -266,11 +334,19 @@ describe("a node that fails to apply", () => {
     const bad = secondWaveNode(name);
     agents.nodes.get(bad)?.fail.add("net.core.somaxconn");
     try {
-      await applyPolicy(name, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: "net.core.somaxconn", value: "8192" }], rollout: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 1 }, pauseOnFailure: true, rollback: true } });
+      await applyPolicy(name, {
+        nodeSelector: { matchLabels: { fleet } },
+        sysctls: [{ name: "net.core.somaxconn", value: "8192" }],
+        rollout: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 1 }, pauseOnFailure: true, rollback: true },
+      });
       const halted = await policyWhen(name, "halted and rolled back", (x) => x.status?.rollout?.halted?.rolledBack === true);
       const wave2 = halted.status?.rollout?.waveNodes ?? [];
       expect(wave2).toContain(bad);
-      await eventually("the wave's nodes back at their originals", async () => (wave2.every((n) => agents.value(n, "net.core.somaxconn") === "4096") ? true : undefined), 60_000);
+      await eventually(
+        "the wave's nodes back at their originals",
+        async () => (wave2.every((n) => agents.value(n, "net.core.somaxconn") === "4096") ? true : undefined),
+        60_000,
+      );
       const canary = nodeNames.filter((n) => agents.value(n, "net.core.somaxconn") === "8192");
       expect(canary).toHaveLength(1);
     } finally {
@@ -287,11 +363,19 @@ describe("the health gate with simulated counters", () => {
     // Nodes with the new value overflow their accept queues at 10x the fleet's 0.5/s baseline.
     agents.counterRates = (node) => ({ listenOverflows: node.values.get(key) === "15" ? 5 : 0.5 });
     try {
-      await applyPolicy(name, { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: key, value: "15" }], rollout: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 4 }, pauseOnFailure: true } });
+      await applyPolicy(name, {
+        nodeSelector: { matchLabels: { fleet } },
+        sysctls: [{ name: key, value: "15" }],
+        rollout: { maxUnavailable: 5, canary: { nodes: 1, soakSeconds: 4 }, pauseOnFailure: true },
+      });
       const halted = await policyWhen(name, "halted by the health gate", (x) => x.status?.rollout?.halted !== undefined);
       expect(halted.status?.rollout?.halted).toMatchObject({ wave: 1, reason: "HealthGate" });
-      expect(halted.status?.rollout?.failedNodes?.[0]?.message).toMatch(/^health gate: listenOverflows [\d.]+\/s after the change \(0\.\d+\/s before, 0\.\d+\/s on unchanged nodes; limit [\d.]+\/s\)/);
-      expect(await eventually("a HealthGateFailed Event", async () => ((await policyEvents(name, "HealthGateFailed")).length > 0 ? true : undefined), 30_000)).toBe(true);
+      expect(halted.status?.rollout?.failedNodes?.[0]?.message).toMatch(
+        /^health gate: listenOverflows [\d.]+\/s after the change \(0\.\d+\/s before, 0\.\d+\/s on unchanged nodes; limit [\d.]+\/s\)/,
+      );
+      expect(
+        await eventually("a HealthGateFailed Event", async () => ((await policyEvents(name, "HealthGateFailed")).length > 0 ? true : undefined), 30_000),
+      ).toBe(true);
     } finally {
       agents.counterRates = undefined;
       await removeAtOnce(name);

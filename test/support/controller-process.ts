@@ -31,7 +31,7 @@ export class ControllerProcess {
   }
 
   async logs(): Promise<ControllerLogLine[]> {
-    let text = "";
+    let text: string;
     try {
       text = await readFile(this.group.logFile, "utf8");
     } catch {

@@ -1,6 +1,15 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL } from "../../src/api/v1alpha1/group.js";
-import { COUNTER_HISTORY_MAX, nodeStateSchema, type CounterSample, type HealthCounter, type KeyResult, type NodeState, type NodeStateStatus, type OriginalValue } from "../../src/api/v1alpha1/node-state.js";
+import {
+  COUNTER_HISTORY_MAX,
+  nodeStateSchema,
+  type CounterSample,
+  type HealthCounter,
+  type KeyResult,
+  type NodeState,
+  type NodeStateStatus,
+  type OriginalValue,
+} from "../../src/api/v1alpha1/node-state.js";
 import { applyCustomObjectStatus } from "../../src/kube/apply.js";
 import { FIELD_MANAGERS, makeApiClient } from "../../src/kube/client.js";
 import { ResilientInformer } from "../../src/kube/informer.js";
@@ -68,13 +77,21 @@ export class SimulatedAgents {
   private countersTimer: NodeJS.Timeout | undefined;
   private lastTick = Date.now();
 
-  constructor(kc: KubeConfig, private readonly options: SimulatedAgentsOptions = {}) {
+  constructor(
+    kc: KubeConfig,
+    private readonly options: SimulatedAgentsOptions = {},
+  ) {
     this.custom = makeApiClient(kc, CustomObjectsApi, { timeoutMs: 30_000 });
     const handle = (o: KubernetesObject): void => this.onChange(o);
     this.informer = new ResilientInformer<KubernetesObject>({
       kubeConfig: kc,
       path: `/apis/${API_GROUP}/${API_VERSION}/${NODE_STATE_PLURAL}`,
-      list: async () => (await this.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as KubernetesListObject<KubernetesObject>,
+      list: async () =>
+        (await this.custom.listClusterCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          plural: NODE_STATE_PLURAL,
+        })) as KubernetesListObject<KubernetesObject>,
       logger: createLogger("simulated-agents", { level: "warn" }),
       onAdd: handle,
       onUpdate: handle,
@@ -84,7 +101,16 @@ export class SimulatedAgents {
 
   /** Starts acting for `name` (before or after its node state exists). */
   add(name: string, kernelRelease: string, values: Readonly<Record<string, string>> = DEFAULT_KERNEL_VALUES): SimulatedNode {
-    const node: SimulatedNode = { kernelRelease, values: new Map(Object.entries(values)), originals: new Map(), fail: new Set(), writes: 0, counters: new Map(), history: [], changedAt: 0 };
+    const node: SimulatedNode = {
+      kernelRelease,
+      values: new Map(Object.entries(values)),
+      originals: new Map(),
+      fail: new Set(),
+      writes: 0,
+      counters: new Map(),
+      history: [],
+      changedAt: 0,
+    };
     this.nodes.set(name, node);
     const existing = this.informer.get(name);
     if (existing) this.onChange(existing);
@@ -114,19 +140,38 @@ export class SimulatedAgents {
     const writes: Promise<void>[] = [];
     for (const [name, node] of this.nodes) {
       const rates = this.counterRates?.(node) ?? DEFAULT_RATES;
-      for (const c of ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails"] as const) node.counters.set(c, (node.counters.get(c) ?? 0) + (rates[c] ?? 0) * dt);
+      for (const c of ["listenOverflows", "listenDrops", "tcpAbortOnTimeout", "attemptFails"] as const)
+        node.counters.set(c, (node.counters.get(c) ?? 0) + (rates[c] ?? 0) * dt);
       const sample: CounterSample = { sampledAt, bootId: "simulated" };
       for (const [c, v] of node.counters) sample[c] = String(Math.floor(v));
       node.history = [...node.history, sample].slice(-COUNTER_HISTORY_MAX);
       if (node.lastStatus && now - node.changedAt <= (this.options.countersWindowMs ?? 0) && !this.busy.has(name)) {
-        writes.push(this.writeStatus(name, node, { ...node.lastStatus, counterHistory: node.history }).catch((err: unknown) => void this.errors.push(`${name}: ${(err as Error).message}`)));
+        // One write at a time per node, as the agent's queue does: a counters write must not land
+        // after (and undo) the status of a newer generation.
+        this.busy.add(name);
+        writes.push(
+          this.writeStatus(name, node, { ...node.lastStatus, counterHistory: node.history })
+            .catch((err: unknown) => void this.errors.push(`${name}: ${(err as Error).message}`))
+            .finally(() => {
+              this.busy.delete(name);
+              if (this.again.delete(name)) {
+                const latest = this.informer.get(name);
+                if (latest) this.onChange(latest);
+              }
+            }),
+        );
       }
     }
     await Promise.all(writes);
   }
 
   private async writeStatus(name: string, node: SimulatedNode, status: NodeStateStatus): Promise<void> {
-    await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status }, { fieldManager: FIELD_MANAGERS.agent, force: true });
+    await applyCustomObjectStatus(
+      this.custom,
+      { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name },
+      { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status },
+      { fieldManager: FIELD_MANAGERS.agent, force: true },
+    );
     node.lastStatus = status;
     node.writes++;
     this.writes++;
@@ -188,7 +233,12 @@ export class SimulatedAgents {
     for (const d of desired) {
       if (failing.length > 0) {
         const own = failing.includes(d);
-        keys.push({ name: d.name, desired: d.value, result: own ? "Failed" : "Pending", message: own ? `simulated failure writing ${d.name}` : `not applied: ${failing[0]?.name} failed in this pass` });
+        keys.push({
+          name: d.name,
+          desired: d.value,
+          result: own ? "Failed" : "Pending",
+          message: own ? `simulated failure writing ${d.name}` : `not applied: ${failing[0]?.name} failed in this pass`,
+        });
         continue;
       }
       if (!node.originals.has(d.name)) node.originals.set(d.name, { name: d.name, value: node.values.get(d.name) ?? "", recordedAt: now });
@@ -204,8 +254,22 @@ export class SimulatedAgents {
       keys,
       originals: [...node.originals.values()],
       conditions: [
-        { type: "Applied", status: applied ? "True" : "False", reason: applied ? "AllKeysApplied" : "ApplyFailed", message: applied ? `${desired.length} desired sysctl(s) in effect` : "a key failed", observedGeneration: generation, lastTransitionTime: since("Applied", applied ? "True" : "False") },
-        { type: "Degraded", status: applied ? "False" : "True", reason: applied ? "AsDesired" : "ApplyFailed", message: applied ? "no key failed" : "a key failed", observedGeneration: generation, lastTransitionTime: since("Degraded", applied ? "False" : "True") },
+        {
+          type: "Applied",
+          status: applied ? "True" : "False",
+          reason: applied ? "AllKeysApplied" : "ApplyFailed",
+          message: applied ? `${desired.length} desired sysctl(s) in effect` : "a key failed",
+          observedGeneration: generation,
+          lastTransitionTime: since("Applied", applied ? "True" : "False"),
+        },
+        {
+          type: "Degraded",
+          status: applied ? "False" : "True",
+          reason: applied ? "AsDesired" : "ApplyFailed",
+          message: applied ? "no key failed" : "a key failed",
+          observedGeneration: generation,
+          lastTransitionTime: since("Degraded", applied ? "False" : "True"),
+        },
       ],
     };
     if (node.history.length > 0) status.counterHistory = node.history;

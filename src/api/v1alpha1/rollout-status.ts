@@ -83,8 +83,10 @@ export const rolloutStatusSchema = z.object({
   nodes: rolloutNodeCountsSchema,
   waveList: z.array(waveSummarySchema).max(WAVES_LISTED_MAX).optional(),
   failedNodes: z.array(failedNodeSchema).max(FAILED_NODES_MAX).optional(),
-  halted: haltSchema.optional().describe("Set when a failure stopped the rollout (pauseOnFailure); cleared by a spec change or a new tcptuning.io/resume value."),
-  paused: z.boolean().optional().describe("tcptuning.io/paused is \"true\": no new wave starts."),
+  halted: haltSchema
+    .optional()
+    .describe("Set when a failure stopped the rollout (pauseOnFailure); cleared by a spec change or a new tcptuning.io/resume value."),
+  paused: z.boolean().optional().describe('tcptuning.io/paused is "true": no new wave starts.'),
   resumeToken: z.string().max(253).optional().describe("The tcptuning.io/resume value last acted on."),
   resumedAt: z.string().optional(),
   completedAt: z.string().optional(),

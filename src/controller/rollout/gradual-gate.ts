@@ -91,7 +91,14 @@ export function decideGradually(input: GradualGateInput): GradualGateDecision {
     const rolloutNodes: RolloutNode[] = concerned.map((n) => {
       const target = matched.has(n.name) ? n.desired.filter((d) => d.policy === p.name) : [];
       const view = nodeRolloutView(asNodeState(n), p.name, target);
-      return { name: n.name, zone: n.labels[ZONE_LABEL], atTarget: view.atTarget, progress: view.progress, message: view.message, counterHistory: n.status?.counterHistory };
+      return {
+        name: n.name,
+        zone: n.labels[ZONE_LABEL],
+        atTarget: view.atTarget,
+        progress: view.progress,
+        message: view.message,
+        counterHistory: n.status?.counterHistory,
+      };
     });
     const step = rolloutStep({
       policy: p.name,
@@ -164,7 +171,11 @@ export function createGradualGate(): RolloutGate & { decide(input: GradualGateIn
         const mine = memory.get(p.name);
         const action = p.deleting ? "Remove" : "Apply";
         const fromCache = p.previousRollout;
-        const useMine = mine !== undefined && mine.generation === p.generation && mine.action === action && !(fromCache && fromCache.generation === mine.generation && fromCache.action === mine.action && isAhead(fromCache, mine));
+        const useMine =
+          mine !== undefined &&
+          mine.generation === p.generation &&
+          mine.action === action &&
+          !(fromCache && fromCache.generation === mine.generation && fromCache.action === mine.action && isAhead(fromCache, mine));
         return useMine ? { ...p, previousRollout: mine } : p;
       });
       const decision = decideGradually({ ...input, policies });

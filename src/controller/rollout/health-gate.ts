@@ -115,7 +115,9 @@ function fmt(n: number): string {
 }
 
 export function describeFinding(f: CounterFinding): string {
-  const refs = [f.before !== undefined ? `${fmt(f.before)}/s before` : undefined, f.peers !== undefined ? `${fmt(f.peers)}/s on unchanged nodes` : undefined].filter(Boolean).join(", ");
+  const refs = [f.before !== undefined ? `${fmt(f.before)}/s before` : undefined, f.peers !== undefined ? `${fmt(f.peers)}/s on unchanged nodes` : undefined]
+    .filter(Boolean)
+    .join(", ");
   return `${f.counter} ${fmt(f.after)}/s after the change (${refs}; limit ${fmt(f.limit)}/s)`;
 }
 
@@ -125,14 +127,23 @@ export function judgeHealth(input: HealthInput): NodeVerdict[] {
   const after = (s: readonly CounterSample[]) => s.filter((x) => Date.parse(x.sampledAt) >= t0);
   const before = (s: readonly CounterSample[]) => s.filter((x) => Date.parse(x.sampledAt) < t0);
   const peerRates = new Map<HealthCounter, number | undefined>(
-    HEALTH_COUNTERS.map((c) => [c, median(input.unchanged.map((n) => counterRate(after(n.samples).length >= 2 ? after(n.samples) : n.samples, c)?.perSecond).filter((r): r is number => r !== undefined))]),
+    HEALTH_COUNTERS.map((c) => [
+      c,
+      median(
+        input.unchanged
+          .map((n) => counterRate(after(n.samples).length >= 2 ? after(n.samples) : n.samples, c)?.perSecond)
+          .filter((r): r is number => r !== undefined),
+      ),
+    ]),
   );
   return input.changed.map((node) => {
     const findings: CounterFinding[] = [];
     let judged = 0;
     let noBaseline = 0;
     const start = node.baseline?.start;
-    const afterSeries = start ? [start, ...node.samples.filter((x) => Date.parse(x.sampledAt) > Date.parse(start.sampledAt) && Date.parse(x.sampledAt) >= t0)] : after(node.samples);
+    const afterSeries = start
+      ? [start, ...node.samples.filter((x) => Date.parse(x.sampledAt) > Date.parse(start.sampledAt) && Date.parse(x.sampledAt) >= t0)]
+      : after(node.samples);
     for (const counter of HEALTH_COUNTERS) {
       const a = counterRate(afterSeries, counter);
       if (!a) continue;
@@ -144,9 +155,12 @@ export function judgeHealth(input: HealthInput): NodeVerdict[] {
         continue;
       }
       judged++;
-      const limits = [b ? regressionLimit(b.perSecond, counter) : undefined, p !== undefined ? regressionLimit(p, counter) : undefined].filter((x): x is number => x !== undefined);
+      const limits = [b ? regressionLimit(b.perSecond, counter) : undefined, p !== undefined ? regressionLimit(p, counter) : undefined].filter(
+        (x): x is number => x !== undefined,
+      );
       const limit = Math.max(...limits);
-      if (a.perSecond > limit) findings.push({ counter, after: a.perSecond, ...(b ? { before: b.perSecond } : {}), ...(p !== undefined ? { peers: p } : {}), limit });
+      if (a.perSecond > limit)
+        findings.push({ counter, after: a.perSecond, ...(b ? { before: b.perSecond } : {}), ...(p !== undefined ? { peers: p } : {}), limit });
     }
     if (findings.length > 0) return { name: node.name, healthy: false, findings, message: `health gate: ${findings.map(describeFinding).join("; ")}` };
     const message =

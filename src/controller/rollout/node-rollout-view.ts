@@ -20,7 +20,10 @@ const key = (d: Pick<DesiredSysctl, "name" | "value" | "policyGeneration">): str
 
 /** The policy's entries in a desired list equal `target` (same names, values and policy generations). */
 export function policyEntriesEqual(published: readonly DesiredSysctl[] | undefined, policy: string, target: readonly DesiredSysctl[]): boolean {
-  const mine = (published ?? []).filter((d) => d.policy === policy).map(key).sort();
+  const mine = (published ?? [])
+    .filter((d) => d.policy === policy)
+    .map(key)
+    .sort();
   const want = target.map(key).sort();
   return mine.length === want.length && mine.every((k, i) => k === want[i]);
 }
@@ -28,7 +31,10 @@ export function policyEntriesEqual(published: readonly DesiredSysctl[] | undefin
 const FAILED: ReadonlySet<KeyResult["result"]> = new Set(["Failed", "Refused", "RolledBack", "Pending", "RestoreFailed"]);
 
 function describe(keys: readonly KeyResult[]): string {
-  return keys.map((k) => `${k.name} ${k.result}${k.message ? `: ${k.message}` : ""}`).join("; ").slice(0, 1000);
+  return keys
+    .map((k) => `${k.name} ${k.result}${k.message ? `: ${k.message}` : ""}`)
+    .join("; ")
+    .slice(0, 1000);
 }
 
 /**
@@ -49,7 +55,8 @@ export function nodeRolloutView(state: NodeState | undefined, policy: string, ta
   const bad = relevant.filter((k) => FAILED.has(k.result));
   if (bad.length > 0) return { atTarget, progress: "failed", message: describe(bad) };
   const applied = status.conditions?.find((c) => c.type === "Applied");
-  if (applied?.status === "False" && relevant.length === 0) return { atTarget, progress: "failed", message: `${applied.reason}: ${applied.message}`.slice(0, 1000) };
+  if (applied?.status === "False" && relevant.length === 0)
+    return { atTarget, progress: "failed", message: `${applied.reason}: ${applied.message}`.slice(0, 1000) };
   if (target.length > 0) {
     const ok = new Set(relevant.filter((k) => k.result === "Applied" || k.result === "Skipped").map((k) => k.name));
     if (![...names].every((n) => ok.has(n))) return { atTarget, progress: "inFlight" };

@@ -25,10 +25,13 @@ export function isComplete(s: RolloutStatus): boolean {
 export function progressMessage(s: RolloutStatus, now: Date): string {
   const n = s.nodes;
   const applied = `${n.done}/${n.total} nodes ${verb(s)}${n.failed > 0 ? `, ${n.failed} failed` : ""}`;
-  if (s.halted) return `halted after wave ${s.halted.wave}/${s.waves}: ${applied}${s.halted.rolledBack ? ", the wave rolled back" : ""}; set ${RESUME_ANNOTATION} to a new value or change the spec to resume`;
+  if (s.halted)
+    return `halted after wave ${s.halted.wave}/${s.waves}: ${applied}${s.halted.rolledBack ? ", the wave rolled back" : ""}; set ${RESUME_ANNOTATION} to a new value or change the spec to resume`;
   if (isComplete(s)) return `${s.action === "Remove" ? "removal" : "rollout"} complete in ${s.wave} wave(s): ${applied}`;
   if (s.wave === 0 || s.waveCompletedAt !== undefined) {
-    return s.paused ? `paused before wave ${s.wave + 1}/${s.waves} (${PAUSED_ANNOTATION}=true): ${applied}` : `waiting to start wave ${s.wave + 1}/${s.waves}: ${applied}`;
+    return s.paused
+      ? `paused before wave ${s.wave + 1}/${s.waves} (${PAUSED_ANNOTATION}=true): ${applied}`
+      : `waiting to start wave ${s.wave + 1}/${s.waves}: ${applied}`;
   }
   const head = `wave ${s.wave}/${s.waves}: ${applied}`;
   const soak = soakRemaining(s, now);
@@ -45,16 +48,44 @@ export function rolloutConditions(s: RolloutStatus, generation: number, now: Dat
   const degraded: ConditionInput = s.halted
     ? { type: "Degraded", status: "True", reason: "RolloutHalted", message: s.halted.message, observedGeneration: generation }
     : first
-      ? { type: "Degraded", status: "True", reason: first.reason, message: `${s.nodes.failed} node(s) failed: ${failed.slice(0, 5).map((f) => `${f.name} (wave ${f.wave}, ${f.reason}: ${f.message})`).join("; ")}`.slice(0, 32768), observedGeneration: generation }
-      : { type: "Degraded", status: "False", reason: "NoFailures", message: "no node failed to apply or failed the health gate", observedGeneration: generation };
+      ? {
+          type: "Degraded",
+          status: "True",
+          reason: first.reason,
+          message: `${s.nodes.failed} node(s) failed: ${failed
+            .slice(0, 5)
+            .map((f) => `${f.name} (wave ${f.wave}, ${f.reason}: ${f.message})`)
+            .join("; ")}`.slice(0, 32768),
+          observedGeneration: generation,
+        }
+      : {
+          type: "Degraded",
+          status: "False",
+          reason: "NoFailures",
+          message: "no node failed to apply or failed the health gate",
+          observedGeneration: generation,
+        };
   const complete = isComplete(s);
   const progressing: ConditionInput = s.halted
     ? { type: "Progressing", status: "False", reason: "RolloutHalted", message, observedGeneration: generation }
     : complete
       ? { type: "Progressing", status: "False", reason: "RolloutComplete", message, observedGeneration: generation }
-      : { type: "Progressing", status: "True", reason: s.paused ? "Paused" : soakRemaining(s, now) !== undefined ? "Soaking" : "RollingOut", message, observedGeneration: generation };
-  const ready: ConditionInput = complete && s.nodes.failed === 0
-    ? { type: "Ready", status: "True", reason: "RolloutComplete", message, observedGeneration: generation }
-    : { type: "Ready", status: "False", reason: s.halted ? "RolloutHalted" : complete ? "NodesFailed" : "RollingOut", message, observedGeneration: generation };
+      : {
+          type: "Progressing",
+          status: "True",
+          reason: s.paused ? "Paused" : soakRemaining(s, now) !== undefined ? "Soaking" : "RollingOut",
+          message,
+          observedGeneration: generation,
+        };
+  const ready: ConditionInput =
+    complete && s.nodes.failed === 0
+      ? { type: "Ready", status: "True", reason: "RolloutComplete", message, observedGeneration: generation }
+      : {
+          type: "Ready",
+          status: "False",
+          reason: s.halted ? "RolloutHalted" : complete ? "NodesFailed" : "RollingOut",
+          message,
+          observedGeneration: generation,
+        };
   return [progressing, degraded, ready];
 }

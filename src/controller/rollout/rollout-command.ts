@@ -76,7 +76,10 @@ export async function getPolicy(kc: KubeConfig, name: string): Promise<Policy | 
 async function annotate(kc: KubeConfig, name: string, annotations: Record<string, string | null>): Promise<void> {
   const api = makeApiClient(kc, CustomObjectsApi, { timeoutMs: API_TIMEOUT_MS });
   try {
-    await api.patchClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations } } }, mergePatch());
+    await api.patchClusterCustomObject(
+      { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name, body: { metadata: { annotations } } },
+      mergePatch(),
+    );
   } catch (err) {
     if (isNotFound(err)) throw new RolloutUsageError(`ttp/${name} not found`);
     throw new Error(`annotate ttp/${name}: ${describeApiError(err)}`, { cause: err });
@@ -102,7 +105,13 @@ export async function runRollout(argv: readonly string[], io: RolloutIo, deps: R
   try {
     ({ values, positionals } = parseArgs({
       args: [...rest],
-      options: { watch: { type: "boolean", short: "w" }, interval: { type: "string" }, timeout: { type: "string" }, kubeconfig: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        watch: { type: "boolean", short: "w" },
+        interval: { type: "string" },
+        timeout: { type: "string" },
+        kubeconfig: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: true,
     }));
@@ -186,7 +195,11 @@ async function watchStatus(kc: KubeConfig, name: string, io: RolloutIo, o: Watch
 
 /** `tcp-tuning rollout ...` with the process's streams; errors are printed, never thrown. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const io: RolloutIo = { stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY }, stderr: { write: (t) => void process.stderr.write(t) }, env: process.env };
+  const io: RolloutIo = {
+    stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY },
+    stderr: { write: (t) => void process.stderr.write(t) },
+    env: process.env,
+  };
   try {
     return await runRollout(argv, io);
   } catch (err) {

@@ -36,6 +36,9 @@ import { planWaves, waveSize, type PlanNode } from "./wave-plan.js";
  * tried again in the next wave.
  */
 
+/** The latest sample before a wave counts as its start only when at most this old. */
+export const BASELINE_MAX_AGE_MS = 120_000;
+
 /** How long after a soak ends the gate waits for every node's first counter sample taken after it. */
 export const HEALTH_SAMPLE_GRACE_MS = 120_000;
 /** How often to look again while waiting for counter samples. */
@@ -116,7 +119,11 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
   if (token !== undefined && token !== s.resumeToken) {
     s.resumeToken = token;
     if (s.halted) {
-      events.push({ type: "Normal", reason: "RolloutResumed", message: `${RESUME_ANNOTATION}=${token}: resuming after wave ${s.halted.wave} (${s.halted.message})` });
+      events.push({
+        type: "Normal",
+        reason: "RolloutResumed",
+        message: `${RESUME_ANNOTATION}=${token}: resuming after wave ${s.halted.wave} (${s.halted.message})`,
+      });
       delete s.halted;
       s.resumedAt = iso(now);
       // Nodes given back their originals are tried again: they leave the failed list.
@@ -139,10 +146,13 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
     const wave = s.wave;
     // A node that had no counter samples when the wave started (a new agent) is measured from the
     // first sample seen since: recorded now, before the agent's short history moves past it.
-    const missing = members.filter((m) => !s.baselines?.some((b) => b.node === m) && (nodes.get(m)?.counterHistory?.length ?? 0) > 0);
+    const firstSince = (m: string): CounterSample | undefined =>
+      [...(nodes.get(m)?.counterHistory ?? [])].filter((x) => ms(x.sampledAt) >= ms(s.waveStartedAt)).sort((a, b) => ms(a.sampledAt) - ms(b.sampledAt))[0];
+    const missing = members.filter((m) => !s.baselines?.some((b) => b.node === m && b.start) && firstSince(m) !== undefined);
     if (missing.length > 0) {
-      const first = (m: string): CounterSample | undefined => [...(nodes.get(m)?.counterHistory ?? [])].sort((a, b) => ms(a.sampledAt) - ms(b.sampledAt))[0];
-      s.baselines = [...(s.baselines ?? []), ...missing.map((m) => ({ node: m, start: first(m) as CounterSample }))];
+      const partial = new Map((s.baselines ?? []).map((b) => [b.node, b]));
+      const kept = (s.baselines ?? []).filter((b) => !missing.includes(b.node));
+      s.baselines = [...kept, ...missing.map((m) => ({ ...partial.get(m), node: m, start: firstSince(m) as CounterSample }))];
     }
     const landed = members.every((m) => {
       const n = nodes.get(m) as RolloutNode;
@@ -173,7 +183,8 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
       if (verdicts) {
         for (const m of members) {
           const n = nodes.get(m) as RolloutNode;
-          if (n.progress === "failed") failed.set(m, { name: m, wave, reason: "ApplyFailed", message: (n.message ?? "the agent reported a failure").slice(0, 1024) });
+          if (n.progress === "failed")
+            failed.set(m, { name: m, wave, reason: "ApplyFailed", message: (n.message ?? "the agent reported a failure").slice(0, 1024) });
         }
         for (const v of verdicts.filter((x) => !x.healthy)) {
           failed.set(v.name, { name: v.name, wave, reason: "HealthGate", message: v.message.slice(0, 1024) });
@@ -192,7 +203,11 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
               for (const m of members) revert.add(m);
               state = "RolledBack";
             }
-            events.push({ type: "Warning", reason: "RolloutHalted", message: `${what}; no further wave starts${rolledBack ? "; the wave's nodes get their originals back" : ""} until the spec changes or ${RESUME_ANNOTATION} gets a new value` });
+            events.push({
+              type: "Warning",
+              reason: "RolloutHalted",
+              message: `${what}; no further wave starts${rolledBack ? "; the wave's nodes get their originals back" : ""} until the spec changes or ${RESUME_ANNOTATION} gets a new value`,
+            });
           } else {
             events.push({ type: "Warning", reason: "WaveFailed", message: `${what}; the rollout goes on (pauseOnFailure is not set)` });
           }
@@ -209,7 +224,8 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
 
   // Start the next wave.
   const all: PlanNode[] = input.nodes.map((n) => ({ name: n.name, zone: n.zone }));
-  const waitingNodes = (): RolloutNode[] => input.nodes.filter((n) => !n.atTarget && !revert.has(n.name) && !(s.waveCompletedAt === undefined && members.includes(n.name)));
+  const waitingNodes = (): RolloutNode[] =>
+    input.nodes.filter((n) => !n.atTarget && !revert.has(n.name) && !(s.waveCompletedAt === undefined && members.includes(n.name)));
   const nowJudged = s.wave === 0 || s.waveCompletedAt !== undefined;
   if (nowJudged && !s.halted && !paused) {
     const waiting = waitingNodes();
@@ -227,7 +243,9 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
       members = next;
       s.waveNodes = members;
       s.waveStartedAt = iso(now);
-      const baselines = members.map((m) => counterBaseline(m, nodes.get(m)?.counterHistory ?? [], now)).filter((b) => b.start !== undefined);
+      const baselines = members
+        .map((m) => counterBaseline(m, nodes.get(m)?.counterHistory ?? [], now))
+        .filter((b) => b.start !== undefined || b.before !== undefined);
       if (baselines.length > 0) s.baselines = baselines;
       else delete s.baselines;
       delete s.soakStartedAt;
@@ -244,17 +262,23 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
   s.waves = s.wave + future.length;
   future.forEach((w, i) => waveList.set(s.wave + 1 + i, { wave: s.wave + 1 + i, size: w.length, done: 0, failed: 0, state: "Waiting" }));
   for (const w of [...waveList.keys()]) if (w > s.waves) waveList.delete(w);
-  s.waveList = boundWaves([...waveList.values()].sort((a, b) => a.wave - b.wave), s.wave);
+  s.waveList = boundWaves(
+    [...waveList.values()].sort((a, b) => a.wave - b.wave),
+    s.wave,
+  );
 
   // Counts.
-  failed = new Map([...failed].filter(([name, f]) => {
-    const n = nodes.get(name) as RolloutNode;
-    // A node that failed to apply and has since applied is done; a health failure stays for this generation.
-    return f.reason === "HealthGate" || revert.has(name) || (n.atTarget && n.progress === "failed") || !n.atTarget;
-  }));
-  for (const n of input.nodes) if (n.atTarget && n.progress === "failed" && !failed.has(n.name) && s.waveCompletedAt !== undefined) {
-    failed.set(n.name, { name: n.name, wave: s.wave, reason: "ApplyFailed", message: (n.message ?? "the agent reported a failure").slice(0, 1024) });
-  }
+  failed = new Map(
+    [...failed].filter(([name, f]) => {
+      const n = nodes.get(name) as RolloutNode;
+      // A node that failed to apply and has since applied is done; a health failure stays for this generation.
+      return f.reason === "HealthGate" || revert.has(name) || (n.atTarget && n.progress === "failed") || !n.atTarget;
+    }),
+  );
+  for (const n of input.nodes)
+    if (n.atTarget && n.progress === "failed" && !failed.has(n.name) && s.waveCompletedAt !== undefined) {
+      failed.set(n.name, { name: n.name, wave: s.wave, reason: "ApplyFailed", message: (n.message ?? "the agent reported a failure").slice(0, 1024) });
+    }
   const failedList = [...failed.values()].sort((a, b) => a.wave - b.wave || (a.name < b.name ? -1 : 1));
   if (failedList.length > 0) s.failedNodes = failedList.slice(0, FAILED_NODES_MAX);
   else delete s.failedNodes;
@@ -273,7 +297,11 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
   const complete = !s.halted && counts.waiting === 0 && counts.inFlight === 0 && (s.waveCompletedAt !== undefined || s.wave === 0);
   if (complete && s.completedAt === undefined) {
     s.completedAt = iso(now);
-    events.push({ type: counts.failed > 0 ? "Warning" : "Normal", reason: "RolloutComplete", message: `${input.action === "Apply" ? `generation ${input.generation}` : "removal"}: ${counts.done}/${counts.total} node(s) done${counts.failed > 0 ? `, ${counts.failed} failed` : ""} in ${s.wave} wave(s)` });
+    events.push({
+      type: counts.failed > 0 ? "Warning" : "Normal",
+      reason: "RolloutComplete",
+      message: `${input.action === "Apply" ? `generation ${input.generation}` : "removal"}: ${counts.done}/${counts.total} node(s) done${counts.failed > 0 ? `, ${counts.failed} failed` : ""} in ${s.wave} wave(s)`,
+    });
   }
   return { release, revert, status: s, events, complete, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }
@@ -281,7 +309,10 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
 /** A node's latest sample before `now` and its rates over the samples before (the health gate's baseline). */
 export function counterBaseline(node: string, history: readonly CounterSample[], now: Date): CounterBaseline {
   const earlier = history.filter((x) => Date.parse(x.sampledAt) <= now.getTime());
-  const start = earlier.reduce<CounterSample | undefined>((latest, x) => (!latest || Date.parse(x.sampledAt) > Date.parse(latest.sampledAt) ? x : latest), undefined);
+  const latest = earlier.reduce<CounterSample | undefined>((l, x) => (!l || Date.parse(x.sampledAt) > Date.parse(l.sampledAt) ? x : l), undefined);
+  // An old sample (an agent that has not written its counters for a while) would spread the rate
+  // after over the minutes before the change: the first sample after the change starts it instead.
+  const start = latest && now.getTime() - Date.parse(latest.sampledAt) <= BASELINE_MAX_AGE_MS ? latest : undefined;
   const before: Record<string, number> = {};
   for (const c of HEALTH_COUNTERS) {
     const r = counterRate(earlier, c);
@@ -290,7 +321,13 @@ export function counterBaseline(node: string, history: readonly CounterSample[],
   return { node, ...(start ? { start } : {}), ...(Object.keys(before).length > 0 ? { before } : {}) };
 }
 
-function waveSummary(wave: number, members: readonly string[], nodes: ReadonlyMap<string, RolloutNode>, failed: ReadonlyMap<string, FailedNode>, state: WaveSummary["state"]): WaveSummary {
+function waveSummary(
+  wave: number,
+  members: readonly string[],
+  nodes: ReadonlyMap<string, RolloutNode>,
+  failed: ReadonlyMap<string, FailedNode>,
+  state: WaveSummary["state"],
+): WaveSummary {
   let done = 0;
   let nfailed = 0;
   for (const m of members) {
@@ -306,7 +343,10 @@ function waveSummary(wave: number, members: readonly string[], nodes: ReadonlyMa
 function boundWaves(list: readonly WaveSummary[], current: number): WaveSummary[] {
   if (list.length <= WAVES_LISTED_MAX) return [...list];
   const first = list.slice(0, 1);
-  const i = Math.max(1, list.findIndex((w) => w.wave === current));
+  const i = Math.max(
+    1,
+    list.findIndex((w) => w.wave === current),
+  );
   const start = Math.max(1, Math.min(i - Math.floor(WAVES_LISTED_MAX / 2), list.length - (WAVES_LISTED_MAX - 1)));
   return [...first, ...list.slice(start, start + WAVES_LISTED_MAX - 1)];
 }

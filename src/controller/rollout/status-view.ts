@@ -76,7 +76,10 @@ export interface FrameOptions {
 /** The whole view: a header, the headline, a bar per wave, the failed nodes and why. */
 export function rolloutFrame(policy: Policy, now: Date, opts: FrameOptions): string[] {
   const r = current(policy);
-  const lines = [`ttp/${policy.metadata.name} generation ${policy.metadata.generation ?? "?"}${r ? ` (${r.action === "Remove" ? "removal" : "apply"})` : ""}`, headline(policy, now)];
+  const lines = [
+    `ttp/${policy.metadata.name} generation ${policy.metadata.generation ?? "?"}${r ? ` (${r.action === "Remove" ? "removal" : "apply"})` : ""}`,
+    headline(policy, now),
+  ];
   if (!r) return lines;
   const waves = r.waveList ?? [];
   const width = String(Math.max(r.waves, 1)).length;
@@ -87,7 +90,9 @@ export function rolloutFrame(policy: Policy, now: Date, opts: FrameOptions): str
     previous = w.wave;
     const counts = `${w.done}/${w.size}`.padStart(countWidth);
     const state = r.halted?.wave === w.wave && w.state !== "RolledBack" ? "halted" : waveState(w, r, now);
-    lines.push(`  wave ${String(w.wave).padStart(width)} ${bar(w.done, w.failed, w.size, opts.unicode)} ${counts} ${state}${w.failed > 0 ? `, ${w.failed} failed` : ""}`);
+    lines.push(
+      `  wave ${String(w.wave).padStart(width)} ${bar(w.done, w.failed, w.size, opts.unicode)} ${counts} ${state}${w.failed > 0 ? `, ${w.failed} failed` : ""}`,
+    );
   }
   if (r.waves > previous) lines.push(`  ... ${r.waves - previous} more wave(s)`);
   const failed = r.failedNodes ?? [];
@@ -116,7 +121,20 @@ export class PlainPrinter {
     const r = current(policy);
     const soak = r ? soakRemaining(r, now) : undefined;
     const key = r
-      ? [r.generation, r.action, r.wave, r.waves, r.nodes.done, r.nodes.failed, r.nodes.inFlight, r.waveCompletedAt ?? "", soak === undefined ? "-" : soak > 0 ? "soak" : "gate", r.halted?.at ?? "", r.paused ?? false, r.completedAt ?? ""].join("|")
+      ? [
+          r.generation,
+          r.action,
+          r.wave,
+          r.waves,
+          r.nodes.done,
+          r.nodes.failed,
+          r.nodes.inFlight,
+          r.waveCompletedAt ?? "",
+          soak === undefined ? "-" : soak > 0 ? "soak" : "gate",
+          r.halted?.at ?? "",
+          r.paused ?? false,
+          r.completedAt ?? "",
+        ].join("|")
       : headline(policy, now);
     if (key !== this.lastKey) {
       this.lastKey = key;
@@ -131,7 +149,11 @@ export class PlainPrinter {
     const end = outcome(policy);
     if (end && !this.ended) {
       this.ended = true;
-      out.push(end === "ready" ? `Ready: ${condition(policy, "Ready")?.message ?? "rollout complete"}` : `Degraded: ${condition(policy, "Degraded")?.message ?? r?.halted?.message ?? "rollout finished with failed nodes"}`);
+      out.push(
+        end === "ready"
+          ? `Ready: ${condition(policy, "Ready")?.message ?? "rollout complete"}`
+          : `Degraded: ${condition(policy, "Degraded")?.message ?? r?.halted?.message ?? "rollout finished with failed nodes"}`,
+      );
     }
     return out;
   }

@@ -7,7 +7,11 @@ import { node, policy } from "./fixtures.js";
 const FIN = "net.ipv4.tcp_fin_timeout";
 const KEEPALIVE = "net.ipv4.tcp_keepalive_time";
 const REUSE = "net.ipv4.tcp_tw_reuse";
-const probe = (keys: Record<string, string>) => ({ kernelRelease: "6.1.0-18-amd64", probedAt: "2026-01-01T00:00:00Z", keys: Object.entries(keys).map(([name, value]) => ({ name, present: true, value })) });
+const probe = (keys: Record<string, string>) => ({
+  kernelRelease: "6.1.0-18-amd64",
+  probedAt: "2026-01-01T00:00:00Z",
+  keys: Object.entries(keys).map(([name, value]) => ({ name, present: true, value })),
+});
 
 describe("DryRun plan", () => {
   it("says per node what Enforce would change, what is already in effect, what is unknown and what would be blocked, and writes nothing", () => {

@@ -18,7 +18,12 @@ export function policyObject(name: string, sysctls: Record<string, string>, o: P
   return {
     apiVersion: "tcptuning.io/v1alpha1",
     kind: "TcpTuningPolicy",
-    metadata: { name, uid: `uid-${name}`, generation: o.generation ?? 1, creationTimestamp: o.created ?? `2026-01-01T00:00:${String(seq++ % 60).padStart(2, "0")}Z` },
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      generation: o.generation ?? 1,
+      creationTimestamp: o.created ?? `2026-01-01T00:00:${String(seq++ % 60).padStart(2, "0")}Z`,
+    },
     spec: {
       sysctls: Object.entries(sysctls).map(([n, value]) => ({ name: n, value })),
       ...(o.priority !== undefined ? { priority: o.priority } : {}),
@@ -36,7 +41,11 @@ export interface NodeOptions {
   readonly labels?: Record<string, string>;
   readonly os?: string;
   /** A node state: its spec, generation and the agent's status. */
-  readonly state?: { readonly sysctls?: { name: string; value: string; policy: string; policyGeneration?: number }[]; readonly generation?: number; readonly status?: NodeStateStatus };
+  readonly state?: {
+    readonly sysctls?: { name: string; value: string; policy: string; policyGeneration?: number }[];
+    readonly generation?: number;
+    readonly status?: NodeStateStatus;
+  };
 }
 
 export function nodeObject(name: string, o: NodeOptions = {}): Record<string, unknown> {
@@ -68,6 +77,8 @@ export function appliedStatus(generation: number, sysctls: readonly { name: stri
   return {
     observedGeneration: generation,
     keys: sysctls.map((s) => ({ name: s.name, desired: s.value, actual: s.value, result: "Applied" as const })),
-    conditions: [{ type: "Applied", status: "True", reason: "AllKeysApplied", message: "ok", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: generation }],
+    conditions: [
+      { type: "Applied", status: "True", reason: "AllKeysApplied", message: "ok", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: generation },
+    ],
   };
 }

@@ -26,7 +26,10 @@ describe("desiredForNode: priority and conflicts", () => {
     const b = policy("team-b", { [FIN]: "20" });
     const d = desiredForNode(node("n1"), [a, b]);
     expect(values(d)).toEqual({ [KEEPALIVE]: "600@team-a" });
-    for (const [me, other] of [["team-a", "team-b"], ["team-b", "team-a"]] as const) {
+    for (const [me, other] of [
+      ["team-a", "team-b"],
+      ["team-b", "team-a"],
+    ] as const) {
       const w = ownWithheld(d.policies.get(me) ?? { kind: "rejected", findings: [] });
       expect(w).toEqual([expect.objectContaining({ sysctl: FIN, reason: "Conflict", policies: [other] })]);
       expect(w[0]?.message).toContain("node n1");
@@ -34,7 +37,11 @@ describe("desiredForNode: priority and conflicts", () => {
   });
 
   it("is deterministic: the same inputs in any order give the same desired state", () => {
-    const ps = [policy("p1", { [FIN]: "30" }, { priority: 5 }), policy("p2", { [FIN]: "30", [KEEPALIVE]: "600" }, { priority: 5 }), policy("p3", { [KEEPALIVE]: "700" }, { priority: 1 })];
+    const ps = [
+      policy("p1", { [FIN]: "30" }, { priority: 5 }),
+      policy("p2", { [FIN]: "30", [KEEPALIVE]: "600" }, { priority: 5 }),
+      policy("p3", { [KEEPALIVE]: "700" }, { priority: 1 }),
+    ];
     const first = desiredForNode(node("n1"), ps);
     const reversed = desiredForNode(node("n1"), [...ps].reverse());
     expect(reversed.sysctls).toEqual(first.sysctls);
@@ -94,7 +101,9 @@ describe("desiredForNode: the merged set judged again", () => {
     const range = policy("range", { [RANGE]: "1500 65000" });
     const d = desiredForNode(node("n1"), [range, start]);
     expect(values(d)).toEqual({ [UNPRIV]: "2048@start" });
-    expect(ownWithheld(d.policies.get("range") ?? { kind: "rejected", findings: [] })).toEqual([expect.objectContaining({ sysctl: RANGE, reason: "CombinationDenied", policies: ["start"] })]);
+    expect(ownWithheld(d.policies.get("range") ?? { kind: "rejected", findings: [] })).toEqual([
+      expect.objectContaining({ sysctl: RANGE, reason: "CombinationDenied", policies: ["start"] }),
+    ]);
   });
 
   it("judges the node with its originals, not with the values this operator set: a policy's own effect is no fact of the node", () => {
@@ -103,7 +112,14 @@ describe("desiredForNode: the merged set judged again", () => {
     // The agent applied tcp_timestamps=0 and probes it; its original was 1.
     const status = {
       observedGeneration: 1,
-      probe: { kernelRelease: "6.1.0-18-amd64", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: TS, present: true, value: "0" }, { name: REUSE, present: true, value: "2" }] },
+      probe: {
+        kernelRelease: "6.1.0-18-amd64",
+        probedAt: "2026-01-01T00:00:00Z",
+        keys: [
+          { name: TS, present: true, value: "0" },
+          { name: REUSE, present: true, value: "2" },
+        ],
+      },
       originals: [{ name: TS, value: "1", recordedAt: "2026-01-01T00:00:00Z" }],
     };
     const d = desiredForNode(node("n1", { state: { sysctls: [{ name: TS, value: "0", policy: "no-timestamps" }], status } }), [ts, reuse]);

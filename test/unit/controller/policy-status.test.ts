@@ -14,7 +14,8 @@ const REUSE = "net.ipv4.tcp_tw_reuse";
 const now = new Date("2026-03-01T00:00:00Z");
 const later = new Date("2026-03-01T01:00:00Z");
 
-const cond = (s: { conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+const cond = (s: { conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined, type: string) =>
+  s?.conditions?.find((c) => c.type === type);
 
 function plan(policies: PolicyView[], nodes: NodeView[], at = now) {
   return planCluster(clusterView(policies, nodes), immediateGate, at);
@@ -22,7 +23,11 @@ function plan(policies: PolicyView[], nodes: NodeView[], at = now) {
 
 describe("summarizeFindings", () => {
   it("groups node findings by rule and sysctl, lists the nodes, and puts denials first", () => {
-    const nodes = [prepareNode({ name: "old-1", labels: {}, kernelVersion: "4.4.0-210-generic" }), prepareNode({ name: "old-2", labels: {}, kernelVersion: "4.9.0-19-amd64" }), prepareNode({ name: "new-1", labels: {}, kernelVersion: "6.6.54" })];
+    const nodes = [
+      prepareNode({ name: "old-1", labels: {}, kernelVersion: "4.4.0-210-generic" }),
+      prepareNode({ name: "old-2", labels: {}, kernelVersion: "4.9.0-19-amd64" }),
+      prepareNode({ name: "new-1", labels: {}, kernelVersion: "6.6.54" }),
+    ];
     const report = evaluatePolicy(policyObject("p", { "net.ipv4.tcp_tw_recycle": "1", [FIN]: "30" }), nodes);
     const summary = summarizeFindings(report);
     expect(summary[0]?.severity).toBe("deny");
@@ -43,13 +48,24 @@ describe("nodeProgress: where a policy stands on a node", () => {
     ["released at an older policy generation", { sysctls: [{ ...spec[0]!, policyGeneration: 1 }], generation: 3, status: appliedStatus(3, spec) }, "pending"],
     ["the agent behind", { sysctls: spec, generation: 4, status: appliedStatus(3, spec) }, "pending"],
     ["applied and verified", { sysctls: spec, generation: 4, status: appliedStatus(4, spec) }, "applied"],
-    ["the agent failed the key", { sysctls: spec, generation: 4, status: { observedGeneration: 4, keys: [{ name: FIN, result: "Failed" as const, message: "EINVAL" }] } }, "failed"],
-    ["the agent held the key back (another key failed)", { sysctls: spec, generation: 4, status: { observedGeneration: 4, keys: [{ name: FIN, result: "Pending" as const }] } }, "failed"],
+    [
+      "the agent failed the key",
+      { sysctls: spec, generation: 4, status: { observedGeneration: 4, keys: [{ name: FIN, result: "Failed" as const, message: "EINVAL" }] } },
+      "failed",
+    ],
+    [
+      "the agent held the key back (another key failed)",
+      { sysctls: spec, generation: 4, status: { observedGeneration: 4, keys: [{ name: FIN, result: "Pending" as const }] } },
+      "failed",
+    ],
   ])("with %s: %s", (_what, observed, expected) => {
     expect(nodeProgress(active, 2, observed).state).toBe(expected);
   });
   it("counts a withheld key as failed and a rejection as rejected", () => {
-    expect(nodeProgress({ ...active, withheld: [{ sysctl: KEEPALIVE, reason: "Conflict", policies: ["q"], message: "conflict" }] }, 2, undefined)).toEqual({ state: "failed", reason: "conflict" });
+    expect(nodeProgress({ ...active, withheld: [{ sysctl: KEEPALIVE, reason: "Conflict", policies: ["q"], message: "conflict" }] }, 2, undefined)).toEqual({
+      state: "failed",
+      reason: "conflict",
+    });
     expect(nodeProgress({ kind: "rejected", findings: [] }, 2, undefined).state).toBe("rejected");
   });
 });
@@ -68,7 +84,11 @@ describe("policy status from the whole cluster", () => {
     expect(cond(s1, "Degraded")?.message).toContain("old");
 
     const spec = [{ name: REUSE, value: "2", policy: "reuse", policyGeneration: 3 }];
-    const done = [node("a", { state: { sysctls: spec, generation: 2, status: appliedStatus(2, spec) } }), node("b", { state: { sysctls: spec, generation: 5, status: appliedStatus(5, spec) } }), node("old", { kernel: "4.4.0-210-generic" })];
+    const done = [
+      node("a", { state: { sysctls: spec, generation: 2, status: appliedStatus(2, spec) } }),
+      node("b", { state: { sysctls: spec, generation: 5, status: appliedStatus(5, spec) } }),
+      node("old", { kernel: "4.4.0-210-generic" }),
+    ];
     const s2 = plan([policyView({ ...policyObject("reuse", { [REUSE]: "2" }, { generation: 3 }), status: s1 })], done).statuses.get("reuse");
     expect(s2?.nodes).toEqual({ matched: 3, applied: 2, pending: 0, failed: 0, rejected: 1 });
     expect(cond(s2, "Ready")).toMatchObject({ status: "True", reason: "Applied" });
@@ -84,7 +104,7 @@ describe("policy status from the whole cluster", () => {
     expect(second).toEqual(first);
   });
 
-  it("reports a conflict on both policies as Degraded with reason Conflict, with an Event per policy naming node and key", () => {
+  it("reports a conflict on both policies as Degraded with reason Conflict, with one Event per policy naming the nodes and the key", () => {
     const result = plan([policy("a", { [FIN]: "30" }), policy("b", { [FIN]: "20" })], [node("n1"), node("n2")]);
     for (const name of ["a", "b"]) {
       const s = result.statuses.get(name);
@@ -92,9 +112,10 @@ describe("policy status from the whole cluster", () => {
       expect(cond(s, "Ready")).toMatchObject({ status: "False", reason: "Conflict" });
       expect(s?.nodes?.failed).toBe(2);
       expect(s?.withheld?.map((w) => `${w.node}/${w.sysctl}/${w.reason}`)).toEqual([`n1/${FIN}/Conflict`, `n2/${FIN}/Conflict`]);
+      // One Event for the situation, naming both nodes and the key.
       const events = result.events.filter((e) => e.policy === name && e.reason === "Conflict");
-      expect(events).toHaveLength(2);
-      expect(events[0]?.message).toContain("node n1");
+      expect(events).toHaveLength(1);
+      expect(events[0]?.message).toMatch(/^on 2 node\(s\) \(n1, n2\): /);
       expect(events[0]?.message).toContain(FIN);
     }
     expect(result.nodes.get("n1")?.spec).toEqual([]);

@@ -9,7 +9,16 @@ const ev = (name: string, generation: number, observed: number | undefined, type
 describe("ChangingNodes", () => {
   it("counts a node from its new spec until its agent reports that generation", () => {
     const c = new ChangingNodes();
-    [ev("a", 1, 1, "ADDED"), ev("b", 1, 1, "ADDED"), ev("a", 2, 1), ev("b", 2, 1), ev("a", 2, 2), ev("b", 2, 2), ev("c", 3, 2), ev("c", 3, undefined, "DELETED")].forEach((e) => c.add(e));
+    [
+      ev("a", 1, 1, "ADDED"),
+      ev("b", 1, 1, "ADDED"),
+      ev("a", 2, 1),
+      ev("b", 2, 1),
+      ev("a", 2, 2),
+      ev("b", 2, 2),
+      ev("c", 3, 2),
+      ev("c", 3, undefined, "DELETED"),
+    ].forEach((e) => c.add(e));
     expect(c.series).toEqual([0, 0, 1, 2, 1, 0, 1, 0]);
     expect(c.max).toBe(2);
     expect(c.started).toEqual(["a", "b", "c"]);

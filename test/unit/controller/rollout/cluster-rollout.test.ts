@@ -30,17 +30,26 @@ describe("the controller's plan with the gradual gate", () => {
 
   it("takes a deleted policy's keys off in waves: the first wave's nodes lose them, the others keep them", () => {
     const fin = [{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }];
-    const nodes = Array.from({ length: 6 }, (_, i) => node(`n${i}`, { labels: zones(i), state: { sysctls: fin, generation: 2, status: appliedStatus(2, fin) } }));
+    const nodes = Array.from({ length: 6 }, (_, i) =>
+      node(`n${i}`, { labels: zones(i), state: { sysctls: fin, generation: 2, status: appliedStatus(2, fin) } }),
+    );
     const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 2 }, { deleting: true })], nodes), createGradualGate(), NOW);
     const without = [...plan.nodes.values()].filter((n) => !n.spec.some((s) => s.name === FIN));
     expect(without).toHaveLength(2);
-    expect(plan.statuses.get("p")?.rollout).toMatchObject({ action: "Remove", wave: 1, waves: 3, nodes: { total: 6, done: 0, inFlight: 2, waiting: 4, failed: 0 } });
+    expect(plan.statuses.get("p")?.rollout).toMatchObject({
+      action: "Remove",
+      wave: 1,
+      waves: 3,
+      nodes: { total: 6, done: 0, inFlight: 2, waiting: 4, failed: 0 },
+    });
     expect(plan.statuses.get("p")?.conditions?.find((c) => c.type === "Progressing")?.message).toBe("wave 1/3: 0/6 nodes restored, 2 in flight");
   });
 
   it("reports the whole rollout complete and Ready once every node has applied the generation", () => {
     const fin = [{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }];
-    const nodes = Array.from({ length: 3 }, (_, i) => node(`n${i}`, { labels: zones(i), state: { sysctls: fin, generation: 2, status: appliedStatus(2, fin) } }));
+    const nodes = Array.from({ length: 3 }, (_, i) =>
+      node(`n${i}`, { labels: zones(i), state: { sysctls: fin, generation: 2, status: appliedStatus(2, fin) } }),
+    );
     const plan = planCluster(clusterView([rolloutPolicy({ maxUnavailable: 1 })], nodes), createGradualGate(), NOW);
     const status = plan.statuses.get("p");
     expect(status?.rollout).toMatchObject({ nodes: { total: 3, done: 3 }, completedAt: "2026-03-01T10:00:00Z" });
@@ -66,7 +75,9 @@ describe("the rollout finalizer", () => {
 
   it("is added to an Enforce policy with spec.rollout, and not to one without", () => {
     const nodes = [node("n0", { state: { sysctls: [], generation: 1, status: appliedStatus(1, []) } })];
-    expect(planCluster(clusterView([rolloutPolicy({ maxUnavailable: 1 })], nodes), createGradualGate(), NOW).finalizers).toEqual([{ policy: "p", resourceVersion: undefined, finalizers: ["tcptuning.io/rollout"] }]);
+    expect(planCluster(clusterView([rolloutPolicy({ maxUnavailable: 1 })], nodes), createGradualGate(), NOW).finalizers).toEqual([
+      { policy: "p", resourceVersion: undefined, finalizers: ["tcptuning.io/rollout"] },
+    ]);
     expect(planCluster(clusterView([policyView(policyObject("p", { [FIN]: "30" }))], nodes), createGradualGate(), NOW).finalizers).toEqual([]);
   });
 
@@ -75,7 +86,9 @@ describe("the rollout finalizer", () => {
     const deleted = withFinalizer(objWithRollout(), "2026-03-01T09:59:00Z");
     expect(planCluster(clusterView([deleted], carrying), createGradualGate(), NOW).finalizers).toEqual([]);
     const late = new Date(Date.parse("2026-03-01T09:59:00Z") + REMOVAL_TIMEOUT_MS + 1000);
-    expect(planCluster(clusterView([deleted], carrying), createGradualGate(), late).finalizers).toEqual([{ policy: "p", resourceVersion: "42", finalizers: [] }]);
+    expect(planCluster(clusterView([deleted], carrying), createGradualGate(), late).finalizers).toEqual([
+      { policy: "p", resourceVersion: "42", finalizers: [] },
+    ]);
     const clean = [0, 1].map((i) => node(`n${i}`, { state: { sysctls: [], generation: 3, status: appliedStatus(3, []) } }));
     expect(planCluster(clusterView([deleted], clean), createGradualGate(), NOW).finalizers).toEqual([{ policy: "p", resourceVersion: "42", finalizers: [] }]);
   });

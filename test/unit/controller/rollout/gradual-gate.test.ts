@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { DesiredSysctl, NodeStateStatus } from "../../../../src/api/v1alpha1/node-state.js";
-import { composeSpec, createGradualGate, decideGradually, type GradualGateNode, type GradualGatePolicy } from "../../../../src/controller/rollout/gradual-gate.js";
+import {
+  composeSpec,
+  createGradualGate,
+  decideGradually,
+  type GradualGateNode,
+  type GradualGatePolicy,
+} from "../../../../src/controller/rollout/gradual-gate.js";
 
 const NOW = new Date("2026-03-01T10:00:00Z");
 const P: DesiredSysctl = { name: "net.ipv4.tcp_fin_timeout", value: "30", policy: "p", policyGeneration: 1 };
@@ -11,7 +17,14 @@ function applied(generation: number, keys: readonly DesiredSysctl[]): NodeStateS
 }
 
 function node(i: number, current: DesiredSysctl[] | undefined, desired: DesiredSysctl[]): GradualGateNode {
-  return { name: `n${i}`, labels: { "topology.kubernetes.io/zone": `z${i % 2}` }, current, desired, generation: 1, status: current ? applied(1, current) : undefined };
+  return {
+    name: `n${i}`,
+    labels: { "topology.kubernetes.io/zone": `z${i % 2}` },
+    current,
+    desired,
+    generation: 1,
+    status: current ? applied(1, current) : undefined,
+  };
 }
 
 describe("the gradual gate over every policy", () => {
@@ -42,7 +55,10 @@ describe("the gradual gate over every policy", () => {
     const low: DesiredSysctl = { ...P, value: "60", policy: "low" };
     const high: DesiredSysctl = { ...P, value: "15", policy: "high" };
     const n: GradualGateNode = { name: "n", labels: {}, current: [low], desired: [high], generation: 1, status: undefined };
-    const verdicts = new Map<string, Map<string, "release" | "hold" | "revert">>([["high", new Map([["n", "release"]])], ["low", new Map([["n", "hold"]])]]);
+    const verdicts = new Map<string, Map<string, "release" | "hold" | "revert">>([
+      ["high", new Map([["n", "release"]])],
+      ["low", new Map([["n", "hold"]])],
+    ]);
     expect(composeSpec(n, verdicts)).toEqual([high]);
   });
 

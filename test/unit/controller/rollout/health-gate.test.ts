@@ -23,21 +23,79 @@ const CHANGED_AT = new Date(T0 + 60_000);
 
 describe("counterRate", () => {
   it.each([
-    ["a steady rise", [[0, 100], [10, 110], [20, 120]], 1],
-    ["a flat counter", [[0, 5], [30, 5]], 0],
-    ["a reset (reboot) in the middle: the pair that went down is left out", [[0, 1000], [10, 1010], [20, 3], [30, 13]], 1],
-    ["a counter missing in one sample", [[0, 10], [10, undefined], [20, 30], [30, 40]], 1],
+    [
+      "a steady rise",
+      [
+        [0, 100],
+        [10, 110],
+        [20, 120],
+      ],
+      1,
+    ],
+    [
+      "a flat counter",
+      [
+        [0, 5],
+        [30, 5],
+      ],
+      0,
+    ],
+    [
+      "a reset (reboot) in the middle: the pair that went down is left out",
+      [
+        [0, 1000],
+        [10, 1010],
+        [20, 3],
+        [30, 13],
+      ],
+      1,
+    ],
+    [
+      "a counter missing in one sample",
+      [
+        [0, 10],
+        [10, undefined],
+        [20, 30],
+        [30, 40],
+      ],
+      1,
+    ],
   ] as const)("reads %s", (_what, points, perSecond) => {
     expect(counterRate(series(points), "listenOverflows")?.perSecond).toBeCloseTo(perSecond, 6);
   });
 
   it("has no rate from one sample, or when the kernel never exposes the counter", () => {
     expect(counterRate(series([[0, 1]]), "listenOverflows")).toBeUndefined();
-    expect(counterRate(series([[0, undefined], [10, undefined]]), "listenOverflows")).toBeUndefined();
+    expect(
+      counterRate(
+        series([
+          [0, undefined],
+          [10, undefined],
+        ]),
+        "listenOverflows",
+      ),
+    ).toBeUndefined();
   });
 
   it("leaves out a pair across a boot id change even when the value went up", () => {
-    const s = [...series([[0, 10], [10, 20]], {}, "boot-1"), ...series([[20, 5000], [30, 5010]], {}, "boot-2")];
+    const s = [
+      ...series(
+        [
+          [0, 10],
+          [10, 20],
+        ],
+        {},
+        "boot-1",
+      ),
+      ...series(
+        [
+          [20, 5000],
+          [30, 5010],
+        ],
+        {},
+        "boot-2",
+      ),
+    ];
     expect(counterRate(s, "listenOverflows")?.perSecond).toBeCloseTo(1, 6);
   });
 
@@ -60,9 +118,32 @@ describe("regressionLimit", () => {
 });
 
 // Recorded shapes: 10 s samples, the wave released at 60 s, soak to 120 s.
-const BEFORE_FLAT = [[0, 500], [10, 502], [20, 504], [30, 506], [40, 508], [50, 510]] as const; // 0.2/s
-const AFTER_FLAT = [[60, 512], [70, 514], [80, 516], [90, 518], [100, 520], [110, 522], [120, 524]] as const;
-const AFTER_10X = [[60, 512], [70, 532], [80, 552], [90, 572], [100, 592], [110, 612], [120, 632]] as const; // 2/s
+const BEFORE_FLAT = [
+  [0, 500],
+  [10, 502],
+  [20, 504],
+  [30, 506],
+  [40, 508],
+  [50, 510],
+] as const; // 0.2/s
+const AFTER_FLAT = [
+  [60, 512],
+  [70, 514],
+  [80, 516],
+  [90, 518],
+  [100, 520],
+  [110, 522],
+  [120, 524],
+] as const;
+const AFTER_10X = [
+  [60, 512],
+  [70, 532],
+  [80, 552],
+  [90, 572],
+  [100, 592],
+  [110, 612],
+  [120, 632],
+] as const; // 2/s
 
 describe("judgeHealth", () => {
   const peer = (name: string, points: readonly (readonly [number, number])[]) => ({ name, samples: series(points) });
@@ -109,14 +190,44 @@ describe("judgeHealth", () => {
   });
 
   it("does not read a reboot during the soak as a regression", () => {
-    const rebooted = [...series(BEFORE_FLAT), ...series([[60, 512], [70, 514]]), ...series([[80, 0], [90, 2], [100, 4]], {}, "boot-2")];
+    const rebooted = [
+      ...series(BEFORE_FLAT),
+      ...series([
+        [60, 512],
+        [70, 514],
+      ]),
+      ...series(
+        [
+          [80, 0],
+          [90, 2],
+          [100, 4],
+        ],
+        {},
+        "boot-2",
+      ),
+    ];
     const [v] = judgeHealth({ changed: [{ name: "n1", samples: rebooted }], unchanged: unchangedFlat, changedAt: CHANGED_AT });
     expect(v?.healthy).toBe(true);
   });
 
   it("stays quiet below the floor: from 0 to a few overflows a minute is not a regression", () => {
-    const zero = [[0, 0], [10, 0], [20, 0], [30, 0], [40, 0], [50, 0]] as const;
-    const few = [[60, 0], [70, 0], [80, 1], [90, 1], [100, 1], [110, 2], [120, 2]] as const; // 1/30 per s
+    const zero = [
+      [0, 0],
+      [10, 0],
+      [20, 0],
+      [30, 0],
+      [40, 0],
+      [50, 0],
+    ] as const;
+    const few = [
+      [60, 0],
+      [70, 0],
+      [80, 1],
+      [90, 1],
+      [100, 1],
+      [110, 2],
+      [120, 2],
+    ] as const; // 1/30 per s
     const [v] = judgeHealth({ changed: [{ name: "n1", samples: series([...zero, ...few]) }], unchanged: [], changedAt: CHANGED_AT });
     expect(v?.healthy).toBe(true);
   });
@@ -133,8 +244,16 @@ describe("judgeHealth with a baseline recorded when the wave started", () => {
   it("measures the rate after from the recorded sample, even when the history no longer holds the burst", () => {
     const start: CounterSample = { sampledAt: at(55), listenOverflows: "510" };
     // The history now holds only the last samples, long after a burst of 300 overflows.
-    const recent = series([[200, 812], [210, 814], [220, 816]]);
-    const [v] = judgeHealth({ changed: [{ name: "n1", samples: recent, baseline: { start, before: { listenOverflows: 0.2 } } }], unchanged: [], changedAt: CHANGED_AT });
+    const recent = series([
+      [200, 812],
+      [210, 814],
+      [220, 816],
+    ]);
+    const [v] = judgeHealth({
+      changed: [{ name: "n1", samples: recent, baseline: { start, before: { listenOverflows: 0.2 } } }],
+      unchanged: [],
+      changedAt: CHANGED_AT,
+    });
     expect(v?.healthy).toBe(false);
     expect(v?.findings[0]).toMatchObject({ counter: "listenOverflows", before: 0.2 });
     expect(v?.findings[0]?.after).toBeCloseTo(306 / 165, 6);

@@ -38,14 +38,33 @@ class World {
   /** Agents report nothing while set (a slow fleet). */
   agentsPaused = false;
 
-  constructor(count: number, readonly spec: Rollout | undefined, zones = ["zone-a", "zone-b", "zone-c"]) {
-    this.nodes = Array.from({ length: count }, (_, i) => ({ name: `n-${String(i).padStart(2, "0")}`, zone: zones[i % zones.length] as string, atTarget: false, progress: "inFlight", history: [], overflowRateAtTarget: 0.2, overflows: 1000 }));
+  constructor(
+    count: number,
+    readonly spec: Rollout | undefined,
+    zones = ["zone-a", "zone-b", "zone-c"],
+  ) {
+    this.nodes = Array.from({ length: count }, (_, i) => ({
+      name: `n-${String(i).padStart(2, "0")}`,
+      zone: zones[i % zones.length] as string,
+      atTarget: false,
+      progress: "inFlight",
+      history: [],
+      overflowRateAtTarget: 0.2,
+      overflows: 1000,
+    }));
     for (let i = 0; i < 10; i++) this.tick(1000); // a baseline in every history
   }
 
   private sample(): void {
     for (const n of this.nodes) {
-      n.history.push({ sampledAt: new Date(this.now).toISOString(), bootId: "b", listenOverflows: String(Math.round(n.overflows)), listenDrops: "0", tcpAbortOnTimeout: "0", attemptFails: "0" });
+      n.history.push({
+        sampledAt: new Date(this.now).toISOString(),
+        bootId: "b",
+        listenOverflows: String(Math.round(n.overflows)),
+        listenDrops: "0",
+        tcpAbortOnTimeout: "0",
+        attemptFails: "0",
+      });
       if (n.history.length > 12) n.history.shift();
     }
   }
@@ -73,7 +92,14 @@ class World {
       spec: this.spec,
       annotations: this.annotations,
       previous: this.status,
-      nodes: this.nodes.map((n) => ({ name: n.name, zone: n.zone, atTarget: n.atTarget, progress: n.progress, message: n.message, counterHistory: [...n.history] })),
+      nodes: this.nodes.map((n) => ({
+        name: n.name,
+        zone: n.zone,
+        atTarget: n.atTarget,
+        progress: n.progress,
+        message: n.message,
+        counterHistory: [...n.history],
+      })),
       now: new Date(this.now),
     });
     this.status = d.status;
@@ -248,7 +274,9 @@ describe("health gate in the rollout", () => {
     for (const n of w.nodes) n.overflowRateAtTarget = 2; // 10x the 0.2/s baseline
     const d = w.run();
     expect(d.status.halted).toMatchObject({ wave: 1, reason: "HealthGate" });
-    expect(d.status.failedNodes?.[0]?.message).toMatch(/^health gate: listenOverflows \d\.\d\/s after the change \(0\.\d+\/s before, 0\.\d+\/s on unchanged nodes; limit/);
+    expect(d.status.failedNodes?.[0]?.message).toMatch(
+      /^health gate: listenOverflows \d\.\d\/s after the change \(0\.\d+\/s before, 0\.\d+\/s on unchanged nodes; limit/,
+    );
     expect(w.events.some((e) => e.reason === "HealthGateFailed")).toBe(true);
   });
 
@@ -329,7 +357,12 @@ describe("a status older than the node states, with the released nodes still app
     w.status = stale;
     const d = w.step();
     expect([...(d.status.waveNodes ?? [])].sort()).toEqual(wave3);
-    expect(w.nodes.filter((n) => n.atTarget && n.progress === "inFlight").map((n) => n.name).sort()).toEqual(wave3);
+    expect(
+      w.nodes
+        .filter((n) => n.atTarget && n.progress === "inFlight")
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(wave3);
     w.agentsPaused = false;
     expect(w.run().complete).toBe(true);
     expect(w.maxChanging).toBeLessThanOrEqual(3);

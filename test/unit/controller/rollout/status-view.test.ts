@@ -5,7 +5,11 @@ import { bar, headline, outcome, PlainPrinter, rolloutFrame } from "../../../../
 
 const NOW = new Date("2026-03-01T10:05:00Z");
 
-function policy(rollout: RolloutStatus | undefined, conditions: { type: string; status: "True" | "False"; reason?: string; message?: string }[] = [], generation = 3): Policy {
+function policy(
+  rollout: RolloutStatus | undefined,
+  conditions: { type: string; status: "True" | "False"; reason?: string; message?: string }[] = [],
+  generation = 3,
+): Policy {
   return {
     apiVersion: "tcptuning.io/v1alpha1",
     kind: "TcpTuningPolicy",
@@ -80,7 +84,13 @@ describe("tcp-tuning rollout status rendering", () => {
   });
 
   it("ends Ready only when Ready is True for this generation and the rollout completed", () => {
-    const done: RolloutStatus = { ...SOAKING, wave: 7, waveCompletedAt: "t", completedAt: "t", nodes: { total: 40, done: 40, inFlight: 0, waiting: 0, failed: 0 } };
+    const done: RolloutStatus = {
+      ...SOAKING,
+      wave: 7,
+      waveCompletedAt: "t",
+      completedAt: "t",
+      nodes: { total: 40, done: 40, inFlight: 0, waiting: 0, failed: 0 },
+    };
     expect(outcome(policy(done, [{ type: "Ready", status: "True" }]))).toBe("ready");
     expect(outcome(policy(SOAKING, [{ type: "Ready", status: "True" }]))).toBeUndefined();
     // A Ready about the previous generation says nothing about this one.
@@ -91,12 +101,30 @@ describe("tcp-tuning rollout status rendering", () => {
   });
 
   it("ends Degraded when the rollout finished with failed nodes (no pauseOnFailure)", () => {
-    const finished: RolloutStatus = { ...SOAKING, wave: 7, waveCompletedAt: "t", completedAt: "t", nodes: { total: 40, done: 39, inFlight: 0, waiting: 0, failed: 1 } };
-    expect(outcome(policy(finished, [{ type: "Ready", status: "False" }, { type: "Degraded", status: "True" }]))).toBe("degraded");
+    const finished: RolloutStatus = {
+      ...SOAKING,
+      wave: 7,
+      waveCompletedAt: "t",
+      completedAt: "t",
+      nodes: { total: 40, done: 39, inFlight: 0, waiting: 0, failed: 1 },
+    };
+    expect(
+      outcome(
+        policy(finished, [
+          { type: "Ready", status: "False" },
+          { type: "Degraded", status: "True" },
+        ]),
+      ),
+    ).toBe("degraded");
   });
 
   it("shows a removal's progress while the policy is being deleted", () => {
-    const removal: RolloutStatus = { ...SOAKING, action: "Remove", soakStartedAt: undefined, nodes: { total: 40, done: 12, inFlight: 5, waiting: 23, failed: 0 } } as RolloutStatus;
+    const removal: RolloutStatus = {
+      ...SOAKING,
+      action: "Remove",
+      soakStartedAt: undefined,
+      nodes: { total: 40, done: 12, inFlight: 5, waiting: 23, failed: 0 },
+    } as RolloutStatus;
     delete removal.soakStartedAt;
     const p = policy(removal);
     p.metadata.deletionTimestamp = "2026-03-01T10:03:00Z";
@@ -104,7 +132,16 @@ describe("tcp-tuning rollout status rendering", () => {
   });
 
   it("keeps a long rollout's view short: waves not listed are summarised", () => {
-    const long: RolloutStatus = { ...SOAKING, wave: 60, waves: 100, waveList: [{ wave: 1, size: 1, done: 1, failed: 0, state: "Done" }, { wave: 59, size: 5, done: 5, failed: 0, state: "Done" }, { wave: 60, size: 5, done: 2, failed: 0, state: "InFlight" }] };
+    const long: RolloutStatus = {
+      ...SOAKING,
+      wave: 60,
+      waves: 100,
+      waveList: [
+        { wave: 1, size: 1, done: 1, failed: 0, state: "Done" },
+        { wave: 59, size: 5, done: 5, failed: 0, state: "Done" },
+        { wave: 60, size: 5, done: 2, failed: 0, state: "InFlight" },
+      ],
+    };
     delete long.soakStartedAt;
     const frame = rolloutFrame(policy(long), NOW, { unicode: false });
     expect(frame).toContain("  ... 57 wave(s) not listed");

@@ -74,7 +74,12 @@ describe("planWaves", () => {
   it("plans the remaining waves from the nodes still waiting, numbering from the next wave", () => {
     const waiting = all.slice(0, 12);
     const rest = planWaves({ policy: "p", spec: SPEC, all, waiting, nextWave: 4 });
-    expect(rest.flat().map((n) => n.name).sort()).toEqual(waiting.map((n) => n.name).sort());
+    expect(
+      rest
+        .flat()
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(waiting.map((n) => n.name).sort());
     for (const w of rest) expect(w.length).toBeLessThanOrEqual(5);
   });
 

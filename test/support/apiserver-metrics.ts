@@ -1,0 +1,50 @@
+import { request } from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+/**
+ * The requests the apiserver has received, from its own /metrics (apiserver_request_total), by verb
+ * and resource: what a test counts to prove that something wrote nothing.
+ */
+
+export type RequestCounts = Map<string, number>;
+
+export const WRITE_VERBS = ["POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"] as const;
+
+export async function requestCounts(kc: KubeConfig): Promise<RequestCounts> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("no current cluster in the kubeconfig");
+  const opts: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; headers?: Record<string, string> } = {};
+  await kc.applyToHTTPSOptions(opts as never);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request(`${cluster.server}/metrics`, { ...opts, timeout: 30_000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET /metrics: ${res.statusCode}`))));
+    });
+    req.on("timeout", () => req.destroy(new Error("GET /metrics timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+  const counts: RequestCounts = new Map();
+  for (const line of body.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    const key = `${labels["verb"]} ${labels["resource"]}${labels["subresource"] ? `/${labels["subresource"]}` : ""}`;
+    counts.set(key, (counts.get(key) ?? 0) + value);
+  }
+  return counts;
+}
+
+/** Write requests between two snapshots, by "VERB resource[/subresource]", leaving out `ignore`d resources. */
+export function writesBetween(before: RequestCounts, after: RequestCounts, ignore: readonly string[] = []): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, n] of after) {
+    const [verb, resource] = key.split(" ");
+    if (!(WRITE_VERBS as readonly string[]).includes(verb ?? "") || ignore.some((r) => (resource ?? "").split("/")[0] === r)) continue;
+    const d = n - (before.get(key) ?? 0);
+    if (d > 0) out[key] = d;
+  }
+  return out;
+}
