@@ -53,6 +53,7 @@ interface Written<T> {
 }
 
 const EVENTS_NAMESPACE = "default";
+const MIN_PASS_INTERVAL_MS = 250;
 
 function newerOrEqual(a: string | undefined, b: string | undefined): boolean {
   if (a === undefined || b === undefined) return false;
@@ -82,6 +83,7 @@ export class Reconciler {
   /** Writes sent (node state applies, status applies): for logs and tests. */
   readonly writes = { nodeStates: 0, statuses: 0 };
   passes = 0;
+  private lastPassAt = -Infinity;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.custom = makeApiClient(options.kubeConfig, CustomObjectsApi, { timeoutMs: options.apiTimeoutMs });
@@ -98,7 +100,7 @@ export class Reconciler {
       apiTimeoutMs: options.apiTimeoutMs,
       ...(options.defaultPlacement ? { defaultPlacement: options.defaultPlacement } : {}),
       onChange: () => {
-        if (this.cache.synced) this.queue.add("sync");
+        if (this.cache.synced) this.requestSync();
       },
     });
   }
@@ -150,8 +152,19 @@ export class Reconciler {
     return this.applyPolicyStatus(key.slice(7));
   }
 
+  /**
+   * A pass recomputes the whole cluster, so changes that arrive in a burst (every agent's status
+   * write, a relabelling of many Nodes) are folded into at most one pass per MIN_PASS_INTERVAL_MS.
+   */
+  private requestSync(): void {
+    const since = performance.now() - this.lastPassAt;
+    if (since >= MIN_PASS_INTERVAL_MS) this.queue.add("sync");
+    else this.queue.addAfter("sync", MIN_PASS_INTERVAL_MS - since);
+  }
+
   private sync(): void {
     const started = performance.now();
+    this.lastPassAt = started;
     const plan = planCluster(this.cache.view(), this.gate, new Date());
     this.plan = plan;
     this.passes++;

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { CoordinationV1Api } from "@kubernetes/client-node";
+import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, makeApiClient } from "../kube/client.js";
 import { LeaderElector } from "../kube/leader-election.js";
 import { createLogger } from "../log.js";
@@ -133,7 +133,13 @@ export async function runController(argv: readonly string[]): Promise<number> {
   }
   const s = settings;
   const logger = createLogger("controller", { level: s.logLevel });
-  const kubeConfig = loadKubeConfig(s.kubeconfig);
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(s.kubeconfig);
+  } catch (err) {
+    logger.error({ err, controller: "controller" }, "cannot load the kubeconfig");
+    return 1;
+  }
   const reconciler = new Reconciler({
     kubeConfig,
     logger,

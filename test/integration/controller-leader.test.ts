@@ -180,5 +180,10 @@ describe("two controller processes on one Lease", () => {
     expect(writes[`APPLY ${NODE_STATE_PLURAL}`]).toBe(NODES);
     const applies = (await standby.logs()).filter((l) => l.msg === "applied node state").map((l) => l["node"]);
     expect(applies.sort()).toEqual([...nodeNames].sort());
+    // SIGTERM: it stops writing, hands the Lease over and exits 0, without being killed.
+    const stopAt = Date.now();
+    await standby.stop();
+    expect({ exit: standby.exited, within10s: Date.now() - stopAt < 10_000 }).toEqual({ exit: "exited with code 0", within10s: true });
+    expect(await holder()).toBe("");
   }, 300_000);
 });
