@@ -31,6 +31,8 @@ export interface ProcessGroupOptions {
 export class ProcessGroup {
   readonly name: string;
   readonly logFile: string;
+  /** What it was started with (a restart starts the same again). */
+  readonly options: ProcessGroupOptions;
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private readonly tail: string[] = [];
@@ -42,11 +44,10 @@ export class ProcessGroup {
   constructor(options: ProcessGroupOptions) {
     this.name = options.name;
     this.logFile = options.logFile;
+    this.options = options;
     this.tailLines = options.tailLines ?? 40;
     this.log = createWriteStream(options.logFile, { flags: "a" });
-    const [command, args] = SETPRIV
-      ? [SETPRIV, ["--pdeathsig", "KILL", "--", options.command, ...options.args]]
-      : [options.command, [...options.args]];
+    const [command, args] = SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", options.command, ...options.args]] : [options.command, [...options.args]];
     this.child = spawn(command, args, {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -94,9 +95,7 @@ export class ProcessGroup {
   /** An Error that says which process, how it ended and what it said last. */
   failure(message: string): Error {
     const ended = this.exitDescription();
-    return new Error(
-      `${this.name}: ${message}${ended ? ` (${ended})` : ""}; log ${this.logFile}, last lines:\n${this.lastLines()}`,
-    );
+    return new Error(`${this.name}: ${message}${ended ? ` (${ended})` : ""}; log ${this.logFile}, last lines:\n${this.lastLines()}`);
   }
 
   /** SIGTERM to the whole group, SIGKILL after graceMs; resolves when the leader has exited. */
