@@ -22,6 +22,8 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          // Components started by tests pick a free metrics port, never the default 8080.
+          env: { METRICS_PORT: "0" },
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/support/global-setup.ts"],
           // One control plane for the run; files run one after another against it.
@@ -33,6 +35,7 @@ export default defineConfig({
       {
         test: {
           name: "agent",
+          env: { METRICS_PORT: "0" },
           include: ["test/agent/**/*.test.ts"],
           globalSetup: ["test/agent/support/host-sysctls.global.ts"],
           testTimeout: 120_000,

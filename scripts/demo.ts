@@ -65,7 +65,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 function cli(args: readonly string[], kubeconfig: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const tty = process.stdout.isTTY === true;
-    const child = spawn(process.execPath, [CLI, ...args, "--kubeconfig", kubeconfig], { env: { ...process.env, TCP_TUNING_USE_DIST: "1" }, stdio: tty ? "inherit" : ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args, "--kubeconfig", kubeconfig], {
+      env: { ...process.env, TCP_TUNING_USE_DIST: "1" },
+      stdio: tty ? "inherit" : ["ignore", "pipe", "pipe"],
+    });
     const indent = (chunk: Buffer): void => void process.stdout.write(chunk.toString("utf8").replace(/^(?=.)/gm, "   "));
     child.stdout?.on("data", indent);
     child.stderr?.on("data", indent);
@@ -95,7 +98,11 @@ async function main(): Promise<void> {
   step("2. The Helm chart, rendered and server-side applied (identities, RBAC, webhook configuration, DaemonSet)");
   const objects = await renderChart({ release: RELEASE, namespace: NAMESPACE, setJson: ["namespace.create=true", 'defaultPlacement={"nat":"none"}'] });
   const kubectl = join(binDir(["kubectl"]), "kubectl");
-  await run(kubectl, ["--kubeconfig", plane.kubeconfigPath, "apply", "--server-side", "--force-conflicts", "--field-manager=demo", "-f", "-"], objects.map((o) => stringify(o)).join("---\n"));
+  await run(
+    kubectl,
+    ["--kubeconfig", plane.kubeconfigPath, "apply", "--server-side", "--force-conflicts", "--field-manager=demo", "-f", "-"],
+    objects.map((o) => stringify(o)).join("---\n"),
+  );
   out(`   ${objects.length} objects: ${[...new Set(objects.map((o) => o.kind))].join(", ")}`);
 
   step("3. Nodes in two zones with different kernels (Node objects; status through the status subresource)");
@@ -111,7 +118,16 @@ async function main(): Promise<void> {
     for (const a of agents) await a.stop();
   });
   for (const node of linux) {
-    agents.push(await startAgent(kc, { node, pod: pods.get(node)!, namespace: NAMESPACE, serviceAccount: `tcp-tuning-operator-agent`, dir, apiserverPort: Number(new URL(plane.server).port) }));
+    agents.push(
+      await startAgent(kc, {
+        node,
+        pod: pods.get(node)!,
+        namespace: NAMESPACE,
+        serviceAccount: `tcp-tuning-operator-agent`,
+        dir,
+        apiserverPort: Number(new URL(plane.server).port),
+      }),
+    );
     out(`   ${node.padEnd(18)} netns ${agents.at(-1)!.netns}, token bound to pod ${pods.get(node)!.metadata!.name}`);
   }
 
@@ -119,12 +135,28 @@ async function main(): Promise<void> {
   const webhookPort = await freePort();
   const configName = `tcp-tuning-operator-${NAMESPACE}`;
   // No kube-proxy here: the API server calls the webhook process at 127.0.0.1 instead of through the Service.
-  await kc.makeApiClient(AdmissionregistrationV1Api).patchValidatingWebhookConfiguration({ name: configName, body: [{ op: "replace", path: "/webhooks/0/clientConfig", value: { url: `https://127.0.0.1:${webhookPort}/validate` } }] }, jsonPatch());
+  await kc
+    .makeApiClient(AdmissionregistrationV1Api)
+    .patchValidatingWebhookConfiguration(
+      { name: configName, body: [{ op: "replace", path: "/webhooks/0/clientConfig", value: { url: `https://127.0.0.1:${webhookPort}/validate` } }] },
+      jsonPatch(),
+    );
   const webhookArgs = containerArgs(only(objects, "Deployment", "-webhook")).filter((a) => !a.startsWith("--port") && !a.startsWith("--metrics-port"));
   const webhook = new ProcessGroup({
     name: "webhook",
     command: process.execPath,
-    args: [CLI, ...webhookArgs, "--kubeconfig", await serviceAccountKubeconfig(kc, NAMESPACE, "tcp-tuning-operator-webhook", dir), "--port", String(webhookPort), "--host", "127.0.0.1", "--ip", "127.0.0.1"],
+    args: [
+      CLI,
+      ...webhookArgs,
+      "--kubeconfig",
+      await serviceAccountKubeconfig(kc, NAMESPACE, "tcp-tuning-operator-webhook", dir),
+      "--port",
+      String(webhookPort),
+      "--host",
+      "127.0.0.1",
+      "--ip",
+      "127.0.0.1",
+    ],
     env: { ...process.env, TCP_TUNING_USE_DIST: "1", POD_NAMESPACE: NAMESPACE, LOG_FORMAT: "json" },
     logFile: join(dir, "webhook.log"),
   });
@@ -165,7 +197,8 @@ async function main(): Promise<void> {
       applied.push(name);
       out(`   admitted  ${name}`);
     } catch (err) {
-      const message = err instanceof ApiException ? ((JSON.parse(String(err.body)) as { message?: string }).message ?? String(err.body)) : (err as Error).message;
+      const message =
+        err instanceof ApiException ? ((JSON.parse(String(err.body)) as { message?: string }).message ?? String(err.body)) : (err as Error).message;
       out(`   REFUSED   ${name}:`);
       for (const line of message.split("\n").slice(0, 6)) out(`             ${line}`);
     }
@@ -180,7 +213,13 @@ async function main(): Promise<void> {
       apiVersion: `${API_GROUP}/${API_VERSION}`,
       kind: "TcpTuningPolicy",
       metadata: { name: demoPolicy },
-      spec: { nodeSelector: { matchLabels: { "kubernetes.io/os": "linux" } }, sysctls: [{ name: key, value: "600" }], priority: 10, mode: "Enforce", rollout: { maxUnavailable: 2, canary: { nodes: 1, soakSeconds: 5 }, pauseOnFailure: true } },
+      spec: {
+        nodeSelector: { matchLabels: { "kubernetes.io/os": "linux" } },
+        sysctls: [{ name: key, value: "600" }],
+        priority: 10,
+        mode: "Enforce",
+        rollout: { maxUnavailable: 2, canary: { nodes: 1, soakSeconds: 5 }, pauseOnFailure: true },
+      },
     },
   });
   const rollout = await cli(["rollout", "status", `ttp/${demoPolicy}`, "--watch", "--timeout", "5m"], plane.kubeconfigPath);
@@ -196,11 +235,19 @@ async function main(): Promise<void> {
 
   step("9. Removal: every policy deleted; the agents restore the original values (in waves too)");
   for (const name of [...applied, demoPolicy]) await custom.deleteClusterCustomObject({ ...POLICY, name });
-  await eventually("every original value back on every node", async () => {
-    const now = await readValues(agents, keys);
-    return [...originals].every(([node, values]) => [...values].every(([k, v]) => now.get(node)?.get(k) === v)) ? true : undefined;
-  }, 300_000, 500);
-  const admitted = new Set([key, ...examples.filter((p) => applied.includes(p.metadata?.name ?? "")).flatMap((p) => (p.spec?.sysctls ?? []).map((k) => k.name))]);
+  await eventually(
+    "every original value back on every node",
+    async () => {
+      const now = await readValues(agents, keys);
+      return [...originals].every(([node, values]) => [...values].every(([k, v]) => now.get(node)?.get(k) === v)) ? true : undefined;
+    },
+    300_000,
+    500,
+  );
+  const admitted = new Set([
+    key,
+    ...examples.filter((p) => applied.includes(p.metadata?.name ?? "")).flatMap((p) => (p.spec?.sysctls ?? []).map((k) => k.name)),
+  ]);
   const shown = keys.filter((k) => admitted.has(k) && agents.some((a) => originals.get(a.node)?.has(k)));
   out(`   ${shown.join(", ")}: back at their originals on all ${agents.length} nodes, e.g.`);
   for (const a of agents) out(`   ${a.node.padEnd(18)} ${key} = ${await nsSysctl(a.netns, key)} (original ${before.get(a.node)})`);

@@ -36,7 +36,12 @@ const NEVER_LOGGED = new Set(["headers", "body", "response", "request", "config"
 export function serializeErr(err: unknown, depth = 0): SerializedError {
   if (isApiException(err)) {
     const info = apiErrorInfo(err);
-    return { type: "ApiException", message: info.message, ...(info.status !== undefined ? { status: info.status } : {}), ...(info.reason !== undefined ? { reason: info.reason } : {}) };
+    return {
+      type: "ApiException",
+      message: info.message,
+      ...(info.status !== undefined ? { status: info.status } : {}),
+      ...(info.reason !== undefined ? { reason: info.reason } : {}),
+    };
   }
   if (err instanceof Error) {
     const extra: Record<string, unknown> = {};
@@ -48,7 +53,11 @@ export function serializeErr(err: unknown, depth = 0): SerializedError {
     return { ...extra, type: err.name, message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}), ...cause };
   }
   const info = apiErrorInfo(err);
-  return { message: info.message, ...(info.status !== undefined ? { status: info.status } : {}), ...(info.reason !== undefined ? { reason: info.reason } : {}) };
+  return {
+    message: info.message,
+    ...(info.status !== undefined ? { status: info.status } : {}),
+    ...(info.reason !== undefined ? { reason: info.reason } : {}),
+  };
 }
 
 /** Logger options every component shares: string levels, ISO-8601 times, the err serializer. */

@@ -34,17 +34,37 @@ export async function agentPods(kc: KubeConfig, namespace: string, nodes: readon
   );
 }
 
-export async function startAgent(kc: KubeConfig, options: { node: string; pod: V1Pod; namespace: string; serviceAccount: string; dir: string; apiserverPort: number }): Promise<RunningAgent> {
+export async function startAgent(
+  kc: KubeConfig,
+  options: { node: string; pod: V1Pod; namespace: string; serviceAccount: string; dir: string; apiserverPort: number },
+): Promise<RunningAgent> {
   const { node, pod, dir } = options;
   const netns = await createNamespace();
   let bridge: ApiserverBridge | undefined;
   try {
     bridge = await bridgeApiserver(netns, options.apiserverPort, dir);
-    const kubeconfig = await serviceAccountKubeconfig(kc, options.namespace, options.serviceAccount, dir, { boundPod: { name: pod.metadata!.name!, uid: pod.metadata!.uid! } });
+    const kubeconfig = await serviceAccountKubeconfig(kc, options.namespace, options.serviceAccount, dir, {
+      boundPod: { name: pod.metadata!.name!, uid: pod.metadata!.uid! },
+    });
     const proc = new ProcessGroup({
       name: `agent ${node}`,
       command: "ip",
-      args: ["netns", "exec", netns, process.execPath, join(REPO_ROOT, "bin", "tcp-tuning.js"), "agent", "--node-name", node, "--kubeconfig", kubeconfig, "--state-file", join(dir, `${node}.state.json`), "--drift-interval", "5s"],
+      args: [
+        "netns",
+        "exec",
+        netns,
+        process.execPath,
+        join(REPO_ROOT, "bin", "tcp-tuning.js"),
+        "agent",
+        "--node-name",
+        node,
+        "--kubeconfig",
+        kubeconfig,
+        "--state-file",
+        join(dir, `${node}.state.json`),
+        "--drift-interval",
+        "5s",
+      ],
       env: { ...process.env, TCP_TUNING_USE_DIST: "1", LOG_FORMAT: "json" },
       logFile: join(dir, `agent-${node}.log`),
     });

@@ -41,7 +41,17 @@ export async function createNodes(kc: KubeConfig, objects: readonly V1Node[]): P
     const nodeInfo = { machineID: "", systemUUID: "", bootID: "", containerRuntimeVersion: "none://0", kubeProxyVersion: "", ...n.status?.nodeInfo };
     const now = new Date();
     await core.patchNodeStatus(
-      { name, body: { status: { nodeInfo, capacity, allocatable: capacity, conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "demo node", lastHeartbeatTime: now, lastTransitionTime: now }] } } },
+      {
+        name,
+        body: {
+          status: {
+            nodeInfo,
+            capacity,
+            allocatable: capacity,
+            conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "demo node", lastHeartbeatTime: now, lastTransitionTime: now }],
+          },
+        },
+      },
       mergePatch(),
     );
   }

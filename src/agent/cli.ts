@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { createLogger } from "../log.js";
+import { AgentMetrics, componentRegistry, MetricsServer } from "../metrics/index.js";
 import { Agent, type AgentBackend } from "./main.js";
 import { createFileBackend } from "./file-backend.js";
 import { createSysctlFs } from "./sysctl-fs.js";
@@ -21,6 +22,8 @@ import { createSysctlFs } from "./sysctl-fs.js";
  *   --poll-interval DUR     with --desired-file: how often to re-read it (default 1s)
  *   --proc-net DIR          TCP counters source, default /proc/net
  *   --counters-report-interval DUR  when nothing else changed, write the counters to status this often (+-20 %), default 10m
+ *   --metrics-port N        plain-HTTP /metrics, /healthz, /readyz (default $METRICS_PORT or 8080; 0 = any free port)
+ *   --metrics-host ADDR     its listen address (default $METRICS_HOST or 0.0.0.0)
  *   --counters-interval DUR how often the TCP counters are sampled (+-20 % jitter), default 30s
  *   --counters-window DUR   after a change, write every sample to status for this long, default 10m
  */
@@ -28,6 +31,7 @@ import { createSysctlFs } from "./sysctl-fs.js";
 export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
                         [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
                         [--proc-net DIR] [--counters-report-interval 10m] [--counters-interval 30s] [--counters-window 10m]
+                        [--metrics-port 8080] [--metrics-host 0.0.0.0]
 `;
 
 /** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
@@ -54,6 +58,8 @@ const optionsSchema = z.object({
   pollIntervalMs: z.number().int().positive(),
   procNet: z.string().min(1),
   countersReportIntervalMs: z.number().int().positive(),
+  metricsPort: z.number().int().min(0).max(65535),
+  metricsHost: z.string().min(1),
   countersIntervalMs: z.number().int().positive(),
   countersWindowMs: z.number().int().min(0),
 });
@@ -74,6 +80,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       "poll-interval": { type: "string" },
       "proc-net": { type: "string" },
       "counters-report-interval": { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-host": { type: "string" },
       "counters-interval": { type: "string" },
       "counters-window": { type: "string" },
     },
@@ -92,6 +100,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     pollIntervalMs: parseDuration(values["poll-interval"] ?? "1s"),
     procNet: values["proc-net"] ?? "/proc/net",
     countersReportIntervalMs: parseDuration(values["counters-report-interval"] ?? "10m"),
+    metricsPort: Number(values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080"),
+    metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
     countersIntervalMs: parseDuration(values["counters-interval"] ?? "30s"),
     countersWindowMs: parseDuration(values["counters-window"] ?? "10m"),
   });
@@ -145,6 +155,8 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
         }
       : undefined;
 
+  const registry = componentRegistry("agent");
+  const metrics = new AgentMetrics(registry, o.nodeName);
   const agent = new Agent({
     nodeName: o.nodeName,
     fs: createSysctlFs(o.sysctlRoot),
@@ -156,13 +168,30 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
     countersWindowMs: o.countersWindowMs,
     backend,
     log,
+    metrics,
     ...(afterWrite ? { afterWrite } : {}),
   });
+  const metricsServer = new MetricsServer({
+    registry,
+    ready: () => agent.ready,
+    notReadyReason: () => "no pass has completed yet",
+    logger: log.child({ part: "metrics" }),
+  });
+  try {
+    const address = await metricsServer.listen(o.metricsPort, o.metricsHost);
+    log.info({ metricsPort: address.port }, "metrics listening");
+  } catch (err) {
+    log.error({ err, port: o.metricsPort }, "cannot listen for metrics");
+    return 1;
+  }
 
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       log.info({ signal }, "stopping; sysctls stay as they are (nothing is restored on shutdown)");
-      void agent.stop().then(() => resolve(0));
+      void agent
+        .stop()
+        .then(() => metricsServer.close())
+        .then(() => resolve(0));
     };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
@@ -171,6 +200,7 @@ export async function runAgentCli(argv: readonly string[], env: NodeJS.ProcessEn
     await agent.start();
   } catch (err) {
     log.error({ err }, "agent could not start");
+    await metricsServer.close();
     return 1;
   }
   return stopped;

@@ -46,7 +46,12 @@ export function createFileBackend(opts: FileBackendOptions): AgentBackend {
     }
     if (doc.nodeName !== undefined && doc.nodeName !== opts.nodeName) {
       opts.log.error({ file: opts.desiredFile, node: opts.nodeName, specNodeName: doc.nodeName }, "desired-state file is for another node; ignored");
-      return { generation: undefined, sysctls: [], deleted: false, rejected: `${opts.desiredFile}: spec.nodeName is ${JSON.stringify(doc.nodeName)}, not this node (${JSON.stringify(opts.nodeName)})` };
+      return {
+        generation: undefined,
+        sysctls: [],
+        deleted: false,
+        rejected: `${opts.desiredFile}: spec.nodeName is ${JSON.stringify(doc.nodeName)}, not this node (${JSON.stringify(opts.nodeName)})`,
+      };
     }
     return { generation: doc.generation, sysctls: doc.sysctls, deleted: false };
   }

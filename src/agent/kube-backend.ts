@@ -61,7 +61,10 @@ export function createKubeBackend(opts: KubeBackendOptions): AgentBackend {
   /** A node state whose spec names another node was not approved for this one: not delivered. */
   function forThisNode(obj: NodeState): boolean {
     if (obj.spec.nodeName === opts.nodeName) return true;
-    opts.log.error({ object: obj.metadata.name, node: opts.nodeName, specNodeName: obj.spec.nodeName }, "node state's spec.nodeName names another node; ignored, keeping the last desired state");
+    opts.log.error(
+      { object: obj.metadata.name, node: opts.nodeName, specNodeName: obj.spec.nodeName },
+      "node state's spec.nodeName names another node; ignored, keeping the last desired state",
+    );
     return false;
   }
 

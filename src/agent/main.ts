@@ -1,5 +1,6 @@
 import type { CounterSample, Drift, KeyResult, NodeStateStatus, OriginalValue, TcpCounters } from "../api/v1alpha1/node-state.js";
 import type { Logger } from "../log.js";
+import type { AgentMetrics } from "../metrics/index.js";
 import { appendSample, DEFAULT_COUNTERS_INTERVAL_MS, DEFAULT_COUNTERS_WINDOW_MS, jitteredDelay, toSample } from "./counter-history.js";
 import { readTcpCounters } from "./counters.js";
 import { removeStaleTemporaries } from "./atomic-file.js";
@@ -65,7 +66,9 @@ export interface AgentOptions {
   readonly afterWrite?: (sysctlName: string, writesSoFar: number) => Promise<void>;
   /** When nothing else changed, the TCP counters are written to status this often (+-20 %); default 10 min. */
   readonly countersReportIntervalMs?: number;
-  /** How often the TCP counters are sampled (jittered +-20 %); default 30 s. */
+  /** Where pass results, drift corrections, status writes and the TCP counters are counted (Prometheus). */
+  readonly metrics?: AgentMetrics;
+  /** How often the TCP counters are sampled into the history (jittered +-20 %); default 30 s. */
   readonly countersIntervalMs?: number;
   /** For this long after a new generation is applied, every sample is written to status; default 10 min. */
   readonly countersWindowMs?: number;
@@ -86,6 +89,7 @@ export class Agent {
   /** Why the latest desired state was rejected, until a usable one arrives. */
   private rejected: string | undefined;
   private readonly statusWrites: StatusWriteGate;
+  private passed = false;
   private counterHistory: CounterSample[] = [];
   private countersTimer: NodeJS.Timeout | undefined;
   /** Until when each counter sample is written on its own (a rollout is soaking this change). */
@@ -117,6 +121,11 @@ export class Agent {
     await this.opts.backend.stop();
     await this.queue;
     this.opts.log.info("agent stopped; sysctls left as they are");
+  }
+
+  /** Ready (/readyz): a first pass has run since start, whatever its result. */
+  get ready(): boolean {
+    return this.passed && !this.stopped;
   }
 
   /** Resolves when every queued pass has run (tests and shutdown). */
@@ -207,6 +216,8 @@ export class Agent {
     try {
       result = await reconcile(sysctls, this.ctx());
     } catch (err) {
+      this.passed = true;
+      this.opts.metrics?.passes.inc({ node: this.opts.nodeName, outcome: "error" });
       this.keys = [];
       this.lastDrifted = [];
       await this.report(desired, false, {
@@ -223,6 +234,9 @@ export class Agent {
     // Incomplete (retried every drift interval): a key not applied, or an original not restored.
     const complete = result.applied && !result.keys.some((k) => k.result === "RestoreFailed");
     this.appliedGeneration = { desired: sysctls, complete };
+    this.passed = true;
+    this.opts.metrics?.passes.inc({ node: this.opts.nodeName, outcome: complete ? "applied" : "incomplete" });
+    this.opts.metrics?.recordKeys(result.keys);
     await this.report(desired, result.applied);
     for (const e of passEvents(result.keys, result.changed, desired.generation)) await this.event(e);
   }
@@ -238,6 +252,7 @@ export class Agent {
     // Drifted stays True for the rest of this generation: someone is fighting the desired values.
     this.lastDrifted = [...new Set([...this.lastDrifted, ...found.drifted])];
     if (found.drifted.length > 0) {
+      this.opts.metrics?.driftCorrections.inc({ node: this.opts.nodeName }, found.drifted.length);
       this.drift = { count: this.drift.count + found.drifted.length, lastDetectedTime: new Date().toISOString(), lastKeys: found.drifted };
       const byName = new Map(found.keys.map((k) => [k.name, k]));
       this.keys = this.keys.map((k) => byName.get(k.name) ?? k);
@@ -270,6 +285,7 @@ export class Agent {
       lastDrifted: this.lastDrifted,
       ...(failure ? { failure } : {}),
     };
+    this.opts.metrics?.recordTcpCounters(view.counters);
     const status = agentStatus(this.lastStatus, view, now);
     // Written when something changed, and the counters alone at a bounded, jittered cadence (status-writes.ts).
     const why = this.statusWrites.reason(status, now.getTime());
@@ -279,7 +295,9 @@ export class Agent {
       this.statusWrites.written(status, now.getTime());
       this.opts.log.debug({ why }, "status written");
       this.lastStatus = status;
+      this.opts.metrics?.statusWrites.inc({ node: this.opts.nodeName, outcome: "ok" });
     } catch (err) {
+      this.opts.metrics?.statusWrites.inc({ node: this.opts.nodeName, outcome: "error" });
       this.opts.log.error({ err }, "could not write status");
     }
   }
@@ -303,14 +321,20 @@ export class Agent {
     this.countersTimer.unref?.();
   }
 
-  /** A sample; written to status on its own only while a recent change is being watched. */
+  /**
+   * A sample into the history; written to status on its own only while a recent change is watched
+   * (--counters-window), so a rollout's soak sees fresh rates. Outside that window it waits for the
+   * next status write (a change, or the counters report interval).
+   */
   private async sampleTick(): Promise<void> {
-    const counters = await this.sampleCounters(new Date());
+    const now = new Date();
+    const counters = await this.sampleCounters(now);
     const desired = this.current;
-    if (!desired || desired.deleted || !this.lastStatus || Date.now() > this.watchCountersUntil) return;
+    if (!desired || desired.deleted || !this.lastStatus || now.getTime() > this.watchCountersUntil) return;
     const status: NodeStateStatus = { ...this.lastStatus, counters, counterHistory: this.counterHistory };
     try {
       await this.opts.backend.writeStatus(status);
+      this.statusWrites.written(status, now.getTime());
       this.lastStatus = status;
     } catch (err) {
       this.opts.log.error({ err }, "could not write counters");

@@ -78,11 +78,17 @@ async function planKey(entry: AgentSysctl, fs: SysctlFs): Promise<Planned> {
   try {
     present = await fs.exists(entry.name);
   } catch (err) {
-    return { kind: "done", result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message } };
+    return {
+      kind: "done",
+      result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message },
+    };
   }
   if (!present) {
     if (allowed.spec.absentEquivalent !== undefined && allowed.spec.absentEquivalent === desired) {
-      return { kind: "done", result: { name: entry.name, desired, result: "Skipped", message: `this kernel has no ${entry.name}; it behaves as ${desired} already` } };
+      return {
+        kind: "done",
+        result: { name: entry.name, desired, result: "Skipped", message: `this kernel has no ${entry.name}; it behaves as ${desired} already` },
+      };
     }
     const why = allowed.spec.requiresModule ? ` (it needs the ${allowed.spec.requiresModule} module)` : "";
     return { kind: "done", result: { name: entry.name, desired, result: "Failed", message: `this kernel has no ${entry.name}${why}` } };
@@ -91,11 +97,22 @@ async function planKey(entry: AgentSysctl, fs: SysctlFs): Promise<Planned> {
     const current = await fs.read(entry.name);
     if (current.length > SYSCTL_VALUE_MAX) {
       // It could not be kept as the original (state file and status hold 256 characters): not touched.
-      return { kind: "done", result: { name: entry.name, desired, result: "Failed", message: `its current value is ${current.length} characters long, more than the ${SYSCTL_VALUE_MAX} that can be recorded as its original; not changed` } };
+      return {
+        kind: "done",
+        result: {
+          name: entry.name,
+          desired,
+          result: "Failed",
+          message: `its current value is ${current.length} characters long, more than the ${SYSCTL_VALUE_MAX} that can be recorded as its original; not changed`,
+        },
+      };
     }
     return { kind: "set", name: entry.name, spec: allowed.spec, desired, current };
   } catch (err) {
-    return { kind: "done", result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message } };
+    return {
+      kind: "done",
+      result: { name: entry.name, desired, result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message },
+    };
   }
 }
 
@@ -108,7 +125,12 @@ function isBlocking(r: KeyResult): boolean {
  * kernel-order.ts). A key leaves the state file only after its original was written and read back.
  * Returns results and the updated state.
  */
-async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<string>, ctx: ReconcileContext, changed: string[]): Promise<{ state: StateFile; results: KeyResult[] }> {
+async function restoreUndesired(
+  state: StateFile,
+  desiredNames: ReadonlySet<string>,
+  ctx: ReconcileContext,
+  changed: string[],
+): Promise<{ state: StateFile; results: KeyResult[] }> {
   let next = state;
   const outcome = await writeInKernelOrder(
     state.originals.filter((o) => !desiredNames.has(o.name)),
@@ -124,11 +146,23 @@ async function restoreUndesired(state: StateFile, desiredNames: ReadonlySet<stri
   );
   const byName = new Map<string, KeyResult>();
   for (const { item: original, actual } of outcome.done) {
-    byName.set(original.name, { name: original.name, desired: original.value, actual, result: "Restored", message: `restored the original value recorded at ${original.recordedAt}` });
+    byName.set(original.name, {
+      name: original.name,
+      desired: original.value,
+      actual,
+      result: "Restored",
+      message: `restored the original value recorded at ${original.recordedAt}`,
+    });
   }
   for (const { item: original, err } of outcome.failed) {
     const actual = readBackOf(err);
-    byName.set(original.name, { name: original.name, desired: original.value, ...(actual === undefined ? {} : { actual }), result: "RestoreFailed", message: (err as Error).message });
+    byName.set(original.name, {
+      name: original.name,
+      desired: original.value,
+      ...(actual === undefined ? {} : { actual }),
+      result: "RestoreFailed",
+      message: (err as Error).message,
+    });
     ctx.log.error({ sysctl: original.name, err }, "could not restore original value; keeping it in the state file");
   }
   // One result per key, in the state file's order.
@@ -162,7 +196,10 @@ async function loadOrRecoverState(ctx: ReconcileContext): Promise<StateFile> {
     const fresh = stamp(emptyState(onDisk.nodeName));
     await saveStateFile(ctx.stateFile, fresh);
     if (onDisk.originals.length > 0) {
-      ctx.log.warn({ stateFile: ctx.stateFile, previousBoot: onDisk.bootId, boot, dropped: onDisk.originals }, "the kernel was rebooted; the previous boot's originals are dropped and read again before the next change");
+      ctx.log.warn(
+        { stateFile: ctx.stateFile, previousBoot: onDisk.bootId, boot, dropped: onDisk.originals },
+        "the kernel was rebooted; the previous boot's originals are dropped and read again before the next change",
+      );
       if (ctx.onNewBoot) await ctx.onNewBoot(onDisk.originals);
     }
     return fresh;
@@ -212,7 +249,8 @@ export async function reconcile(desiredList: readonly AgentSysctl[], ctx: Reconc
     const why = `not applied: this generation is refused as a whole because of ${blocking.join(", ")}`;
     for (const p of planned) {
       if (p.kind === "done") applyResults.push(p.result);
-      else if (sameSysctlValue(p.current, p.desired, p.spec)) applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
+      else if (sameSysctlValue(p.current, p.desired, p.spec))
+        applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
       else applyResults.push({ name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: why });
     }
   } else {
@@ -220,7 +258,8 @@ export async function reconcile(desiredList: readonly AgentSysctl[], ctx: Reconc
     const byName = new Map<string, KeyResult>();
     for (const p of planned) {
       if (p.kind === "done") byName.set(p.result.name, p.result);
-      else if (sameSysctlValue(p.current, p.desired, p.spec)) byName.set(p.name, { name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
+      else if (sameSysctlValue(p.current, p.desired, p.spec))
+        byName.set(p.name, { name: p.name, desired: p.desired, actual: p.current, result: "Applied", message: "already in effect" });
       else toWrite.push(p);
     }
     let writes = 0;
@@ -239,31 +278,65 @@ export async function reconcile(desiredList: readonly AgentSysctl[], ctx: Reconc
     const partlyWritten: { item: (typeof toWrite)[number]; actual: string; err: unknown }[] = [];
     for (const { item: p, err } of outcome.failed) {
       const actual = readBackOf(err);
-      byName.set(p.name, { name: p.name, desired: p.desired, ...(actual === undefined ? {} : { actual }), result: err instanceof SysctlRefusedError ? "Refused" : "Failed", message: (err as Error).message });
+      byName.set(p.name, {
+        name: p.name,
+        desired: p.desired,
+        ...(actual === undefined ? {} : { actual }),
+        result: err instanceof SysctlRefusedError ? "Refused" : "Failed",
+        message: (err as Error).message,
+      });
       ctx.log.error({ sysctl: p.name, err, readBack: actual }, "apply failed; rolling back the keys changed in this pass");
       if (actual !== undefined && !sameSysctlValue(actual, p.current, p.spec)) partlyWritten.push({ item: p, actual, err });
     }
     for (const p of outcome.notAttempted) {
-      byName.set(p.name, { name: p.name, desired: p.desired, actual: p.current, result: "Pending", message: `not applied: ${failedAt ?? "another key"} failed in this pass` });
+      byName.set(p.name, {
+        name: p.name,
+        desired: p.desired,
+        actual: p.current,
+        result: "Pending",
+        message: `not applied: ${failedAt ?? "another key"} failed in this pass`,
+      });
     }
     if (failedAt !== undefined) {
       // Back to the values of before this pass, newest first (the reverse of an order the kernel took);
       // a key the failed write changed in part goes first, it was written last.
       const partly = new Set(partlyWritten.map((w) => w.item.name));
-      const rollback = await writeInKernelOrder([...partlyWritten, ...[...outcome.done].reverse()], ({ item: p }) => ctx.fs.write(p.name, p.current), { stopOnHardFailure: false });
+      const rollback = await writeInKernelOrder([...partlyWritten, ...[...outcome.done].reverse()], ({ item: p }) => ctx.fs.write(p.name, p.current), {
+        stopOnHardFailure: false,
+      });
       for (const { item, actual } of rollback.done) {
         const p = item.item;
         if (partly.has(p.name)) {
-          byName.set(p.name, { name: p.name, desired: p.desired, actual, result: "Failed", message: `${(partlyWritten.find((w) => w.item.name === p.name)?.err as Error).message}; the refused write had changed it to ${item.actual}, so it was put back to ${p.current}` });
+          byName.set(p.name, {
+            name: p.name,
+            desired: p.desired,
+            actual,
+            result: "Failed",
+            message: `${(partlyWritten.find((w) => w.item.name === p.name)?.err as Error).message}; the refused write had changed it to ${item.actual}, so it was put back to ${p.current}`,
+          });
         } else {
-          byName.set(p.name, { name: p.name, desired: p.desired, actual, result: "RolledBack", message: `put back to ${p.current} because ${failedAt} failed` });
+          byName.set(p.name, {
+            name: p.name,
+            desired: p.desired,
+            actual,
+            result: "RolledBack",
+            message: `put back to ${p.current} because ${failedAt} failed`,
+          });
         }
       }
       for (const { item, err } of rollback.failed) {
         const p = item.item;
         const actual = readBackOf(err) ?? (partly.has(p.name) ? item.actual : undefined);
-        const what = partly.has(p.name) ? `the refused write changed it to ${item.actual}, and it could not be put back to ${p.current}` : `applied, then could not be rolled back to ${p.current}`;
-        byName.set(p.name, { name: p.name, desired: p.desired, ...(actual === undefined ? {} : { actual }), result: "Failed", message: `${what}: ${(err as Error).message}` });
+        const what = partly.has(p.name)
+          ? `the refused write changed it to ${item.actual}, and it could not be put back to ${p.current}`
+          : `applied, then could not be rolled back to ${p.current}`;
+        byName.set(p.name, {
+          name: p.name,
+          desired: p.desired,
+          ...(actual === undefined ? {} : { actual }),
+          result: "Failed",
+          message: `${what}: ${(err as Error).message}`,
+        });
         ctx.log.error({ sysctl: p.name, err, readBack: actual }, "rollback failed");
       }
     }
@@ -324,7 +397,13 @@ export async function checkDrift(applied: readonly AgentSysctl[], ctx: Reconcile
     ctx.log.warn({ sysctl: d.name, found: d.current, desired: d.desired }, "drift corrected");
   }
   for (const { item: d, err } of outcome.failed) {
-    keys.push({ name: d.name, desired: d.desired, actual: readBackOf(err) ?? d.current, result: "Failed", message: `drift: found ${d.current}, re-apply failed: ${(err as Error).message}` });
+    keys.push({
+      name: d.name,
+      desired: d.desired,
+      actual: readBackOf(err) ?? d.current,
+      result: "Failed",
+      message: `drift: found ${d.current}, re-apply failed: ${(err as Error).message}`,
+    });
     ctx.log.error({ sysctl: d.name, err }, "drift: re-apply failed");
   }
   return { drifted: drifted.map((d) => d.name), keys };

@@ -90,7 +90,9 @@ export async function readStateFile(path: string): Promise<StateFile | undefined
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new StateFileError(path, `not JSON (refusing to overwrite it; move it aside after checking the originals in it): ${(err as Error).message}`, { cause: err });
+    throw new StateFileError(path, `not JSON (refusing to overwrite it; move it aside after checking the originals in it): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const parsed = stateFileSchema.safeParse(json);
   if (!parsed.success) {

@@ -28,7 +28,10 @@ export interface AgentView {
 const PROBLEMS = new Set<KeyResult["result"]>(["Failed", "Refused", "RolledBack", "RestoreFailed"]);
 
 function names(keys: readonly KeyResult[], pick: (r: KeyResult) => boolean): string {
-  return keys.filter(pick).map((k) => `${k.name} (${k.result}${k.message ? `: ${k.message}` : ""})`).join("; ");
+  return keys
+    .filter(pick)
+    .map((k) => `${k.name} (${k.result}${k.message ? `: ${k.message}` : ""})`)
+    .join("; ");
 }
 
 /** The status conditions: Applied, Degraded, Drifted, each with observedGeneration. */
@@ -73,7 +76,9 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
     );
     list = setCondition(
       list,
-      stuck.length === 0 ? { type: "Degraded", status: "False", reason: "AsDesired", message: "every original was restored", ...base } : { type: "Degraded", status: "True", reason: "RestoreFailed", message, ...base },
+      stuck.length === 0
+        ? { type: "Degraded", status: "False", reason: "AsDesired", message: "every original was restored", ...base }
+        : { type: "Degraded", status: "True", reason: "RestoreFailed", message, ...base },
       now,
     );
     return setCondition(list, { type: "Drifted", status: "False", reason: "NoDrift", message: "nothing is desired, so nothing can drift", ...base }, now);
@@ -81,14 +86,32 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
   list = setCondition(
     list,
     view.applied
-      ? { type: "Applied", status: "True", reason: view.desiredCount === 0 ? "NothingDesired" : "AllKeysApplied", message: view.desiredCount === 0 ? "no sysctls are desired on this node" : `${view.desiredCount} desired sysctl(s) in effect and verified`, ...base }
-      : { type: "Applied", status: "False", reason: refused ? "Refused" : "ApplyFailed", message: names(view.keys, (k) => PROBLEMS.has(k.result) || k.result === "Pending") || "not applied", ...base },
+      ? {
+          type: "Applied",
+          status: "True",
+          reason: view.desiredCount === 0 ? "NothingDesired" : "AllKeysApplied",
+          message: view.desiredCount === 0 ? "no sysctls are desired on this node" : `${view.desiredCount} desired sysctl(s) in effect and verified`,
+          ...base,
+        }
+      : {
+          type: "Applied",
+          status: "False",
+          reason: refused ? "Refused" : "ApplyFailed",
+          message: names(view.keys, (k) => PROBLEMS.has(k.result) || k.result === "Pending") || "not applied",
+          ...base,
+        },
     now,
   );
   list = setCondition(
     list,
     problems.length > 0
-      ? { type: "Degraded", status: "True", reason: refused ? "Refused" : problems.some((k) => k.result === "RestoreFailed") ? "RestoreFailed" : "ApplyFailed", message: names(problems, () => true), ...base }
+      ? {
+          type: "Degraded",
+          status: "True",
+          reason: refused ? "Refused" : problems.some((k) => k.result === "RestoreFailed") ? "RestoreFailed" : "ApplyFailed",
+          message: names(problems, () => true),
+          ...base,
+        }
       : { type: "Degraded", status: "False", reason: "AsDesired", message: "no key failed or was refused", ...base },
     now,
   );
@@ -97,8 +120,20 @@ export function agentConditions(previous: readonly Condition[] | undefined, view
 
 function driftCondition(view: AgentView, base: { observedGeneration?: number }): Omit<Condition, "lastTransitionTime"> {
   return view.lastDrifted.length > 0
-    ? { type: "Drifted", status: "True", reason: "DriftCorrected", message: `changed by someone else since this generation was applied, and re-applied: ${view.lastDrifted.join(", ")}`, ...base }
-    : { type: "Drifted", status: "False", reason: "NoDrift", message: "no desired key has been changed by someone else since this generation was applied", ...base };
+    ? {
+        type: "Drifted",
+        status: "True",
+        reason: "DriftCorrected",
+        message: `changed by someone else since this generation was applied, and re-applied: ${view.lastDrifted.join(", ")}`,
+        ...base,
+      }
+    : {
+        type: "Drifted",
+        status: "False",
+        reason: "NoDrift",
+        message: "no desired key has been changed by someone else since this generation was applied",
+        ...base,
+      };
 }
 
 const KEY_MESSAGE_MAX = 1024;

@@ -191,11 +191,19 @@ export function createSysctlFs(root = "/proc/sys"): SysctlFs {
         // A refused write may still have changed the key (a vector's first fields): read what it holds now.
         const readBack = await readPath(sysctlName, path).catch(() => undefined);
         const now = readBack === undefined ? "" : `; it reads back ${JSON.stringify(readBack)}`;
-        throw new SysctlIoError(sysctlName, path, "write", `${(failure as Error).message}${now}`, readBack === undefined ? { cause: failure } : { cause: failure, readBack });
+        throw new SysctlIoError(
+          sysctlName,
+          path,
+          "write",
+          `${(failure as Error).message}${now}`,
+          readBack === undefined ? { cause: failure } : { cause: failure, readBack },
+        );
       }
       const actual = await readPath(sysctlName, path);
       if (!sameSysctlValue(actual, wanted, spec)) {
-        throw new SysctlIoError(sysctlName, path, "verify", `wrote ${JSON.stringify(wanted)}, kernel reads back ${JSON.stringify(actual)}`, { readBack: actual });
+        throw new SysctlIoError(sysctlName, path, "verify", `wrote ${JSON.stringify(wanted)}, kernel reads back ${JSON.stringify(actual)}`, {
+          readBack: actual,
+        });
       }
       return actual;
     },

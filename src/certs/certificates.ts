@@ -28,7 +28,10 @@ export async function createCa(now: Date, life: Lifetime, subject: Distinguished
   const { notBefore, notAfter } = window(now, life);
   // A unique common name per CA, so that old and new CA in one bundle are told apart in logs and by tools.
   const named: DistinguishedName = { ...subject, commonName: `${subject.commonName}@${Math.floor(now.getTime() / 1000)}` };
-  const certPem = await createCertificate({ subject: named, publicKey: key.publicKey, notBefore, notAfter, isCa: true }, { subject: named, privateKey: key.privateKey, publicKey: key.publicKey });
+  const certPem = await createCertificate(
+    { subject: named, publicKey: key.publicKey, notBefore, notAfter, isCa: true },
+    { subject: named, privateKey: key.privateKey, publicKey: key.publicKey },
+  );
   return { certPem, keyPem: key.privateKeyPem };
 }
 

@@ -1,5 +1,17 @@
 // The certificates module's public surface: what the webhook (and later the controller) imports.
-export { CA_SUBJECT, createCa, fingerprint, fingerprintIfValid, issueServingCert, issuedBy, coversNames, keyMatches, renewalTime, splitPemBundle, validityOf } from "./certificates.js";
+export {
+  CA_SUBJECT,
+  createCa,
+  fingerprint,
+  fingerprintIfValid,
+  issueServingCert,
+  issuedBy,
+  coversNames,
+  keyMatches,
+  renewalTime,
+  splitPemBundle,
+  validityOf,
+} from "./certificates.js";
 export type { KeyPair, Lifetime, ServingNames, Validity } from "./certificates.js";
 export { CERT_FILES, CertDirectory, readCertDirectory, type CertDirectoryOptions, type DirectoryCertificates } from "./cert-directory.js";
 export { planRotation, stateProblem, type PkiState, type RotationPlan, type RotationPolicy, type RotationStep } from "./rotation.js";

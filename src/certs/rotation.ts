@@ -1,4 +1,17 @@
-import { coversNames, createCa, fingerprint, fingerprintIfValid, issueServingCert, issuedBy, keyMatches, renewalTime, validityOf, type KeyPair, type Lifetime, type ServingNames } from "./certificates.js";
+import {
+  coversNames,
+  createCa,
+  fingerprint,
+  fingerprintIfValid,
+  issueServingCert,
+  issuedBy,
+  keyMatches,
+  renewalTime,
+  validityOf,
+  type KeyPair,
+  type Lifetime,
+  type ServingNames,
+} from "./certificates.js";
 
 /**
  * The webhook's certificates as stored in its Secret.
@@ -106,13 +119,23 @@ export async function planRotation(state: PkiState | undefined, now: Date, polic
     // "now" at every check would push the switch or the retirement back for ever. The phase starts
     // again now, written down, and runs its full wait: later than planned, never earlier.
     const wait = state.nextCa ? policy.propagationMs : policy.retireAfterMs;
-    return { step: "phase-restarted", state: { ...state, phaseSince: now }, nextCheck: later(now, wait), why: "the rotation phase's start time was missing; its wait starts again now" };
+    return {
+      step: "phase-restarted",
+      state: { ...state, phaseSince: now },
+      nextCheck: later(now, wait),
+      why: "the rotation phase's start time was missing; its wait starts again now",
+    };
   }
   const since = state.phaseSince ?? now;
   if (state.nextCa) {
     const due = later(since, policy.propagationMs);
     if (now < due || !inputs.bundleInstalled) {
-      return { step: "none", state, nextCheck: now < due ? due : later(now, 1000), why: now < due ? "waiting for the new caBundle to propagate" : "waiting for the caBundle to be installed" };
+      return {
+        step: "none",
+        state,
+        nextCheck: now < due ? due : later(now, 1000),
+        why: now < due ? "waiting for the new caBundle to propagate" : "waiting for the caBundle to be installed",
+      };
     }
     const serving = await serve(state.nextCa, policy, now);
     const switched: PkiState = { ca: state.nextCa, serving, bundle: state.bundle, phaseSince: now };
@@ -129,7 +152,12 @@ export async function planRotation(state: PkiState | undefined, now: Date, polic
   if (inputs.forceCaRotation || now >= caDue) {
     const nextCa = await createCa(now, policy.caLife);
     const added: PkiState = { ca: state.ca, serving: state.serving, bundle: [...state.bundle, nextCa.certPem], nextCa, phaseSince: now };
-    return { step: "ca-added", state: added, nextCheck: later(now, policy.propagationMs), why: inputs.forceCaRotation ? "CA rotation requested" : "the CA is at its renewal time" };
+    return {
+      step: "ca-added",
+      state: added,
+      nextCheck: later(now, policy.propagationMs),
+      why: inputs.forceCaRotation ? "CA rotation requested" : "the CA is at its renewal time",
+    };
   }
   const servingDue = renewalTime(state.serving.certPem, policy.renewFraction);
   const servingWrong = !issuedBy(state.serving.certPem, state.ca.certPem) || !coversNames(state.serving.certPem, policy.names);

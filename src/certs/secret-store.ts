@@ -73,8 +73,13 @@ export class ConflictError extends Error {}
 
 /** The Secret's namespace does not exist: a setup mistake the person running the webhook fixes, said in one line. */
 export class NamespaceMissingError extends Error {
-  constructor(readonly namespace: string, readonly secret: string) {
-    super(`namespace "${namespace}" does not exist: the webhook keeps its certificates in Secret ${namespace}/${secret}; create it (kubectl create namespace ${namespace}) or choose another with --namespace`);
+  constructor(
+    readonly namespace: string,
+    readonly secret: string,
+  ) {
+    super(
+      `namespace "${namespace}" does not exist: the webhook keeps its certificates in Secret ${namespace}/${secret}; create it (kubectl create namespace ${namespace}) or choose another with --namespace`,
+    );
   }
 }
 

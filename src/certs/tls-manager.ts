@@ -89,7 +89,10 @@ export class TlsManager {
   private async reconcileOnce(): Promise<RotationPlan> {
     const { state, resourceVersion } = await this.options.store.read();
     const installed = await this.options.bundle.read();
-    const bundleInstalled = state !== undefined && installed !== undefined && state.bundle.every((b) => {
+    const bundleInstalled =
+      state !== undefined &&
+      installed !== undefined &&
+      state.bundle.every((b) => {
         const fp = fingerprintIfValid(b);
         return fp !== undefined && installed.some((i) => fingerprintIfValid(i) === fp);
       });

@@ -1,5 +1,14 @@
 import { parseArgs } from "node:util";
-import { evaluatePolicy, parseDefaultPlacement, prepareNode, type DefaultPlacement, type PreparedNode } from "../rules/index.js";
+import {
+  classifyNodes,
+  evaluateByClass,
+  expandClassReport,
+  parseDefaultPlacement,
+  preparePolicy,
+  prepareNode,
+  type DefaultPlacement,
+  type PreparedNode,
+} from "../rules/index.js";
 import { readNodes, readPolicies } from "./input.js";
 import { CliError, type CliIo } from "./io.js";
 import { renderGithub } from "./output/github.js";
@@ -104,10 +113,14 @@ export async function buildCheckReport(options: CheckOptions, io: CliIo): Promis
   const read = await readPolicies(options.inputs, io);
   errors.push(...read.errors);
   if (read.policies.length === 0 && read.errors.length === 0) {
-    notes.push(`no TcpTuningPolicy found in ${read.files} ${read.files === 1 ? "file" : "files"}${read.ignored > 0 ? ` (${read.ignored} other documents ignored)` : ""}.`);
+    notes.push(
+      `no TcpTuningPolicy found in ${read.files} ${read.files === 1 ? "file" : "files"}${read.ignored > 0 ? ` (${read.ignored} other documents ignored)` : ""}.`,
+    );
   }
   const nodesByName = new Map((nodes ?? []).map((n) => [n.name, n]));
-  const policies = read.policies.map((input) => policyResult(input, evaluatePolicy(input.policy, nodes), nodesByName));
+  // Nodes of equal facts are judged once per policy (the per-node report is the same, finding for finding).
+  const classes = nodes && classifyNodes(nodes);
+  const policies = read.policies.map((input) => policyResult(input, expandClassReport(evaluateByClass(preparePolicy(input.policy), classes)), nodesByName));
   return { policies, summary: summarize(policies, nodes), notes, errors };
 }
 

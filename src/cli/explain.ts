@@ -43,7 +43,10 @@ export function explainText(spec: SysctlSpec): string {
     }
   }
   row("default", spec.defaultValue);
-  row("kernels", `${spec.since ? `from ${spec.since}${spec.sinceRef ? ` (${spec.sinceRef})` : ""}` : "all supported kernels"}${spec.removedIn ? `; removed in ${spec.removedIn}${spec.removedRef ? ` (${spec.removedRef})` : ""}` : ""}`);
+  row(
+    "kernels",
+    `${spec.since ? `from ${spec.since}${spec.sinceRef ? ` (${spec.sinceRef})` : ""}` : "all supported kernels"}${spec.removedIn ? `; removed in ${spec.removedIn}${spec.removedRef ? ` (${spec.removedRef})` : ""}` : ""}`,
+  );
   if (spec.absentEquivalent !== undefined) row("where absent", `kernels without the key behave as ${spec.name}=${spec.absentEquivalent}`);
   row("namespaces", `${NETNS[spec.netns]}${spec.perNetnsSince ? ` (per namespace from ${spec.perNetnsSince})` : ""}`);
   if (spec.requiresModule) row("module", `exists only with the ${spec.requiresModule} module loaded`);
@@ -68,7 +71,12 @@ function listText(): string {
 export function runExplain(args: readonly string[], io: CliIo): number {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { output: { type: "string", short: "o", default: "text" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: { output: { type: "string", short: "o", default: "text" }, help: { type: "boolean", short: "h" } },
+    });
   } catch (err) {
     throw new CliError(`explain: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

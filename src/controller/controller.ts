@@ -10,9 +10,10 @@ import { FIELD_MANAGERS, makeApiClient } from "../kube/client.js";
 import { EventRecorder } from "../kube/events.js";
 import { runWorkers, WorkQueue } from "../kube/work-queue.js";
 import type { Logger } from "../log.js";
+import type { ControllerMetrics } from "../metrics/index.js";
 import type { DefaultPlacement } from "../rules/index.js";
 import { ClusterCache } from "./cluster-cache.js";
-import { nodeStateView } from "./cluster-view.js";
+import { nodeStateView, type ClusterView } from "./cluster-view.js";
 import { planCluster, type ClusterPlan, type EventIntent } from "./cluster-plan.js";
 import { nodeStateApplyBody, nodeStateUpToDate } from "./node-state-spec.js";
 import type { RolloutGate } from "./rollout-gate.js";
@@ -42,6 +43,8 @@ export interface ReconcilerOptions {
   readonly gate?: RolloutGate;
   /** Called with every plan computed (tests, metrics). */
   readonly onPlan?: (plan: ClusterPlan) => void;
+  /** Reconcile durations, retries, queue depth, leadership and rollout progress (Prometheus). */
+  readonly metrics?: ControllerMetrics;
 }
 
 type Key = "sync" | `node/${string}` | `policy/${string}` | `finalizer/${string}`;
@@ -66,6 +69,28 @@ function newerOrEqual(a: string | undefined, b: string | undefined): boolean {
 
 /** A JSON round trip: what the apiserver would store (no undefined fields). */
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** A Linux node's state as its agent reports it: NoState, Pending, Applied, Drifted or Degraded. */
+function nodeStateOf(node: ClusterView["nodes"][number]): string {
+  if (!node.state) return "NoState";
+  const conditions = node.state.object.status?.conditions ?? [];
+  const is = (type: string): boolean => conditions.some((c) => c.type === type && c.status === "True");
+  if (is("Degraded")) return "Degraded";
+  if (is("Drifted")) return "Drifted";
+  return is("Applied") ? "Applied" : "Pending";
+}
+
+/** Rollout progress per policy (its status counts) and the fleet's Linux nodes by state. */
+function recordPlan(metrics: ControllerMetrics, plan: ClusterPlan, view: ClusterView): void {
+  for (const [name, status] of plan.statuses) {
+    const n = status.nodes;
+    if (n) metrics.setPolicyProgress(name, { Applied: n.applied, Pending: n.pending, Failed: n.failed, Rejected: n.rejected });
+  }
+  metrics.forgetPoliciesExcept(new Set(plan.statuses.keys()));
+  const states: Record<string, number> = {};
+  for (const node of view.nodes) if (node.linux) states[nodeStateOf(node)] = (states[nodeStateOf(node)] ?? 0) + 1;
+  metrics.setNodeStates(states);
+}
 
 export class Reconciler {
   readonly cache: ClusterCache;
@@ -117,6 +142,7 @@ export class Reconciler {
 
   /** Leadership: only the leader writes. On becoming leader everything is compared afresh. */
   async setLeading(leading: boolean): Promise<void> {
+    this.options.metrics?.leader.set(leading ? 1 : 0);
     if (leading && !this.leading) {
       this.emitted = await this.existingEvents();
       this.gate.reset?.();
@@ -145,6 +171,14 @@ export class Reconciler {
   }
 
   private async handle(key: Key): Promise<void> {
+    const metrics = this.options.metrics;
+    if (!metrics) return this.dispatch(key);
+    metrics.queueDepth.set({ controller: "controller" }, this.queue.length);
+    const kind = key === "sync" ? "sync" : key.startsWith("node/") ? "node-state" : "policy-status";
+    await metrics.observeReconcile(kind, () => this.dispatch(key));
+  }
+
+  private async dispatch(key: Key): Promise<void> {
     if (key === "sync") return this.sync();
     if (!this.leading) return;
     if (key.startsWith("node/")) return this.applyNodeState(key.slice(5));
@@ -165,10 +199,12 @@ export class Reconciler {
   private sync(): void {
     const started = performance.now();
     this.lastPassAt = started;
-    const plan = planCluster(this.cache.view(), this.gate, new Date());
+    const view = this.cache.view();
+    const plan = planCluster(view, this.gate, new Date());
     this.plan = plan;
     this.passes++;
     this.options.onPlan?.(plan);
+    if (this.options.metrics) recordPlan(this.options.metrics, plan, view);
     if (plan.requeueAfterMs !== undefined) this.queue.addAfter("sync", plan.requeueAfterMs);
     if (!this.leading) return;
     let queued = 0;

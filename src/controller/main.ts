@@ -5,6 +5,7 @@ import { loadKubeConfig, makeApiClient } from "../kube/client.js";
 import { LeaderElector } from "../kube/leader-election.js";
 import { createLogger } from "../log.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
+import { componentRegistry, ControllerMetrics, MetricsServer } from "../metrics/index.js";
 import { Reconciler } from "./controller.js";
 
 export const CONTROLLER_USAGE = `Usage: tcp-tuning controller [options]
@@ -29,6 +30,9 @@ Options (environment variable in brackets)
   --sync-timeout DUR         give up starting if the caches have not synced by then (2m)
   --default-placement SPEC   placement of unlabelled nodes, e.g. nat=none,load-balancer=none
   --log-level LEVEL          trace, debug, info, warn, error [LOG_LEVEL] (info)
+  --metrics-port N           plain-HTTP port for /metrics, /healthz and /readyz (8080; 0 picks a
+                             free port) [METRICS_PORT]
+  --metrics-host ADDR        its listen address (0.0.0.0) [METRICS_HOST]
   --help
 
 Durations: 500ms, 30s, 5m.
@@ -49,6 +53,8 @@ export interface ControllerSettings {
   readonly syncTimeoutMs: number;
   readonly defaultPlacement: DefaultPlacement;
   readonly logLevel: string;
+  readonly metricsPort: number;
+  readonly metricsHost: string;
 }
 
 export function parseDuration(flag: string, text: string): number {
@@ -68,6 +74,12 @@ function parseBool(flag: string, text: string): boolean {
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new Error(`--metrics-port must be an integer from 0 to 65535, got "${text}"`);
+  return n;
+}
+
 export function parseControllerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ControllerSettings | "help" {
   const { values } = parseArgs({
     args: [...argv],
@@ -82,6 +94,8 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
       "renew-deadline": { type: "string" },
       "retry-period": { type: "string" },
       identity: { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-host": { type: "string" },
       "resync-period": { type: "string" },
       concurrency: { type: "string" },
       "api-timeout": { type: "string" },
@@ -111,6 +125,8 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
     apiTimeoutMs: parseDuration("api-timeout", values["api-timeout"] ?? "30s"),
     syncTimeoutMs: parseDuration("sync-timeout", values["sync-timeout"] ?? "2m"),
     defaultPlacement: parseDefaultPlacement(values["default-placement"] ?? ""),
+    metricsPort: parsePort(values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080"),
+    metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
     logLevel,
   };
   if (!(settings.renewDeadlineMs < settings.leaseDurationMs)) throw new Error("--renew-deadline must be shorter than --lease-duration");
@@ -140,9 +156,12 @@ export async function runController(argv: readonly string[]): Promise<number> {
     logger.error({ err, controller: "controller" }, "cannot load the kubeconfig");
     return 1;
   }
+  const registry = componentRegistry("controller");
+  const metrics = new ControllerMetrics(registry);
   const reconciler = new Reconciler({
     kubeConfig,
     logger,
+    metrics,
     identity: s.identity,
     apiTimeoutMs: s.apiTimeoutMs,
     concurrency: s.concurrency,
@@ -158,7 +177,15 @@ export async function runController(argv: readonly string[]): Promise<number> {
 
   let elector: LeaderElector | undefined;
   let stopping = false;
+  const metricsServer = new MetricsServer({
+    registry,
+    ready: () => reconciler.cache.synced,
+    notReadyReason: () => "caches not synced yet",
+    logger: logger.child({ part: "metrics" }),
+  });
   try {
+    const address = await metricsServer.listen(s.metricsPort, s.metricsHost);
+    logger.info({ controller: "controller", metricsPort: address.port }, "metrics listening");
     logger.info({ controller: "controller", identity: s.identity, leaderElect: s.leaderElect }, "starting");
     await reconciler.start(s.syncTimeoutMs);
     if (s.leaderElect) {
@@ -198,6 +225,7 @@ export async function runController(argv: readonly string[]): Promise<number> {
     await reconciler.setLeading(false);
     await reconciler.stop();
     await elector?.stop();
+    await metricsServer.close();
     logger.info({ controller: "controller", writes: reconciler.writes, passes: reconciler.passes }, "stopped");
   }
   return exitCode;

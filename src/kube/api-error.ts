@@ -35,7 +35,8 @@ export function apiErrorInfo(err: unknown): ApiErrorInfo {
   if (isApiException(err)) {
     const body = statusBody(err.body);
     const reason = typeof body?.reason === "string" ? body.reason : undefined;
-    const message = typeof body?.message === "string" ? body.message : typeof err.body === "string" && err.body !== "" ? err.body.slice(0, 500) : `HTTP ${err.code}`;
+    const message =
+      typeof body?.message === "string" ? body.message : typeof err.body === "string" && err.body !== "" ? err.body.slice(0, 500) : `HTTP ${err.code}`;
     return { status: err.code, reason, message };
   }
   if (err && typeof err === "object") {

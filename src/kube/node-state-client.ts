@@ -62,9 +62,18 @@ export class NodeStateClient {
    * Watches exactly one object (fieldSelector metadata.name=NAME). `onEvent` gets each change;
    * `onDone` is called once when the watch ends (server timeout, error), so the caller re-lists.
    */
-  async watch(name: string, resourceVersion: string | undefined, onEvent: (phase: WatchPhase, obj: NodeState | undefined) => void, onDone: (err: unknown) => void): Promise<NodeStateWatch> {
+  async watch(
+    name: string,
+    resourceVersion: string | undefined,
+    onEvent: (phase: WatchPhase, obj: NodeState | undefined) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<NodeStateWatch> {
     const path = `/apis/${API_GROUP_VERSION}/${NODE_STATE_PLURAL}`;
-    const query: Record<string, string | number | boolean> = { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS };
+    const query: Record<string, string | number | boolean> = {
+      fieldSelector: `metadata.name=${name}`,
+      allowWatchBookmarks: true,
+      timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+    };
     if (resourceVersion) query["resourceVersion"] = resourceVersion;
     const controller = await this.watcher.watch(
       path,
@@ -89,7 +98,10 @@ export class NodeStateClient {
   async patchStatus(name: string, status: NodeStateStatus): Promise<NodeState> {
     const body = { apiVersion: API_GROUP_VERSION, kind: NODE_STATE_KIND, metadata: { name }, status: nodeStateStatusSchema.parse(status) };
     try {
-      const raw = await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, body, { fieldManager: FIELD_MANAGERS.agent, force: true });
+      const raw = await applyCustomObjectStatus(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, body, {
+        fieldManager: FIELD_MANAGERS.agent,
+        force: true,
+      });
       return parseNodeState(raw, name);
     } catch (err) {
       // applyCustomObjectStatus's error already says what was applied and what the apiserver answered.

@@ -15,8 +15,7 @@ export const mergePatch = (): ConfigurationOptions<ObservableMiddleware> => patc
 export const jsonPatch = (): ConfigurationOptions<ObservableMiddleware> => patchOptions(PatchStrategy.JsonPatch);
 
 export type JsonPatchOperation =
-  | { readonly op: "add" | "replace" | "test"; readonly path: string; readonly value: unknown }
-  | { readonly op: "remove"; readonly path: string };
+  { readonly op: "add" | "replace" | "test"; readonly path: string; readonly value: unknown } | { readonly op: "remove"; readonly path: string };
 
 /** A JSON pointer (RFC 6901) from path segments, escaping '~' and '/'. */
 export function jsonPointer(...segments: readonly (string | number)[]): string {

@@ -34,7 +34,8 @@ const INT_MAX = 2147483647;
 const JIFFIES_CEILING = Math.floor(INT_MAX / 1000);
 const IPV4_TABLE = "net/ipv4/sysctl_net_ipv4.c, ipv4_net_table";
 const U8_COMMIT = "4ecc1baf362c (tcp: convert elligible sysctls to u8, 5.13; backported to 5.10.178)";
-const JIFFIES_SOURCE = "proc_dointvec_jiffies (kernel/sysctl.c, do_proc_dointvec_jiffies_conv): no bounds of its own but the value times HZ must fit an int, so more than INT_MAX / HZ is refused";
+const JIFFIES_SOURCE =
+  "proc_dointvec_jiffies (kernel/sysctl.c, do_proc_dointvec_jiffies_conv): no bounds of its own but the value times HZ must fit an int, so more than INT_MAX / HZ is refused";
 const JIFFIES_STRICTER = `The kernel takes 0 and negative values (proc_dointvec_jiffies has no lower bound) and up to INT_MAX / HZ seconds (8589934 at HZ=250, 2147483 at HZ=1000); the catalog refuses 0 and negatives, and stops at ${JIFFIES_CEILING}, the ceiling every HZ accepts.`;
 /** Kernels from 5.13 store these as u8 (0..255, no other bound); older ones stored an int and took any value. */
 function u8OrInt(table: string): KernelBounds[] {
@@ -74,9 +75,19 @@ export const CATALOG: readonly SysctlSpec[] = [
       "Before 4.18 any non-zero value meant 'on for all'.",
       "A TIME_WAIT socket in the FIN_WAIT2 substate is never reused (0d9e5df4a257, backported).",
     ],
-    references: [IP_SYSCTL, { title: "commit 79e9fed46038 (tcp_tw_reuse=2, loopback only, 4.18)" }, { title: "commit 0d9e5df4a257 (no reuse of FIN_WAIT2-substate TIME_WAIT)" }],
+    references: [
+      IP_SYSCTL,
+      { title: "commit 79e9fed46038 (tcp_tw_reuse=2, loopback only, 4.18)" },
+      { title: "commit 0d9e5df4a257 (no reuse of FIN_WAIT2-substate TIME_WAIT)" },
+    ],
     kernel: [
-      { since: "4.18", type: "u8", min: 0, max: 2, source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO (an int with the same bounds from 79e9fed46038 in 4.18 to 5.12)` },
+      {
+        since: "4.18",
+        type: "u8",
+        min: 0,
+        max: 2,
+        source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO (an int with the same bounds from 79e9fed46038 in 4.18 to 5.12)`,
+      },
       { before: "4.18", type: "int", source: "net/ipv4/sysctl_net_ipv4.c: proc_dointvec, no bounds" },
     ],
     stricterThanKernel: "Before 4.18 the kernel takes any integer and treats every non-zero value as 1; the catalog keeps to the documented 0, 1 and 2.",
@@ -92,7 +103,15 @@ export const CATALOG: readonly SysctlSpec[] = [
     netns: "per-netns-default",
     hazards: ["Shorter than the peer's timestamp clock tick and PAWS can no longer reject old duplicates."],
     references: [IP_SYSCTL, { title: "commit ca6a6f93867a (tcp_tw_reuse_delay)" }, { title: "commit 19ce8cd30465" }],
-    kernel: [{ since: "6.14", type: "uint", min: 1, max: 60000, source: `${IPV4_TABLE}: proc_douintvec_minmax, extra1 = SYSCTL_ONE, extra2 = tcp_tw_reuse_delay_max (TCP_PAWS_MSL * MSEC_PER_SEC) (ca6a6f93867a)` }],
+    kernel: [
+      {
+        since: "6.14",
+        type: "uint",
+        min: 1,
+        max: 60000,
+        source: `${IPV4_TABLE}: proc_douintvec_minmax, extra1 = SYSCTL_ONE, extra2 = tcp_tw_reuse_delay_max (TCP_PAWS_MSL * MSEC_PER_SEC) (ca6a6f93867a)`,
+      },
+    ],
   },
   {
     name: "net.ipv4.tcp_tw_recycle",
@@ -157,7 +176,12 @@ export const CATALOG: readonly SysctlSpec[] = [
       "The offset is keyed per 4-tuple (4.10.0), per address pair (4.11+, 28ee1b746f49), per 4-tuple again from 165573e41f2f (7.0, 6.12.y, 6.18.17+, 6.19.y).",
       "The kernel accepts 3 (u8, no bounds; acts like 2); the catalog refuses undocumented values.",
     ],
-    references: [IP_SYSCTL, { title: "commit 25429d7b7dca (tcp_timestamps=2, 4.10)" }, { title: "RFC 7323", url: "https://www.rfc-editor.org/rfc/rfc7323" }, { title: "net/ipv4/tcp_input.c tcp_ack_update_rtt(): RTT from timestamps when present, else from the ACK of never-retransmitted data" }],
+    references: [
+      IP_SYSCTL,
+      { title: "commit 25429d7b7dca (tcp_timestamps=2, 4.10)" },
+      { title: "RFC 7323", url: "https://www.rfc-editor.org/rfc/rfc7323" },
+      { title: "net/ipv4/tcp_input.c tcp_ack_update_rtt(): RTT from timestamps when present, else from the ACK of never-retransmitted data" },
+    ],
     kernel: u8OrInt(IPV4_TABLE),
     stricterThanKernel: "The kernel takes any value of its type (3 acts like 2); the catalog refuses undocumented values.",
   },
@@ -204,13 +228,20 @@ export const CATALOG: readonly SysctlSpec[] = [
       "low and high of the same parity make the kernel log 'prefer different parity'.",
       "Overlap with ports that listen on the node (Kubernetes NodePort range 30000-32767, kubelet 10250) can steal them: protect those with ip_local_reserved_ports.",
     ],
-    references: [IP_SYSCTL, { title: "Kubernetes Service NodePort range (--service-node-port-range, default 30000-32767)", url: "https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport" }],
+    references: [
+      IP_SYSCTL,
+      {
+        title: "Kubernetes Service NodePort range (--service-node-port-range, default 30000-32767)",
+        url: "https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport",
+      },
+    ],
     kernel: [
       {
         type: "int",
         min: 1,
         max: 65535,
-        source: "net/ipv4/sysctl_net_ipv4.c ipv4_local_port_range(): proc_dointvec_minmax on a copy with extra1/extra2 {1, 1}/{65535, 65535}; refuses high < low and (4.11+, 4548b683b781) low < ip_unprivileged_port_start; nothing is stored unless the whole value passes",
+        source:
+          "net/ipv4/sysctl_net_ipv4.c ipv4_local_port_range(): proc_dointvec_minmax on a copy with extra1/extra2 {1, 1}/{65535, 65535}; refuses high < low and (4.11+, 4548b683b781) low < ip_unprivileged_port_start; nothing is stored unless the whole value passes",
       },
     ],
   },
@@ -226,9 +257,19 @@ export const CATALOG: readonly SysctlSpec[] = [
     kubeletSafeSince: "1.27",
     kubeletSafeKernel: "3.16",
     kubeletSafeKernelRef: `${KUBELET_SAFE_REF}: IPLocalReservedPortsNamespacedKernelVersion`,
-    hazards: ["Only affects automatic port choice; explicit binds still succeed.", "Reserving the whole ip_local_port_range leaves connect() no port: it fails with EADDRNOTAVAIL (TT023)."],
+    hazards: [
+      "Only affects automatic port choice; explicit binds still succeed.",
+      "Reserving the whole ip_local_port_range leaves connect() no port: it fails with EADDRNOTAVAIL (TT023).",
+    ],
     references: [IP_SYSCTL],
-    kernel: [{ type: "uint", min: 0, max: 65535, source: "net/ipv4/sysctl_net_ipv4.c ip_local_reserved_ports: proc_do_large_bitmap over a 65536-bit bitmap (kernel/sysctl.c)" }],
+    kernel: [
+      {
+        type: "uint",
+        min: 0,
+        max: 65535,
+        source: "net/ipv4/sysctl_net_ipv4.c ip_local_reserved_ports: proc_do_large_bitmap over a 65536-bit bitmap (kernel/sysctl.c)",
+      },
+    ],
     stricterThanKernel: "The kernel takes port 0, which is never an ephemeral port anyway; the catalog refuses it.",
   },
   {
@@ -246,7 +287,16 @@ export const CATALOG: readonly SysctlSpec[] = [
       "Raising it above 1024 makes non-root listeners on the ports below it fail to bind (EACCES), and the kernel refuses a start above ip_local_port_range's low port (TT020, TT024).",
     ],
     references: [IP_SYSCTL],
-    kernel: [{ since: "4.11", type: "int", min: 0, max: 65535, source: "net/ipv4/sysctl_net_ipv4.c ipv4_privileged_ports(): proc_dointvec_minmax 0..65535; refuses a start above ip_local_port_range's low port (4548b683b781)" }],
+    kernel: [
+      {
+        since: "4.11",
+        type: "int",
+        min: 0,
+        max: 65535,
+        source:
+          "net/ipv4/sysctl_net_ipv4.c ipv4_privileged_ports(): proc_dointvec_minmax 0..65535; refuses a start above ip_local_port_range's low port (4548b683b781)",
+      },
+    ],
   },
   {
     name: "net.ipv4.tcp_syn_retries",
@@ -255,9 +305,19 @@ export const CATALOG: readonly SysctlSpec[] = [
     defaultValue: "6 (5 up to 3.6)",
     perNetnsSince: "4.6",
     netns: "per-netns-default",
-    hazards: ["From 6.5 the first tcp_syn_linear_timeouts (default 4) retransmissions wait the initial RTO each instead of doubling it, so N retries give up sooner than the doubling formula says."],
+    hazards: [
+      "From 6.5 the first tcp_syn_linear_timeouts (default 4) retransmissions wait the initial RTO each instead of doubling it, so N retries give up sooner than the doubling formula says.",
+    ],
     references: [IP_SYSCTL, MAN_TCP],
-    kernel: [{ since: "5.13", type: "u8", min: 1, max: 127, source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = tcp_syn_retries_min (1), extra2 = tcp_syn_retries_max (MAX_TCP_SYNCNT = 127)` }],
+    kernel: [
+      {
+        since: "5.13",
+        type: "u8",
+        min: 1,
+        max: 127,
+        source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = tcp_syn_retries_min (1), extra2 = tcp_syn_retries_max (MAX_TCP_SYNCNT = 127)`,
+      },
+    ],
   },
   {
     name: "net.ipv4.tcp_syn_linear_timeouts",
@@ -268,9 +328,19 @@ export const CATALOG: readonly SysctlSpec[] = [
     sinceRef: 'commit ccce324dabfe "tcp: make the first N SYN RTO backoffs linear"',
     perNetnsSince: "6.5",
     netns: "per-netns-default",
-    hazards: ["Affects the SYNs of connect() only, not SYN-ACKs: the first N retransmissions wait the initial RTO (1 s) each instead of doubling it, so connect() retries sooner and gives up sooner than the doubling formula for tcp_syn_retries says."],
+    hazards: [
+      "Affects the SYNs of connect() only, not SYN-ACKs: the first N retransmissions wait the initial RTO (1 s) each instead of doubling it, so connect() retries sooner and gives up sooner than the doubling formula for tcp_syn_retries says.",
+    ],
     references: [IP_SYSCTL, { title: 'commit ccce324dabfe "tcp: make the first N SYN RTO backoffs linear" (6.5)' }],
-    kernel: [{ since: "6.5", type: "u8", min: 0, max: 127, source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = tcp_syn_linear_timeouts_max (MAX_TCP_SYNCNT = 127) (ccce324dabfe)` }],
+    kernel: [
+      {
+        since: "6.5",
+        type: "u8",
+        min: 0,
+        max: 127,
+        source: `${IPV4_TABLE}: proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = tcp_syn_linear_timeouts_max (MAX_TCP_SYNCNT = 127) (ccce324dabfe)`,
+      },
+    ],
   },
   {
     name: "net.ipv4.tcp_synack_retries",
@@ -319,7 +389,13 @@ export const CATALOG: readonly SysctlSpec[] = [
     perNetnsSince: "4.11",
     netns: "per-netns-default",
     hazards: ["Capped by net.core.somaxconn per listener."],
-    references: [IP_SYSCTL, { title: "net/ipv4/tcp_ipv4.c tcp_sk_init() / tcp_set_hashinfo(): sysctl_max_syn_backlog = max(128, ehash entries / 128); tcp_init() in net/ipv4/tcp.c before 4.11 and tcp_sk_init() before 5.4: max(128, cnt / 256)" }],
+    references: [
+      IP_SYSCTL,
+      {
+        title:
+          "net/ipv4/tcp_ipv4.c tcp_sk_init() / tcp_set_hashinfo(): sysctl_max_syn_backlog = max(128, ehash entries / 128); tcp_init() in net/ipv4/tcp.c before 4.11 and tcp_sk_init() before 5.4: max(128, cnt / 256)",
+      },
+    ],
     kernel: [{ type: "int", source: `${IPV4_TABLE}: proc_dointvec, no bounds` }],
     stricterThanKernel: "The kernel takes negative values (a plain int); the catalog refuses them.",
   },
@@ -330,12 +406,27 @@ export const CATALOG: readonly SysctlSpec[] = [
     defaultValue: "4096 from 5.4 (19f92a030ca6); 128 before",
     netns: "per-netns-default",
     perNetnsSince: "2.6.32",
-    limits: [{ before: "4.1", max: 65535, why: "the listen backlog (sk_max_ack_backlog) was a u16 before 4.1, so the kernel capped somaxconn at 65535 and refused larger values" }],
+    limits: [
+      {
+        before: "4.1",
+        max: 65535,
+        why: "the listen backlog (sk_max_ack_backlog) was a u16 before 4.1, so the kernel capped somaxconn at 65535 and refused larger values",
+      },
+    ],
     hazards: ["Up to 4.0 the kernel caps it at 65535 and refuses larger values."],
-    references: [{ title: "Documentation/networking/net-sysctl or sysctl/net.rst (somaxconn)", url: "https://docs.kernel.org/admin-guide/sysctl/net.html" }, { title: "commit 19f92a030ca6 (default 4096, 5.4)" }],
+    references: [
+      { title: "Documentation/networking/net-sysctl or sysctl/net.rst (somaxconn)", url: "https://docs.kernel.org/admin-guide/sysctl/net.html" },
+      { title: "commit 19f92a030ca6 (default 4096, 5.4)" },
+    ],
     kernel: [
       { since: "4.1", type: "int", min: 0, source: "net/core/sysctl_net_core.c netns_core_table: proc_dointvec_minmax, extra1 = SYSCTL_ZERO" },
-      { before: "4.1", type: "int", min: 0, max: 65535, source: "net/core/sysctl_net_core.c: proc_dointvec_minmax, extra2 = ushort_max (the backlog was a u16)" },
+      {
+        before: "4.1",
+        type: "int",
+        min: 0,
+        max: 65535,
+        source: "net/core/sysctl_net_core.c: proc_dointvec_minmax, extra2 = ushort_max (the backlog was a u16)",
+      },
     ],
   },
   {
@@ -375,7 +466,11 @@ export const CATALOG: readonly SysctlSpec[] = [
       "7200 s exceeds most NAT and load-balancer idle timeouts (AWS NAT gateway 350 s, Azure load balancer and NAT gateway 4 min, GCP Cloud NAT 1200 s for established TCP).",
       "MAX_TCP_KEEPIDLE (32767) bounds only the TCP_KEEPIDLE socket option, not this sysctl: a one-day 86400 is accepted.",
     ],
-    references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_time is proc_dointvec_jiffies, no min/max (MAX_TCP_KEEPIDLE in include/net/tcp.h applies to setsockopt only)` }],
+    references: [
+      IP_SYSCTL,
+      MAN_TCP,
+      { title: `${IPV4_TABLE}: tcp_keepalive_time is proc_dointvec_jiffies, no min/max (MAX_TCP_KEEPIDLE in include/net/tcp.h applies to setsockopt only)` },
+    ],
     kernel: [{ type: "int", max: "INT_MAX/HZ", source: `${IPV4_TABLE}: ${JIFFIES_SOURCE}` }],
     stricterThanKernel: JIFFIES_STRICTER,
   },
@@ -407,7 +502,8 @@ export const CATALOG: readonly SysctlSpec[] = [
     hazards: ["From 5.13 the kernel stores it in a u8: 255 is accepted, 256 refused. MAX_TCP_KEEPCNT (127) bounds only the TCP_KEEPCNT socket option."],
     references: [IP_SYSCTL, MAN_TCP, { title: `${IPV4_TABLE}: tcp_keepalive_probes is proc_dou8vec_minmax without bounds (${U8_COMMIT})` }],
     kernel: u8OrInt(IPV4_TABLE),
-    stricterThanKernel: "The kernel takes 0 (the connection is dropped at the first keepalive timeout, unprobed), and kernels before 5.13 any integer; the catalog asks for 1..255.",
+    stricterThanKernel:
+      "The kernel takes 0 (the connection is dropped at the first keepalive timeout, unprobed), and kernels before 5.13 any integer; the catalog asks for 1..255.",
   },
   {
     name: "net.ipv4.tcp_rfc1337",
@@ -448,11 +544,20 @@ export const CATALOG: readonly SysctlSpec[] = [
         type: "int",
         min: 4096,
         partialWrites: true,
-        source: "measured on 6.18.44 in a network namespace: every field below 4096 refused with EINVAL, earlier fields kept (tcp_wmem still takes 1); the change is not in the upstream trees we could read (ipv4_net_table there: proc_dointvec_minmax, extra1 = SYSCTL_ONE), so 6.18 is where it was seen, not where it began",
+        source:
+          "measured on 6.18.44 in a network namespace: every field below 4096 refused with EINVAL, earlier fields kept (tcp_wmem still takes 1); the change is not in the upstream trees we could read (ipv4_net_table there: proc_dointvec_minmax, extra1 = SYSCTL_ONE), so 6.18 is where it was seen, not where it began",
       },
-      { since: "4.15", before: "6.18", type: "int", min: 1, partialWrites: true, source: `${IPV4_TABLE}: proc_dointvec_minmax, extra1 = SYSCTL_ONE (356d1833b638, 4.15)` },
+      {
+        since: "4.15",
+        before: "6.18",
+        type: "int",
+        min: 1,
+        partialWrites: true,
+        source: `${IPV4_TABLE}: proc_dointvec_minmax, extra1 = SYSCTL_ONE (356d1833b638, 4.15)`,
+      },
     ],
-    stricterThanKernel: "Kernels before 6.18 take fields from 1; the catalog asks for 4096 (the kernel's own default minimum, and what 6.18 enforces) so one policy holds on every kernel.",
+    stricterThanKernel:
+      "Kernels before 6.18 take fields from 1; the catalog asks for 4096 (the kernel's own default minimum, and what 6.18 enforces) so one policy holds on every kernel.",
   },
   {
     name: "net.ipv4.tcp_wmem",
@@ -469,7 +574,9 @@ export const CATALOG: readonly SysctlSpec[] = [
       "The kernel stores fields one by one: a refused write leaves the fields before the bad one written.",
     ],
     references: [IP_SYSCTL, { title: "commit 356d1833b638 (tcp: Namespace-ify sysctl_tcp_rmem and sysctl_tcp_wmem, 4.15)" }],
-    kernel: [{ since: "4.15", type: "int", min: 1, partialWrites: true, source: `${IPV4_TABLE}: proc_dointvec_minmax, extra1 = SYSCTL_ONE (356d1833b638, 4.15)` }],
+    kernel: [
+      { since: "4.15", type: "int", min: 1, partialWrites: true, source: `${IPV4_TABLE}: proc_dointvec_minmax, extra1 = SYSCTL_ONE (356d1833b638, 4.15)` },
+    ],
   },
   {
     name: "net.netfilter.nf_conntrack_max",
@@ -495,7 +602,13 @@ export const CATALOG: readonly SysctlSpec[] = [
       "Below 60 s on a node that NATs, a mapping can be handed to a new connection while the endpoint still holds TIME_WAIT for the old one.",
       "Exists only with nf_conntrack loaded.",
     ],
-    references: [NF_SYSCTL, { title: "net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: nf_conntrack_tcp_timeout_time_wait is proc_dointvec_jiffies (more than INT_MAX / HZ refused)" }],
+    references: [
+      NF_SYSCTL,
+      {
+        title:
+          "net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: nf_conntrack_tcp_timeout_time_wait is proc_dointvec_jiffies (more than INT_MAX / HZ refused)",
+      },
+    ],
     kernel: [{ type: "int", max: "INT_MAX/HZ", source: `net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: ${JIFFIES_SOURCE}` }],
     stricterThanKernel: JIFFIES_STRICTER,
   },

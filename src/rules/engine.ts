@@ -95,7 +95,8 @@ export function nodeRulesFor(policy: PreparedPolicy, rules: readonly Rule[] = RU
   return selected;
 }
 
-function judgeOnNode(policy: PreparedPolicy, node: PreparedNode, nodeRules: readonly Rule[]): NodeReport {
+/** Judges one prepared node (or a class's stand-in) with the rules chosen for the policy. */
+export function judgeOnNode(policy: PreparedPolicy, node: PreparedNode, nodeRules: readonly Rule[]): NodeReport {
   if (!node.linux) return { node: node.name, verdict: "skipped", reason: `not a Linux node (${node.os})`, findings: EMPTY };
   begin(node.name);
   for (const rule of nodeRules) {

@@ -1,5 +1,6 @@
 import type { PolicyReport } from "./engine.js";
 import type { Finding } from "./finding.js";
+import { findingFor, type ClassReport } from "./node-classes.js";
 
 /** One kind of finding in a policy's report: a rule, at one severity, on one sysctl (or on none). */
 export interface FindingKind {
@@ -11,15 +12,19 @@ export interface FindingKind {
   readonly nodes: readonly string[];
 }
 
+function keyOf(f: Finding): string {
+  return `${f.severity}\u0000${f.rule}\u0000${f.sysctl ?? ""}`;
+}
+
 /**
  * Groups a report's findings by (severity, rule, sysctl): denials first, then by rule id and sysctl.
  * What the webhook's messages and the policy status summarise from; they differ only in how much of
- * each group they show.
+ * each group they show. A class report gives the same groups, its nodes named class by class.
  */
-export function groupFindingKinds(report: PolicyReport): FindingKind[] {
+export function groupFindingKinds(report: PolicyReport | ClassReport): FindingKind[] {
   const groups = new Map<string, { first: Finding; firstOnNode: Finding | undefined; nodes: string[] }>();
   const add = (f: Finding): void => {
-    const key = `${f.severity}\u0000${f.rule}\u0000${f.sysctl ?? ""}`;
+    const key = keyOf(f);
     let g = groups.get(key);
     if (!g) {
       g = { first: f, firstOnNode: undefined, nodes: [] };
@@ -31,7 +36,25 @@ export function groupFindingKinds(report: PolicyReport): FindingKind[] {
     }
   };
   report.findings.forEach(add);
-  for (const n of report.nodes) n.findings.forEach(add);
+  if ("classes" in report) {
+    for (const c of report.classes) {
+      const [firstNode] = c.nodes;
+      if (firstNode === undefined) continue;
+      for (const cf of c.findings) {
+        const f = findingFor(cf, firstNode);
+        add(f);
+        // add() named the first node; the class's other nodes have the same finding.
+        const g = groups.get(keyOf(f));
+        if (g && f.node !== undefined && c.nodes.length > 1) {
+          if (g.nodes.length === 1)
+            g.nodes = c.nodes.slice(); // the common case: one class names the group
+          else g.nodes = g.nodes.concat(c.nodes.slice(1));
+        }
+      }
+    }
+  } else {
+    for (const n of report.nodes) n.findings.forEach(add);
+  }
   return [...groups.values()].sort((a, b) =>
     a.first.severity === b.first.severity
       ? a.first.rule.localeCompare(b.first.rule) || (a.first.sysctl ?? "").localeCompare(b.first.sysctl ?? "")

@@ -1,6 +1,10 @@
 /** The rule engine's public surface: what the webhook, the controller and the CLI import. */
 export { evaluatePolicy, evaluatePrepared, checkOnNode, checkPolicyAlone, selects } from "./engine.js";
 export type { NodeReport, NodeVerdict, PolicyReport, PolicyVerdict } from "./engine.js";
+export { classFacts, classifyNodes, evaluateByClass, evaluateClasses, expandClassReport, findingFor, nodeClassKey, selectClasses } from "./node-classes.js";
+export type { ClassFinding, ClassMembers, ClassReport, ClassVerdict, NodeClassTable } from "./node-classes.js";
+export { compileSelector } from "./label-selector.js";
+export type { LabelMatcher } from "./label-selector.js";
 export type { Finding, RuleInfo, Severity } from "./finding.js";
 export { groupFindingKinds } from "./finding-groups.js";
 export type { FindingKind } from "./finding-groups.js";

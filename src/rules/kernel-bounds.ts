@@ -22,7 +22,9 @@ export const KNOWN_HZ = [100, 250, 300, 1000] as const;
 /** The kernel bounds the catalog states for this kernel version, if it states any. */
 export function kernelBoundsFor(spec: SysctlSpec, kernel: Pick<KernelVersion, "major" | "minor" | "patch">): KernelBounds | undefined {
   const k = { ...kernel, flavour: "", prerelease: false, raw: "" };
-  return spec.kernel.find((b) => (b.since === undefined || atLeast(k, parseVersionSpec(b.since))) && (b.before === undefined || !atLeast(k, parseVersionSpec(b.before))));
+  return spec.kernel.find(
+    (b) => (b.since === undefined || atLeast(k, parseVersionSpec(b.since))) && (b.before === undefined || !atLeast(k, parseVersionSpec(b.before))),
+  );
 }
 
 /** The lowest and highest value one field may have under these bounds, at this HZ. */

@@ -90,7 +90,10 @@ function oneOf<T extends string>(key: string, value: string, allowed: readonly T
  */
 export function parseDefaultPlacement(text: string): DefaultPlacement {
   const out: { -readonly [K in keyof DefaultPlacement]: DefaultPlacement[K] } = {};
-  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  for (const part of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
     const [key, value, ...rest] = part.split("=");
     if (value === undefined || rest.length > 0) throw new Error(`invalid placement "${part}": expected key=value`);
     switch (key) {
@@ -116,7 +119,9 @@ export function parseDefaultPlacement(text: string): DefaultPlacement {
         break;
       }
       default:
-        throw new Error(`unknown placement key "${key}": expected nat, load-balancer, tcp-timestamps, internet-facing, connections or nat-idle-timeout-seconds`);
+        throw new Error(
+          `unknown placement key "${key}": expected nat, load-balancer, tcp-timestamps, internet-facing, connections or nat-idle-timeout-seconds`,
+        );
     }
   }
   return out;

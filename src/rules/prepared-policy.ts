@@ -82,7 +82,18 @@ export function preparePolicy(doc: unknown): PreparedPolicy {
   if (!parsed.success) {
     const schemaIssues = parsed.error.issues.map((i) => issueOf(i.path, i.message, specInput));
     const schemaErrors = schemaIssues.map((i) => i.text);
-    return { name, schemaErrors, schemaIssues, spec: undefined, mode: DEFAULT_MODE, priority: DEFAULT_PRIORITY, matches: MATCH_NOTHING, entries: [], byName: new Map(), judgeable: [] };
+    return {
+      name,
+      schemaErrors,
+      schemaIssues,
+      spec: undefined,
+      mode: DEFAULT_MODE,
+      priority: DEFAULT_PRIORITY,
+      matches: MATCH_NOTHING,
+      entries: [],
+      byName: new Map(),
+      judgeable: [],
+    };
   }
   const spec = parsed.data;
   const byName = new Map<string, PreparedEntry>();

@@ -25,7 +25,12 @@ function grammarText(g: ValueGrammar): string {
     case "int":
       return `integer ${g.min}..${g.max}${g.unit ? ` ${g.unit}` : ""}`;
     case "enum":
-      return g.values.map((v) => `\`${v.value}\` ${v.meaning}${v.since ? ` (from ${v.since}${v.sinceRef ? `, ${v.sinceRef}` : ""}${v.olderKernels ? `; ${v.olderKernels}` : ""}${v.onOlderKernels === "warn" ? "; older kernels: warning only" : ""})` : ""}`).join("; ");
+      return g.values
+        .map(
+          (v) =>
+            `\`${v.value}\` ${v.meaning}${v.since ? ` (from ${v.since}${v.sinceRef ? `, ${v.sinceRef}` : ""}${v.olderKernels ? `; ${v.olderKernels}` : ""}${v.onOlderKernels === "warn" ? "; older kernels: warning only" : ""})` : ""}`,
+        )
+        .join("; ");
     case "range":
       return `"low high", each ${g.min}..${g.max}, low <= high`;
     case "triple":
@@ -38,7 +43,12 @@ function grammarText(g: ValueGrammar): string {
 function kernelSpan(b: KernelBounds): string {
   const span = b.since && b.before ? `${b.since} to before ${b.before}` : b.since ? `from ${b.since}` : b.before ? `before ${b.before}` : "every kernel";
   const TYPE = { int: "int", u8: "u8 (0..255)", uint: "unsigned int" } as const;
-  const bounds = [b.min !== undefined ? `at least ${b.min}` : undefined, b.max !== undefined ? `at most ${b.max === "INT_MAX/HZ" ? "INT_MAX / HZ" : b.max}` : undefined].filter(Boolean).join(", ");
+  const bounds = [
+    b.min !== undefined ? `at least ${b.min}` : undefined,
+    b.max !== undefined ? `at most ${b.max === "INT_MAX/HZ" ? "INT_MAX / HZ" : b.max}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(", ");
   return `${span}: ${TYPE[b.type]}${bounds ? `, ${bounds}` : ", no other bound"}${b.partialWrites ? "; a refused write keeps the fields before the bad one" : ""} (${cell(b.source)})`;
 }
 
@@ -49,7 +59,12 @@ const NETNS: Record<SysctlSpec["netns"], string> = {
 };
 
 function sysctlSection(s: SysctlSpec): string[] {
-  const exists = [s.since ? `from ${s.since}${s.sinceRef ? ` (${s.sinceRef})` : ""}` : "always", s.removedIn ? `removed in ${s.removedIn}${s.removedRef ? ` (${s.removedRef})` : ""}` : ""].filter(Boolean).join("; ");
+  const exists = [
+    s.since ? `from ${s.since}${s.sinceRef ? ` (${s.sinceRef})` : ""}` : "always",
+    s.removedIn ? `removed in ${s.removedIn}${s.removedRef ? ` (${s.removedRef})` : ""}` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
   const lines = [
     `### \`${s.name}\``,
     "",
@@ -65,8 +80,12 @@ function sysctlSection(s: SysctlSpec): string[] {
   lines.push("- What the kernel itself takes (checked against the running kernel by test/agent/catalog-kernel.test.ts):");
   for (const b of s.kernel) lines.push(`  - ${kernelSpan(b)}`);
   if (s.stricterThanKernel) lines.push(`- Stricter than the kernel: ${s.stricterThanKernel}`);
-  const kernelGate = s.kubeletSafeKernel ? ` on nodes with kernel ${s.kubeletSafeKernel}+ (${s.kubeletSafeKernelRef ?? "kubelet"}; on older kernels the kubelet leaves it off the list)` : "";
-  lines.push(`- Pods may set it with securityContext.sysctls: ${s.kubeletSafeSince ? `yes, on the kubelet safe list since Kubernetes ${s.kubeletSafeSince}${kernelGate}` : "only with the kubelet's --allowed-unsafe-sysctls"}`);
+  const kernelGate = s.kubeletSafeKernel
+    ? ` on nodes with kernel ${s.kubeletSafeKernel}+ (${s.kubeletSafeKernelRef ?? "kubelet"}; on older kernels the kubelet leaves it off the list)`
+    : "";
+  lines.push(
+    `- Pods may set it with securityContext.sysctls: ${s.kubeletSafeSince ? `yes, on the kubelet safe list since Kubernetes ${s.kubeletSafeSince}${kernelGate}` : "only with the kubelet's --allowed-unsafe-sysctls"}`,
+  );
   if (s.hazards.length > 0) {
     lines.push("- Hazards:");
     for (const h of s.hazards) lines.push(`  - ${h}`);
@@ -103,7 +122,7 @@ export function renderRulesDoc(rules: readonly Rule[] = RULES, catalog: readonly
     "",
     "## Values",
     "",
-    "Values are strings as in sysctl.conf. Fields are decimal integers separated by whitespace, which is normalised to single spaces as the kernel prints them (`\"32768\\t60999\"` is `32768 60999`).",
+    'Values are strings as in sysctl.conf. Fields are decimal integers separated by whitespace, which is normalised to single spaces as the kernel prints them (`"32768\\t60999"` is `32768 60999`).',
     "A leading zero is refused (TT006): the kernel reads integer sysctls with base 0, so `010` would be octal 8 and `08` an error. Plus signs, hex, fractions and exponents are refused too.",
     "Numbers too large for any key are refused as out of range, whatever their length.",
     "",

@@ -30,7 +30,9 @@ function readInt(text: string): number | { readonly problem: string } {
   if (!DIGITS.test(text)) return { problem: `${JSON.stringify(text)} is not a decimal integer` };
   const digits = text.startsWith("-") ? text.slice(1) : text;
   if (digits.length > 1 && digits.startsWith("0")) {
-    const octal = /^[0-7]+$/.test(digits) ? `octal, so ${text} means ${text.startsWith("-") ? "-" : ""}${Number.parseInt(digits, 8)}` : "octal, and it is not a valid octal number, so the kernel refuses it";
+    const octal = /^[0-7]+$/.test(digits)
+      ? `octal, so ${text} means ${text.startsWith("-") ? "-" : ""}${Number.parseInt(digits, 8)}`
+      : "octal, and it is not a valid octal number, so the kernel refuses it";
     return { problem: `${JSON.stringify(text)} has a leading zero, which the kernel reads as ${octal}; write the decimal number without leading zeros` };
   }
   const n = Number(text);

@@ -1,6 +1,15 @@
 import { isDeepStrictEqual } from "node:util";
 import { API_GROUP, POLICY_KIND, POLICY_PLURAL } from "../api/v1alpha1/group.js";
-import { evaluatePrepared, preparePolicy, type PolicyReport, type PreparedNode } from "../rules/index.js";
+import {
+  classifyNodes,
+  evaluateClasses,
+  preparePolicy,
+  selectClasses,
+  type ClassMembers,
+  type ClassReport,
+  type PreparedNode,
+  type PreparedPolicy,
+} from "../rules/index.js";
 import {
   admissionReviewSchema,
   describeReviewError,
@@ -15,26 +24,25 @@ import { admissionWarnings, denialMessage } from "./messages.js";
 export interface NodeSnapshot {
   /** False until the informers' first LIST has landed: judging against no nodes would let anything in. */
   readonly synced: boolean;
-  readonly nodes: readonly PreparedNode[];
+  /** The nodes a policy selects, grouped into classes of equal facts (the node index answers from its label index). */
+  select(policy: PreparedPolicy): readonly ClassMembers[];
+}
+
+/** A snapshot of a plain list of prepared nodes (tests, tools): selection by scanning, classes computed once. */
+export function nodeListSnapshot(nodes: readonly PreparedNode[], synced = true): NodeSnapshot {
+  const table = classifyNodes(nodes);
+  return { synced, select: (policy) => selectClasses(policy, table) };
 }
 
 /** Why admission answered the way it did: for logs and metrics, never sent to the apiserver. */
 export type Outcome =
-  | "allowed"
-  | "allowed-with-warnings"
-  | "denied"
-  | "dry-run"
-  | "unchanged-spec"
-  | "not-a-policy"
-  | "operation-ignored"
-  | "not-synced"
-  | "no-object";
+  "allowed" | "allowed-with-warnings" | "denied" | "dry-run" | "unchanged-spec" | "not-a-policy" | "operation-ignored" | "not-synced" | "no-object";
 
 export interface Admission {
   readonly review: AdmissionReviewResponse;
   readonly outcome: Outcome;
-  /** The engine's report, when the policy was judged. */
-  readonly report?: PolicyReport;
+  /** The engine's report (by class of nodes), when the policy was judged. */
+  readonly report?: ClassReport;
 }
 
 export type ParsedReview = { readonly ok: true; readonly request: AdmissionRequest } | { readonly ok: false; readonly reason: string };
@@ -54,7 +62,7 @@ function specOf(obj: unknown): unknown {
   return obj && typeof obj === "object" ? (obj as { spec?: unknown }).spec : undefined;
 }
 
-function answer(uid: string, outcome: Outcome, fields: Omit<AdmissionResponse, "uid">, report?: PolicyReport): Admission {
+function answer(uid: string, outcome: Outcome, fields: Omit<AdmissionResponse, "uid">, report?: ClassReport): Admission {
   const response: AdmissionResponse = { uid, ...fields };
   return report ? { review: reviewResponse(response), outcome, report } : { review: reviewResponse(response), outcome };
 }
@@ -78,7 +86,10 @@ export function admit(request: AdmissionRequest, snapshot: NodeSnapshot): Admiss
   if (!isPolicyRequest(request)) return answer(uid, "not-a-policy", { allowed: true });
   if (request.operation !== "CREATE" && request.operation !== "UPDATE") return answer(uid, "operation-ignored", { allowed: true });
   if (request.object === undefined || request.object === null) {
-    return answer(uid, "no-object", { allowed: false, status: { code: 400, reason: "BadRequest", message: `${request.operation} of a TcpTuningPolicy without request.object` } });
+    return answer(uid, "no-object", {
+      allowed: false,
+      status: { code: 400, reason: "BadRequest", message: `${request.operation} of a TcpTuningPolicy without request.object` },
+    });
   }
   if (request.operation === "UPDATE" && request.oldObject !== undefined && isDeepStrictEqual(specOf(request.object), specOf(request.oldObject))) {
     return answer(uid, "unchanged-spec", { allowed: true });
@@ -86,11 +97,16 @@ export function admit(request: AdmissionRequest, snapshot: NodeSnapshot): Admiss
   if (!snapshot.synced) {
     return answer(uid, "not-synced", {
       allowed: false,
-      status: { code: 503, reason: "ServiceUnavailable", message: "the tcp-tuning webhook has not finished reading the cluster's nodes yet; retry in a few seconds" },
+      status: {
+        code: 503,
+        reason: "ServiceUnavailable",
+        message: "the tcp-tuning webhook has not finished reading the cluster's nodes yet; retry in a few seconds",
+      },
     });
   }
   const policy = preparePolicy(request.object);
-  const report = evaluatePrepared(policy, snapshot.nodes);
+  // Each class of equal node facts is judged once: the cost grows with classes, not nodes.
+  const report = evaluateClasses(policy, snapshot.select(policy));
   const dryRun = policy.spec !== undefined && policy.mode === "DryRun";
   const warnings = admissionWarnings(report, { dryRun });
   const withWarnings = warnings.length > 0 ? { warnings } : {};

@@ -12,9 +12,7 @@ export const WEBHOOK_NAME = "validate.tcptuning.io";
 export const TIMEOUT_SECONDS = 5;
 
 /** Where the apiserver reaches the webhook: a Service in the cluster, or a URL (tests, out-of-cluster runs). */
-export type WebhookEndpoint =
-  | { readonly service: { readonly namespace: string; readonly name: string; readonly port: number } }
-  | { readonly url: string };
+export type WebhookEndpoint = { readonly service: { readonly namespace: string; readonly name: string; readonly port: number } } | { readonly url: string };
 
 export interface WebhookConfigOptions {
   readonly name?: string;
@@ -38,7 +36,10 @@ export function webhookConfiguration(options: WebhookConfigOptions): V1Validatin
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
-    metadata: { name: options.name ?? WEBHOOK_CONFIGURATION_NAME, labels: { "app.kubernetes.io/name": "tcp-tuning", "app.kubernetes.io/component": "webhook" } },
+    metadata: {
+      name: options.name ?? WEBHOOK_CONFIGURATION_NAME,
+      labels: { "app.kubernetes.io/name": "tcp-tuning", "app.kubernetes.io/component": "webhook" },
+    },
     webhooks: [
       {
         name: WEBHOOK_NAME,
@@ -98,7 +99,9 @@ export class WebhookConfigClient {
           const fp = fingerprintIfValid(pem);
           return fp !== undefined && !known.has(fp);
         });
-        return kept.length === 0 ? w : { ...w, clientConfig: { ...w.clientConfig, caBundle: Buffer.from([...ours, ...kept].join(""), "utf8").toString("base64") } };
+        return kept.length === 0
+          ? w
+          : { ...w, clientConfig: { ...w.clientConfig, caBundle: Buffer.from([...ours, ...kept].join(""), "utf8").toString("base64") } };
       });
       return await this.api.patchValidatingWebhookConfiguration(
         { name: this.name, body: { metadata: { labels: desired.metadata?.labels ?? {} }, webhooks }, fieldManager: FIELD_MANAGERS.webhook },

@@ -2,8 +2,18 @@ import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../kube/client.js";
 import { createLogger, type Logger } from "../log.js";
+import { componentRegistry, MetricsServer, WebhookMetrics } from "../metrics/index.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
-import { CertDirectory, NamespaceMissingError, SecretStore, TlsManager, type DirectoryCertificates, type KeyPair, type RotationPolicy } from "../certs/index.js";
+import {
+  CertDirectory,
+  NamespaceMissingError,
+  SecretStore,
+  TlsManager,
+  validityOf,
+  type DirectoryCertificates,
+  type KeyPair,
+  type RotationPolicy,
+} from "../certs/index.js";
 import { WebhookConfigClient, caBundleOf, webhookConfiguration, WEBHOOK_CONFIGURATION_NAME, type WebhookEndpoint } from "./config.js";
 import { NodeCache } from "./node-cache.js";
 import { WebhookServer } from "./server.js";
@@ -27,6 +37,9 @@ Options (environment variable in brackets)
   --kubeconfig PATH           kubeconfig; default: in-cluster or $KUBECONFIG
   --port N                    HTTPS port (8443) [WEBHOOK_PORT]
   --host ADDR                 listen address (0.0.0.0) [WEBHOOK_HOST]
+  --metrics-port N            plain-HTTP port for /metrics, /healthz and /readyz (8080; 0 picks a
+                              free port) [METRICS_PORT]
+  --metrics-host ADDR         its listen address (0.0.0.0) [METRICS_HOST]
   --namespace NS              namespace of the Secret and Service [POD_NAMESPACE] (tcp-tuning-system)
   --service NAME              Service the apiserver calls (tcp-tuning-webhook)
   --url URL                   call this URL instead of the Service (out-of-cluster runs)
@@ -64,6 +77,8 @@ export interface WebhookSettings {
   readonly kubeconfig: string | undefined;
   readonly port: number;
   readonly host: string;
+  readonly metricsPort: number;
+  readonly metricsHost: string;
   readonly namespace: string;
   readonly service: string;
   readonly url: string | undefined;
@@ -102,6 +117,8 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       kubeconfig: { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-host": { type: "string" },
       namespace: { type: "string" },
       service: { type: "string" },
       url: { type: "string" },
@@ -133,13 +150,16 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   const tlsMode = values["tls-mode"] ?? env["WEBHOOK_TLS_MODE"] ?? "self-managed";
   if (!TLS_MODES.includes(tlsMode as TlsMode)) throw new Error(`--tls-mode must be one of ${TLS_MODES.join(", ")}, got "${tlsMode}"`);
   if (values["no-manage-config"] && values["ca-bundle-only"]) throw new Error("--no-manage-config and --ca-bundle-only exclude each other");
-  if (tlsMode === "cert-manager" && values["ca-bundle-only"]) throw new Error("--ca-bundle-only does not apply to --tls-mode cert-manager: cert-manager's CA injector owns the caBundle");
+  if (tlsMode === "cert-manager" && values["ca-bundle-only"])
+    throw new Error("--ca-bundle-only does not apply to --tls-mode cert-manager: cert-manager's CA injector owns the caBundle");
   // cert-manager mode writes nothing: the chart owns the configuration and the CA injector its caBundle.
   const configWrites: ConfigWrites = tlsMode === "cert-manager" || values["no-manage-config"] ? "none" : values["ca-bundle-only"] ? "ca-bundle" : "all";
   return {
     kubeconfig: values.kubeconfig,
     port: intArg("port", values.port ?? env["WEBHOOK_PORT"] ?? "8443", 0),
     host: values.host ?? env["WEBHOOK_HOST"] ?? "0.0.0.0",
+    metricsPort: intArg("metrics-port", values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080", 0),
+    metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
     namespace,
     service,
     url,
@@ -168,6 +188,9 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
 /** A webhook running in this process: what tests and main() hold on to. */
 export interface RunningWebhook {
   readonly port: number;
+  /** The plain-HTTP port of /metrics, /healthz and /readyz. */
+  readonly metricsPort: number;
+  readonly metrics: WebhookMetrics;
   readonly server: WebhookServer;
   readonly cache: NodeCache;
   /** Self-managed mode: the certificate manager (undefined in the modes that serve files). */
@@ -195,7 +218,13 @@ interface TlsSource {
   stop(): Promise<void>;
 }
 
-async function selfManagedTls(settings: WebhookSettings, kc: KubeConfig, config: WebhookConfigClient, logger: Logger, serve: (pair: KeyPair) => void): Promise<TlsSource> {
+async function selfManagedTls(
+  settings: WebhookSettings,
+  kc: KubeConfig,
+  config: WebhookConfigClient,
+  logger: Logger,
+  serve: (pair: KeyPair) => void,
+): Promise<TlsSource> {
   const store = new SecretStore(kc, settings.namespace, settings.secret);
   let current: KeyPair | undefined;
   const tls = new TlsManager({
@@ -268,16 +297,55 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
   const config = new WebhookConfigClient(kc, settings.configName);
   let server: WebhookServer | undefined;
   const serve = (pair: KeyPair): void => server?.setTls(pair);
-  const source = settings.tlsMode === "self-managed" ? await selfManagedTls(settings, kc, config, logger, serve) : await directoryTls(settings, config, logger, serve);
+  const source =
+    settings.tlsMode === "self-managed" ? await selfManagedTls(settings, kc, config, logger, serve) : await directoryTls(settings, config, logger, serve);
   const cache = new NodeCache({ kubeConfig: kc, logger: logger.child({ part: "cache" }), defaultPlacement: settings.defaultPlacement });
-  server = new WebhookServer({ tls: source.current(), snapshot: () => cache.snapshot(), ready: () => cache.synced, logger: logger.child({ part: "server" }) });
-  const address = await server.listen(settings.port, settings.host);
-  logger.info({ port: address.port, host: settings.host, tlsMode: settings.tlsMode, configWrites: settings.configWrites }, "webhook listening");
+  const registry = componentRegistry("webhook");
+  const metrics = new WebhookMetrics(registry, {
+    cache: cache.index,
+    // The serving certificate in use, and the CA of the bundle that expires last (the one a rotation moves to).
+    certificates: () => {
+      const cas = source.bundle() ?? [];
+      const ca = cas.reduce<string | undefined>(
+        (best, pem) => (best === undefined || validityOf(pem).notAfter > validityOf(best).notAfter ? pem : best),
+        undefined,
+      );
+      return ca === undefined ? { serving: source.current().certPem } : { serving: source.current().certPem, ca };
+    },
+    expiryOf: (pem) => validityOf(pem).notAfter,
+  });
+  server = new WebhookServer({
+    tls: source.current(),
+    snapshot: () => cache.snapshot(),
+    ready: () => cache.synced,
+    logger: logger.child({ part: "server" }),
+    metrics,
+  });
   const running = server;
+  const metricsServer = new MetricsServer({
+    registry,
+    ready: () => !running.isDraining && cache.synced,
+    notReadyReason: () => (running.isDraining ? "shutting down" : "node cache not synced yet"),
+    logger: logger.child({ part: "metrics" }),
+  });
+  const address = await server.listen(settings.port, settings.host);
+  let metricsAddress;
+  try {
+    metricsAddress = await metricsServer.listen(settings.metricsPort, settings.metricsHost);
+  } catch (err) {
+    await running.close();
+    await source.stop();
+    throw new Error(`cannot listen for metrics on ${settings.metricsHost}:${settings.metricsPort}: ${(err as Error).message}`, { cause: err });
+  }
+  logger.info(
+    { port: address.port, host: settings.host, metricsPort: metricsAddress.port, tlsMode: settings.tlsMode, configWrites: settings.configWrites },
+    "webhook listening",
+  );
   const close = async (): Promise<void> => {
     await source.stop();
     await cache.stop();
     await running.close();
+    await metricsServer.close();
   };
   try {
     cache.start();
@@ -298,7 +366,17 @@ export async function startWebhook(settings: WebhookSettings, deps: StartDeps = 
     await close();
     throw err;
   }
-  return { port: address.port, server: running, cache, tls: source.tls, certDirectory: source.certDirectory, config, close };
+  return {
+    port: address.port,
+    metricsPort: metricsAddress.port,
+    metrics,
+    server: running,
+    cache,
+    tls: source.tls,
+    certDirectory: source.certDirectory,
+    config,
+    close,
+  };
 }
 
 function nextSignal(): Promise<void> {
@@ -356,7 +434,10 @@ export async function runWebhook(argv: readonly string[], env: NodeJS.ProcessEnv
       await running.config.delete();
       logger.info({ object: settings.configName }, "ValidatingWebhookConfiguration removed (run outside a pod)");
     } catch (err) {
-      logger.error({ err, object: settings.configName }, "could not remove the ValidatingWebhookConfiguration; delete it by hand or policy writes stay refused");
+      logger.error(
+        { err, object: settings.configName },
+        "could not remove the ValidatingWebhookConfiguration; delete it by hand or policy writes stay refused",
+      );
     }
   }
   await running.close();

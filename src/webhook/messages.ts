@@ -1,4 +1,7 @@
-import { RULES, groupFindingKinds, type PolicyReport, type Severity } from "../rules/index.js";
+import { RULES, groupFindingKinds, type ClassReport, type PolicyReport, type Severity } from "../rules/index.js";
+
+/** A per-node report (the CLI, tests) or a per-class one (admission): the messages are the same. */
+type Report = PolicyReport | ClassReport;
 
 /**
  * What a user reads when admission refuses or warns. The apiserver and kubectl print these as they are,
@@ -33,7 +36,7 @@ export interface FindingGroup {
 const SUMMARIES: ReadonlyMap<string, string> = new Map(RULES.map((r) => [r.id, r.summary]));
 
 /** Groups a report's findings by (severity, rule, sysctl); denials first, then by rule id. */
-export function groupFindings(report: PolicyReport): FindingGroup[] {
+export function groupFindings(report: Report): FindingGroup[] {
   return groupFindingKinds(report).map(({ first, firstOnNode, nodes }) => ({
     rule: first.rule,
     severity: first.severity,
@@ -70,7 +73,7 @@ function where(g: FindingGroup): string {
  * The denial message: what is refused, then one line per kind of problem, naming the rule, the sysctl,
  * the nodes (bounded) and the engine's explanation with its fix. Never longer than LIMITS.denial.
  */
-export function denialMessage(report: PolicyReport): string {
+export function denialMessage(report: Report): string {
   const denials = groupFindings(report).filter((g) => g.severity === "deny");
   const nodes = new Set(denials.flatMap((g) => g.nodes));
   const head = `TcpTuningPolicy "${report.name}" is refused: ${denials.length} problem${denials.length === 1 ? "" : "s"}${nodes.size > 0 ? ` on ${nodes.size} node${nodes.size === 1 ? "" : "s"}` : ""}`;
@@ -94,9 +97,7 @@ export function warningLine(g: FindingGroup, prefix = ""): string {
   const summary = SUMMARIES.get(g.rule) ?? g.message;
   const subject = `${prefix}${g.rule} ${g.sysctl ?? "(policy)"}`;
   const variants =
-    g.nodes.length === 0
-      ? [""]
-      : [` on ${nodeList(g.nodes, 2)}`, ` on ${g.nodes[0] ?? ""}${g.nodes.length > 1 ? ` +${g.nodes.length - 1}` : ""}`];
+    g.nodes.length === 0 ? [""] : [` on ${nodeList(g.nodes, 2)}`, ` on ${g.nodes[0] ?? ""}${g.nodes.length > 1 ? ` +${g.nodes.length - 1}` : ""}`];
   for (const v of variants) {
     const line = `${subject}${v}: ${summary}`;
     if (line.length <= LIMITS.warning) return line;
@@ -112,7 +113,7 @@ export const DRY_RUN_PREFIX = "DryRun, would deny ";
  * Admission warnings: one per kind of warn finding; with `dryRun`, the findings that would deny come
  * first, marked as such (a DryRun policy is admitted and audited, not refused).
  */
-export function admissionWarnings(report: PolicyReport, options: { dryRun: boolean }): string[] {
+export function admissionWarnings(report: Report, options: { dryRun: boolean }): string[] {
   const groups = groupFindings(report).filter((g) => g.severity === "warn" || options.dryRun);
   const lines = groups.map((g) => warningLine(g, g.severity === "deny" ? DRY_RUN_PREFIX : ""));
   if (lines.length <= LIMITS.warnings) return lines;

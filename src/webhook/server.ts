@@ -4,6 +4,8 @@ import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.js";
+import type { WebhookMetrics } from "../metrics/index.js";
+import type { ClassReport, Finding } from "../rules/index.js";
 import { admit, parseReview, type NodeSnapshot, type Outcome } from "./admission.js";
 import type { KeyPair } from "../certs/index.js";
 import { LatencyWindow } from "./latency.js";
@@ -28,6 +30,19 @@ export interface WebhookServerOptions {
   readonly requestTimeoutMs?: number;
   /** How often Node checks those two timeouts (default 30 s; tests shorten it). */
   readonly connectionsCheckingIntervalMs?: number;
+  /** Where request durations, outcomes and findings are counted (Prometheus). */
+  readonly metrics?: WebhookMetrics;
+}
+
+/** One finding per kind (rule, severity, sysctl) in a report, without naming nodes: what the metrics count. */
+function findingKinds(report: ClassReport): Finding[] {
+  const kinds = new Map<string, Finding>();
+  const add = (f: Finding): void => {
+    kinds.set(`${f.severity}\u0000${f.rule}\u0000${f.sysctl ?? ""}`, f);
+  };
+  report.findings.forEach(add);
+  for (const c of report.classes) for (const cf of c.findings) add(cf.finding);
+  return [...kinds.values()];
 }
 
 class HttpError extends Error {
@@ -42,7 +57,8 @@ class HttpError extends Error {
 /** Reads a body up to `limit` bytes; a larger one is an HttpError 400 as soon as it is known (the issue asks for 400 for every bad request; the apiserver treats any non-200 alike). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
+  if (Number.isFinite(declared) && declared > limit)
+    return Promise.reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -113,13 +129,27 @@ export class WebhookServer {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const keepAliveMs = 120_000;
     const unusedMs = options.unusedConnectionTimeoutMs ?? keepAliveMs;
-    this.server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: "TLSv1.2", connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 30_000 }, (req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.count("error");
-        options.logger.error({ err, path: req.url }, "webhook request failed");
-        send(res, 500, failure(500, "internal error"));
-      });
-    });
+    this.server = createServer(
+      {
+        cert: options.tls.certPem,
+        key: options.tls.keyPem,
+        minVersion: "TLSv1.2",
+        connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 30_000,
+      },
+      (req, res) => {
+        // Timed from the moment the request reaches us until its reply is flushed to the socket: the
+        // TLS write of the reply is part of what the apiserver waits for. (Time spent queued before the
+        // event loop reads the request shows as event-loop lag, nodejs_eventloop_lag_seconds; the
+        // apiserver's apiserver_admission_webhook_admission_duration_seconds sees both.)
+        const started = performance.now();
+        res.once("finish", () => this.finished(req, started));
+        this.handle(req, res).catch((err: unknown) => {
+          this.count("error");
+          options.logger.error({ err, path: req.url }, "webhook request failed");
+          send(res, 500, failure(500, "internal error"));
+        });
+      },
+    );
     this.server.requestTimeout = options.requestTimeoutMs ?? 30_000;
     this.server.headersTimeout = options.headersTimeoutMs ?? 10_000;
     // Longer than the apiserver's idle-connection timeout (Go's 90 s), so it is always the client that
@@ -154,7 +184,12 @@ export class WebhookServer {
         return;
       }
       if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") this.timeouts.answered408++;
-      const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      const status =
+        err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? "408 Request Timeout"
+          : err.code === "HPE_HEADER_OVERFLOW"
+            ? "431 Request Header Fields Too Large"
+            : "400 Bad Request";
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
   }
@@ -173,6 +208,10 @@ export class WebhookServer {
   /** Shutting down: /readyz says 503 so the pod leaves the Service, while admissions are still answered. */
   drain(): void {
     this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
@@ -196,8 +235,21 @@ export class WebhookServer {
     clearTimeout(timer);
   }
 
-  private count(key: Outcome | "bad-request" | "error"): void {
+  /** The outcome of the request on each response, for the duration metric (set by the handler). */
+  private readonly outcomeOf = new WeakMap<IncomingMessage, Outcome | "bad-request" | "error">();
+
+  private count(key: Outcome | "bad-request" | "error", req?: IncomingMessage): void {
     this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
+    this.options.metrics?.admissions.inc({ outcome: key });
+    if (req) this.outcomeOf.set(req, key);
+  }
+
+  private finished(req: IncomingMessage, started: number): void {
+    const outcome = this.outcomeOf.get(req);
+    if (outcome === undefined) return; // health probes and 404s are not admissions
+    const ms = performance.now() - started;
+    this.latency.record(ms);
+    this.options.metrics?.requestDuration.observe({ outcome }, ms / 1000);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -222,16 +274,15 @@ export class WebhookServer {
     }
     const type = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase();
     if (type !== "application/json") {
-      this.count("bad-request");
+      this.count("bad-request", req);
       send(res, 415, failure(415, `content-type ${type ?? ""} is not supported; send application/json`), true);
       return;
     }
-    const started = performance.now();
     let body: Buffer;
     try {
       body = await readBody(req, this.maxBodyBytes);
     } catch (err) {
-      this.count("bad-request");
+      this.count("bad-request", req);
       const status = err instanceof HttpError ? err.status : 400;
       const message = err instanceof Error ? err.message : "unreadable body";
       this.options.logger.warn({ status, reason: message }, "admission request refused");
@@ -242,7 +293,7 @@ export class WebhookServer {
     try {
       decoded = JSON.parse(body.toString("utf8"));
     } catch (err) {
-      this.count("bad-request");
+      this.count("bad-request", req);
       const reason = `malformed JSON: ${err instanceof Error ? err.message : "parse error"}`;
       this.options.logger.warn({ status: 400, reason }, "admission request refused");
       send(res, 400, failure(400, reason));
@@ -250,15 +301,16 @@ export class WebhookServer {
     }
     const parsed = parseReview(decoded);
     if (!parsed.ok) {
-      this.count("bad-request");
+      this.count("bad-request", req);
       this.options.logger.warn({ status: 400, reason: parsed.reason }, "admission request refused");
       send(res, 400, failure(400, parsed.reason));
       return;
     }
+    const judging = performance.now();
     const result = admit(parsed.request, this.options.snapshot());
-    const ms = performance.now() - started;
-    this.latency.record(ms);
-    this.count(result.outcome);
+    const ms = performance.now() - judging;
+    this.count(result.outcome, req);
+    if (result.report && this.options.metrics) this.options.metrics.recordFindings(findingKinds(result.report));
     send(res, 200, result.review);
     this.options.logger.info(
       {
@@ -270,7 +322,7 @@ export class WebhookServer {
         outcome: result.outcome,
         allowed: result.review.response.allowed,
         warnings: result.review.response.warnings?.length ?? 0,
-        ms: Math.round(ms * 1000) / 1000,
+        judgeMs: Math.round(ms * 1000) / 1000,
       },
       "admission",
     );

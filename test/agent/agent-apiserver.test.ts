@@ -39,18 +39,34 @@ const NODE = `node-${Math.random().toString(16).slice(2, 8)}`;
 const OTHER = `${NODE}-other`;
 
 function nodeState(name: string, sysctls: { name: string; value: string }[]): object {
-  return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningNodeState", metadata: { name }, spec: { nodeName: name, sysctls: sysctls.map((s) => ({ ...s, policy: "reuse-policy", policyGeneration: 1 })) } };
+  return {
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: "TcpTuningNodeState",
+    metadata: { name },
+    spec: { nodeName: name, sysctls: sysctls.map((s) => ({ ...s, policy: "reuse-policy", policyGeneration: 1 })) },
+  };
 }
 
 function startAgent(env: Record<string, string> = {}): AgentProcess {
   // Through the real command line: `tcp-tuning agent`, as the DaemonSet runs it.
-  agent = AgentProcess.start({ ns, entry: "cli", args: ["--kubeconfig", agentKc, "--state-file", files.state, "--drift-interval", "500ms"], env: { NODE_NAME: NODE, ...env } });
+  agent = AgentProcess.start({
+    ns,
+    entry: "cli",
+    args: ["--kubeconfig", agentKc, "--state-file", files.state, "--drift-interval", "500ms"],
+    env: { NODE_NAME: NODE, ...env },
+  });
   return agent;
 }
 
 async function setSpec(sysctls: { name: string; value: string }[]): Promise<void> {
   await custom.patchClusterCustomObject(
-    { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: NODE, body: { spec: { sysctls: sysctls.map((x) => ({ ...x, policy: "reuse-policy", policyGeneration: 1 })) } } },
+    {
+      group: API_GROUP,
+      version: API_VERSION,
+      plural: NODE_STATE_PLURAL,
+      name: NODE,
+      body: { spec: { sysctls: sysctls.map((x) => ({ ...x, policy: "reuse-policy", policyGeneration: 1 })) } },
+    },
     setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
   );
 }
@@ -93,18 +109,38 @@ afterAll(async () => {
 describe("the node agent against a real API server", () => {
   it("has the API server reject kernel.core_pattern in a node state first (the agent's own refusal is the second line)", async () => {
     await expect(
-      custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, body: nodeState(`${NODE}-evil`, [{ name: "kernel.core_pattern", value: "|/tmp/x" }]) }),
+      custom.createClusterCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        plural: NODE_STATE_PLURAL,
+        body: nodeState(`${NODE}-evil`, [{ name: "kernel.core_pattern", value: "|/tmp/x" }]),
+      }),
     ).rejects.toMatchObject({ code: 422 });
   });
 
   it("applies its own node state, reports it through the status subresource and emits an Event", async () => {
-    await custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, body: nodeState(OTHER, [{ name: REUSE, value: "0" }]) });
-    await custom.createClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, body: nodeState(NODE, [{ name: REUSE, value: "1" }, { name: RANGE, value: "40000 40007" }]) });
+    await custom.createClusterCustomObject({
+      group: API_GROUP,
+      version: API_VERSION,
+      plural: NODE_STATE_PLURAL,
+      body: nodeState(OTHER, [{ name: REUSE, value: "0" }]),
+    });
+    await custom.createClusterCustomObject({
+      group: API_GROUP,
+      version: API_VERSION,
+      plural: NODE_STATE_PLURAL,
+      body: nodeState(NODE, [
+        { name: REUSE, value: "1" },
+        { name: RANGE, value: "40000 40007" },
+      ]),
+    });
     startAgent();
 
     const s = await eventually("status at generation 1", async () => {
       const o = await getState(NODE);
-      return o.status?.observedGeneration === o.metadata.generation && o.status?.conditions?.some((c) => c.type === "Applied" && c.status === "True") ? o : undefined;
+      return o.status?.observedGeneration === o.metadata.generation && o.status?.conditions?.some((c) => c.type === "Applied" && c.status === "True")
+        ? o
+        : undefined;
     });
     expect(s.metadata.generation).toBe(1);
     expect(s.status?.keys?.map((k) => [k.name, k.result, k.actual])).toEqual([
@@ -133,7 +169,9 @@ describe("the node agent against a real API server", () => {
     const asAgent = new KubeConfig();
     asAgent.loadFromFile(agentKc);
     const agentApi = asAgent.makeApiClient(CustomObjectsApi);
-    await expect(agentApi.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: OTHER })).rejects.toMatchObject({ code: 403 });
+    await expect(agentApi.getClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name: OTHER })).rejects.toMatchObject({
+      code: 403,
+    });
     await expect(agentApi.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })).rejects.toMatchObject({ code: 403 });
   });
 
@@ -212,7 +250,11 @@ describe("the node agent against a real API server", () => {
       [FIN, "Restored"],
       [KEEPALIVE, "Restored"],
     ]);
-    expect({ range: await nsSysctl(ns, RANGE), fin: await nsSysctl(ns, FIN), keepalive: await nsSysctl(ns, KEEPALIVE) }).toEqual({ range: "32768 60999", fin: "60", keepalive: "7200" });
+    expect({ range: await nsSysctl(ns, RANGE), fin: await nsSysctl(ns, FIN), keepalive: await nsSysctl(ns, KEEPALIVE) }).toEqual({
+      range: "32768 60999",
+      fin: "60",
+      keepalive: "7200",
+    });
     expect(s.status?.originals?.map((o) => o.name)).toEqual([REUSE]);
   });
 

@@ -35,7 +35,23 @@ async function rig(): Promise<Rig> {
 function startAgent(r: Rig, extra: { args?: string[]; env?: Record<string, string>; straceOutput?: string } = {}): AgentProcess {
   const a = AgentProcess.start({
     ns: r.ns,
-    args: ["--node-name", NODE, "--state-file", r.files.state, "--desired-file", r.files.desired, "--status-file", r.files.status, "--events-file", r.files.events, "--poll-interval", "100ms", "--drift-interval", "60s", ...(extra.args ?? [])],
+    args: [
+      "--node-name",
+      NODE,
+      "--state-file",
+      r.files.state,
+      "--desired-file",
+      r.files.desired,
+      "--status-file",
+      r.files.status,
+      "--events-file",
+      r.files.events,
+      "--poll-interval",
+      "100ms",
+      "--drift-interval",
+      "60s",
+      ...(extra.args ?? []),
+    ],
     ...(extra.env ? { env: extra.env } : {}),
     ...(extra.straceOutput ? { straceOutput: extra.straceOutput } : {}),
   });
@@ -97,7 +113,11 @@ describe("the node agent in a network namespace", () => {
     expect(s.keys?.find((k) => k.name === RANGE)?.actual).toBe("40000 40007");
     expect(condition(s, "Applied")).toBe("True");
     expect(condition(s, "Degraded")).toBe("False");
-    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "1", range: "40000 40007", fin: "30" });
+    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({
+      reuse: "1",
+      range: "40000 40007",
+      fin: "30",
+    });
     expect(await stateOriginals(r)).toEqual(defaults);
     expect(Object.fromEntries((s.originals ?? []).map((o) => [o.name, o.value]))).toEqual(defaults);
 
@@ -148,10 +168,16 @@ describe("the node agent in a network namespace", () => {
     startAgent(r);
     const s = await statusAt(r, 1);
     expect(results(s)).toEqual({ [REUSE]: "RolledBack", [RANGE]: "Failed", [FIN]: "RolledBack" });
-    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "2", range: "32768 60999", fin: "60" });
+    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({
+      reuse: "2",
+      range: "32768 60999",
+      fin: "60",
+    });
     expect(condition(s, "Applied")).toBe("False");
     expect(condition(s, "Degraded")).toBe("True");
-    expect((await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "ApplyFailed"))).filter((e) => e.type === "Warning").map((e) => e.reason)).toContain("ApplyFailed");
+    expect(
+      (await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "ApplyFailed"))).filter((e) => e.type === "Warning").map((e) => e.reason),
+    ).toContain("ApplyFailed");
   });
 
   it("survives kill -9 in the middle of a generation: after a restart the originals are intact and the desired state is reached", async () => {
@@ -167,7 +193,11 @@ describe("the node agent in a network namespace", () => {
     await first.waitForLog((l) => l.msg === "test hook: paused after a sysctl write");
 
     // Mid-generation: one key written, two not yet; every original already on disk.
-    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "1", range: "32768 60999", fin: "60" });
+    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({
+      reuse: "1",
+      range: "32768 60999",
+      fin: "60",
+    });
     expect(await stateOriginals(r)).toEqual(defaults);
 
     await first.stop("SIGKILL");
@@ -175,7 +205,11 @@ describe("the node agent in a network namespace", () => {
 
     startAgent(r);
     const s = await statusAt(r, 1, (st) => condition(st, "Applied") === "True");
-    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({ reuse: "1", range: "40000 40007", fin: "30" });
+    expect({ reuse: await nsSysctl(r.ns, REUSE), range: await nsSysctl(r.ns, RANGE), fin: await nsSysctl(r.ns, FIN) }).toEqual({
+      reuse: "1",
+      range: "40000 40007",
+      fin: "30",
+    });
     // tcp_tw_reuse read "1" at the restart, but its recorded original is still the real one.
     expect(await stateOriginals(r)).toEqual(defaults);
     expect(Object.fromEntries((s.originals ?? []).map((o) => [o.name, o.value]))).toEqual(defaults);
@@ -354,7 +388,9 @@ describe("the node agent in a network namespace", () => {
     const r = await rig();
     // Recorded when ip_unprivileged_port_start was 500; the namespace now has the default 1024,
     // below which the kernel refuses a port range.
-    await writeFile(r.files.state, JSON.stringify({ version: 1, originals: [{ name: RANGE, value: "500 65535", recordedAt: "2026-01-01T00:00:00Z" }] }), { mode: 0o600 });
+    await writeFile(r.files.state, JSON.stringify({ version: 1, originals: [{ name: RANGE, value: "500 65535", recordedAt: "2026-01-01T00:00:00Z" }] }), {
+      mode: 0o600,
+    });
     await writeDesired(r.files, NODE, 1, []);
     startAgent(r, { args: ["--drift-interval", "300ms"] });
     const s = await statusAt(r, 1);
@@ -387,7 +423,9 @@ describe("the node agent in a network namespace", () => {
     // tcp_tw_reuse reads 1 now (the agent's own value); its original is still the kernel's 2.
     expect(await stateOriginals(r)).toEqual({ [REUSE]: "2", [FIN]: "60" });
     expect(Object.fromEntries((s2.originals ?? []).map((o) => [o.name, o.value]))).toEqual({ [REUSE]: "2", [FIN]: "60" });
-    const recovered = (await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "OriginalsRecovered"))).filter((e) => e.reason === "OriginalsRecovered");
+    const recovered = (await readEventsWhen(r.files, (ev) => ev.some((e) => e.reason === "OriginalsRecovered"))).filter(
+      (e) => e.reason === "OriginalsRecovered",
+    );
     expect(recovered).toHaveLength(1);
     expect(recovered[0]).toMatchObject({ type: "Warning" });
     expect(recovered[0]?.message).toContain(`${REUSE}=2`);

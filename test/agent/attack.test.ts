@@ -59,7 +59,20 @@ describe("the agent refuses sysctls outside the allowlist even when the API woul
       ]);
       agent = AgentProcess.start({
         ns,
-        args: ["--node-name", NODE, "--state-file", files.state, "--desired-file", files.desired, "--status-file", files.status, "--events-file", files.events, "--poll-interval", "100ms"],
+        args: [
+          "--node-name",
+          NODE,
+          "--state-file",
+          files.state,
+          "--desired-file",
+          files.desired,
+          "--status-file",
+          files.status,
+          "--events-file",
+          files.events,
+          "--poll-interval",
+          "100ms",
+        ],
         straceOutput: join(files.dir, "trace"),
       });
       const s1 = await eventually("status of generation 1", async () => {
@@ -70,7 +83,9 @@ describe("the agent refuses sysctls outside the allowlist even when the API woul
       expect(s1.keys?.find((k) => k.name === "kernel.core_pattern")?.message).toMatch(/out of scope/);
       expect(s1.keys?.find((k) => k.name.startsWith("net/"))?.message).toMatch(/contains '\/'/);
       expect(s1.conditions?.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "Refused" });
-      expect((await readEventsWhen(files, (ev) => ev.some((e) => e.reason === "SysctlRefused"))).map((e) => `${e.type}/${e.reason}`)).toContain("Warning/SysctlRefused");
+      expect((await readEventsWhen(files, (ev) => ev.some((e) => e.reason === "SysctlRefused"))).map((e) => `${e.type}/${e.reason}`)).toContain(
+        "Warning/SysctlRefused",
+      );
       // All-or-nothing: the allowed key in the same generation was not written either.
       expect(await nsSysctl(ns, "net.ipv4.tcp_tw_reuse")).toBe(reuseBefore);
 

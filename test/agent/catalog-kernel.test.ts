@@ -78,59 +78,55 @@ describe(`the catalog against this kernel (${release})`, () => {
     expect(kernel, release).toBeDefined();
   });
 
-  it(
-    "agrees with the kernel on every per-namespace key at the grammar's bounds and one step beyond",
-    async () => {
-      if (!kernel) throw new Error(`unreadable kernel release ${release}`);
-      const hzNs = await createNamespace();
-      const hz = await measureHz(hzNs);
-      await destroyNamespace(hzNs);
+  it("agrees with the kernel on every per-namespace key at the grammar's bounds and one step beyond", async () => {
+    if (!kernel) throw new Error(`unreadable kernel release ${release}`);
+    const hzNs = await createNamespace();
+    const hz = await measureHz(hzNs);
+    await destroyNamespace(hzNs);
 
-      const disagreements: string[] = [];
-      const tried: string[] = [];
-      let values = 0;
-      for (const spec of CATALOG.filter((s) => s.netns !== "global")) {
-        const ns = await createNamespace();
-        try {
-          const bounds = kernelBoundsFor(spec, kernel);
-          if (!(await has(ns, spec.name))) {
-            // Absent here: right when the catalog states no bounds for this kernel (removed, or newer).
-            if (bounds) disagreements.push(`${spec.name}: absent on ${release}, but the catalog states its kernel bounds for this version (${bounds.source})`);
-            continue;
-          }
-          if (!bounds) {
-            disagreements.push(`${spec.name}: present on ${release}, but the catalog states no kernel bounds for this version`);
-            continue;
-          }
-          for (const [key, value] of SETUP[spec.name] ?? []) {
-            if (!(await write(ns, key, value))) throw new Error(`setup ${key}=${value} for ${spec.name} was refused`);
-          }
-          tried.push(spec.name);
-          for (const value of boundaryValues(spec)) {
-            values++;
-            const claim = kernelAnswer(spec, bounds, value, hz);
-            if (parseValue(spec.grammar, value).ok && !claim.accepted) {
-              disagreements.push(`${spec.name}=${JSON.stringify(value)}: the grammar takes it, but the catalog says the kernel refuses it`);
-            }
-            const before = await read(ns, spec.name);
-            const taken = await write(ns, spec.name, value);
-            const after = await read(ns, spec.name);
-            const expected = claim.accepted ? normal(spec, value) : afterRefusal(before, value, claim.storedFields);
-            if (taken !== claim.accepted || normal(spec, after) !== normal(spec, expected)) {
-              disagreements.push(
-                `${spec.name}=${JSON.stringify(value)} at HZ=${hz}: kernel ${taken ? "took it" : "refused it"} and reads back ${JSON.stringify(after)}; ` +
-                  `catalog says it ${claim.accepted ? "takes it" : "refuses it"} and reads back ${JSON.stringify(expected)} (${bounds.source})`,
-              );
-            }
-          }
-        } finally {
-          await destroyNamespace(ns);
+    const disagreements: string[] = [];
+    const tried: string[] = [];
+    let values = 0;
+    for (const spec of CATALOG.filter((s) => s.netns !== "global")) {
+      const ns = await createNamespace();
+      try {
+        const bounds = kernelBoundsFor(spec, kernel);
+        if (!(await has(ns, spec.name))) {
+          // Absent here: right when the catalog states no bounds for this kernel (removed, or newer).
+          if (bounds) disagreements.push(`${spec.name}: absent on ${release}, but the catalog states its kernel bounds for this version (${bounds.source})`);
+          continue;
         }
+        if (!bounds) {
+          disagreements.push(`${spec.name}: present on ${release}, but the catalog states no kernel bounds for this version`);
+          continue;
+        }
+        for (const [key, value] of SETUP[spec.name] ?? []) {
+          if (!(await write(ns, key, value))) throw new Error(`setup ${key}=${value} for ${spec.name} was refused`);
+        }
+        tried.push(spec.name);
+        for (const value of boundaryValues(spec)) {
+          values++;
+          const claim = kernelAnswer(spec, bounds, value, hz);
+          if (parseValue(spec.grammar, value).ok && !claim.accepted) {
+            disagreements.push(`${spec.name}=${JSON.stringify(value)}: the grammar takes it, but the catalog says the kernel refuses it`);
+          }
+          const before = await read(ns, spec.name);
+          const taken = await write(ns, spec.name, value);
+          const after = await read(ns, spec.name);
+          const expected = claim.accepted ? normal(spec, value) : afterRefusal(before, value, claim.storedFields);
+          if (taken !== claim.accepted || normal(spec, after) !== normal(spec, expected)) {
+            disagreements.push(
+              `${spec.name}=${JSON.stringify(value)} at HZ=${hz}: kernel ${taken ? "took it" : "refused it"} and reads back ${JSON.stringify(after)}; ` +
+                `catalog says it ${claim.accepted ? "takes it" : "refuses it"} and reads back ${JSON.stringify(expected)} (${bounds.source})`,
+            );
+          }
+        }
+      } finally {
+        await destroyNamespace(ns);
       }
-      console.info(`kernel self-check on ${release} (HZ=${hz}): ${tried.length} keys, ${values} values written: ${tried.join(", ")}`);
-      expect(disagreements).toEqual([]);
-      expect(tried.length).toBeGreaterThan(15);
-    },
-    300_000,
-  );
+    }
+    console.info(`kernel self-check on ${release} (HZ=${hz}): ${tried.length} keys, ${values} values written: ${tried.join(", ")}`);
+    expect(disagreements).toEqual([]);
+    expect(tried.length).toBeGreaterThan(15);
+  }, 300_000);
 });

@@ -76,7 +76,22 @@ describe("the effect of tcp_tw_reuse as the agent applies it, between two namesp
       await writeDesired(files, "client", 1, sysctls);
       agent = AgentProcess.start({
         ns: client,
-        args: ["--node-name", "client", "--state-file", files.state, "--desired-file", files.desired, "--status-file", files.status, "--poll-interval", "100ms", "--drift-interval", "200ms", "--counters-report-interval", "500ms"],
+        args: [
+          "--node-name",
+          "client",
+          "--state-file",
+          files.state,
+          "--desired-file",
+          files.desired,
+          "--status-file",
+          files.status,
+          "--poll-interval",
+          "100ms",
+          "--drift-interval",
+          "200ms",
+          "--counters-report-interval",
+          "500ms",
+        ],
       });
       await eventually("the row's sysctls applied", async () => {
         const s = await readStatus(files);
@@ -99,7 +114,15 @@ describe("the effect of tcp_tw_reuse as the agent applies it, between two namesp
         const s = await readStatus(files);
         return s?.counters && BigInt(s.counters.twRecycled ?? "0") >= twRecycled && Date.parse(s.counters.sampledAt) > 0 ? s : undefined;
       });
-      measured.push({ row: row.label, ok, eaddrnotavail, other: CONNECTIONS - ok - eaddrnotavail, twRecycled, timeWaitAfter, agentTwRecycled: status.counters?.twRecycled });
+      measured.push({
+        row: row.label,
+        ok,
+        eaddrnotavail,
+        other: CONNECTIONS - ok - eaddrnotavail,
+        twRecycled,
+        timeWaitAfter,
+        agentTwRecycled: status.counters?.twRecycled,
+      });
 
       if (row.expectAllOk) {
         expect(outcomes).toEqual({ ok: CONNECTIONS });

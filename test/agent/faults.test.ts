@@ -76,7 +76,23 @@ function startAgent(r: Rig, args: string[] = [], env?: Record<string, string>): 
   const a = AgentProcess.start({
     ns: r.ns,
     ...(env ? { env } : {}),
-    args: ["--node-name", NODE, "--state-file", r.stateFile, "--desired-file", r.files.desired, "--status-file", r.files.status, "--events-file", r.files.events, "--poll-interval", "100ms", "--drift-interval", "500ms", ...args],
+    args: [
+      "--node-name",
+      NODE,
+      "--state-file",
+      r.stateFile,
+      "--desired-file",
+      r.files.desired,
+      "--status-file",
+      r.files.status,
+      "--events-file",
+      r.files.events,
+      "--poll-interval",
+      "100ms",
+      "--drift-interval",
+      "500ms",
+      ...args,
+    ],
   });
   r.agents.push(a);
   return a;
@@ -85,10 +101,14 @@ function startAgent(r: Rig, args: string[] = [], env?: Record<string, string>): 
 const condition = (s: NodeStateStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
 
 async function statusWhen(r: Rig, what: string, pred: (s: NodeStateStatus) => boolean, timeoutMs = 60_000): Promise<NodeStateStatus> {
-  return eventually(what, async () => {
-    const s = await readStatus(r.files);
-    return s && pred(s) ? s : undefined;
-  }, timeoutMs);
+  return eventually(
+    what,
+    async () => {
+      const s = await readStatus(r.files);
+      return s && pred(s) ? s : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 async function stateOriginals(path: string): Promise<Record<string, string>> {
@@ -110,74 +130,97 @@ const KILL_SEED = 20261207;
 const KILLS = 20 * SOAK_FACTOR;
 
 describe("the agent under faults", () => {
-  it(`loses no original when killed with SIGKILL at ${KILLS} random moments of an apply (seed ${KILL_SEED})`, async () => {
-    const random = seeded(KILL_SEED);
-    const pick = (values: readonly string[]) => values[Math.floor(random() * values.length)] ?? values[0] ?? "";
-    const r = await rig();
-    let generation = 0;
-    const figures: { mode: string; changedAtKill: number; recordedAtKill: number; tempsRemoved: number }[] = [];
+  it(
+    `loses no original when killed with SIGKILL at ${KILLS} random moments of an apply (seed ${KILL_SEED})`,
+    async () => {
+      const random = seeded(KILL_SEED);
+      const pick = (values: readonly string[]) => values[Math.floor(random() * values.length)] ?? values[0] ?? "";
+      const r = await rig();
+      let generation = 0;
+      const figures: { mode: string; changedAtKill: number; recordedAtKill: number; tempsRemoved: number }[] = [];
 
-    // How long an apply takes here: the window the kills are spread over.
-    const calib = startAgent(r);
-    await writeDesired(r.files, NODE, ++generation, NAMES.map((name) => ({ name, value: KEYS[name]?.[0] ?? "" })));
-    const t0 = Date.now();
-    await statusWhen(r, "calibration applied", (s) => s.observedGeneration === generation && condition(s, "Applied")?.status === "True");
-    const applyMs = Math.max(50, Date.now() - t0);
-    await rm(r.files.desired);
-    await statusWhen(r, "calibration restored", (s) => condition(s, "Applied")?.reason === "DesiredStateDeleted");
-    await calib.stop("SIGTERM");
-
-    for (let i = 0; i < KILLS; i++) {
-      const originals = Object.fromEntries(NAMES.map((n) => [n, pick(KEYS[n] ?? [])]));
-      await writeAll(r.ns, originals);
-      expect(await readAll(r.ns)).toEqual(originals);
-      const desired = Object.fromEntries(NAMES.map((n) => [n, pick((KEYS[n] ?? []).filter((v) => v !== originals[n]))]));
-
-      // Two kinds of moment: right after the N-th of the nine writes (N random; the agent's test hook
-      // holds it there), or a random time after the desired state changes (before, during or after
-      // recording the originals, writing, or writing status).
-      const afterWrites = random() < 0.6 ? 1 + Math.floor(random() * (NAMES.length - 1)) : undefined;
-      const victim = startAgent(r, [], afterWrites === undefined ? undefined : { [PAUSE_AFTER_WRITES_ENV]: String(afterWrites) });
-      await victim.waitForLog((l) => l.msg === "agent started");
-      await writeDesired(r.files, NODE, ++generation, NAMES.map((name) => ({ name, value: desired[name] ?? "" })));
-      let mode: string;
-      if (afterWrites !== undefined) {
-        await victim.waitForLog((l) => l.msg === "test hook: paused after a sysctl write");
-        mode = `after write ${afterWrites}`;
-      } else {
-        const killAfterMs = Math.floor(random() * applyMs * 1.5);
-        await new Promise((res) => setTimeout(res, killAfterMs));
-        mode = `${killAfterMs} ms after the change`;
-      }
-      await victim.stop("SIGKILL");
-
-      // Whatever the moment: every original on disk is the real one.
-      const now = await readAll(r.ns);
-      const recorded = await stateOriginals(r.stateFile).catch(() => ({}));
-      for (const [name, value] of Object.entries(recorded)) expect({ name, value }).toEqual({ name, value: originals[name] });
-      const changedAtKill = NAMES.filter((n) => now[n] !== originals[n]).length;
-      // A key the kernel holds changed must have its original on disk (recorded before the first write).
-      for (const n of NAMES) if (now[n] !== originals[n]) expect(recorded).toHaveProperty([n], originals[n]);
-
-      const next = startAgent(r);
-      await statusWhen(r, `generation ${generation} applied after kill ${i}`, (s) => s.observedGeneration === generation && condition(s, "Applied")?.status === "True");
-      expect(await readAll(r.ns)).toEqual(desired);
-      expect(await stateOriginals(r.stateFile)).toEqual(originals);
+      // How long an apply takes here: the window the kills are spread over.
+      const calib = startAgent(r);
+      await writeDesired(
+        r.files,
+        NODE,
+        ++generation,
+        NAMES.map((name) => ({ name, value: KEYS[name]?.[0] ?? "" })),
+      );
+      const t0 = Date.now();
+      await statusWhen(r, "calibration applied", (s) => s.observedGeneration === generation && condition(s, "Applied")?.status === "True");
+      const applyMs = Math.max(50, Date.now() - t0);
       await rm(r.files.desired);
-      await statusWhen(r, `restore after kill ${i}`, (s) => condition(s, "Applied")?.reason === "DesiredStateDeleted");
-      expect(await readAll(r.ns)).toEqual(originals);
-      expect(await stateOriginals(r.stateFile)).toEqual({});
-      const removed = next.logs.find((l) => l.msg === "removed temporary files left by an earlier agent");
-      expect((await readdir(r.files.dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
-      await next.stop("SIGTERM");
-      figures.push({ mode, changedAtKill, recordedAtKill: Object.keys(recorded).length, tempsRemoved: Array.isArray(removed?.["removed"]) ? (removed["removed"] as unknown[]).length : 0 });
-    }
-    // The kills landed at different stages: before any write, mid-apply and after (spread, not all one kind).
-    const stages = new Set(figures.map((f) => (f.changedAtKill === 0 ? "before" : f.changedAtKill === NAMES.length ? "after" : "mid")));
-    process.stderr.write(`kill -9 figures (apply ~${applyMs} ms): ${JSON.stringify(figures)}\n`);
-    expect(stages.has("mid")).toBe(true);
-    expect(stages.size).toBeGreaterThanOrEqual(2);
-  }, 900_000 * SOAK_FACTOR);
+      await statusWhen(r, "calibration restored", (s) => condition(s, "Applied")?.reason === "DesiredStateDeleted");
+      await calib.stop("SIGTERM");
+
+      for (let i = 0; i < KILLS; i++) {
+        const originals = Object.fromEntries(NAMES.map((n) => [n, pick(KEYS[n] ?? [])]));
+        await writeAll(r.ns, originals);
+        expect(await readAll(r.ns)).toEqual(originals);
+        const desired = Object.fromEntries(NAMES.map((n) => [n, pick((KEYS[n] ?? []).filter((v) => v !== originals[n]))]));
+
+        // Two kinds of moment: right after the N-th of the nine writes (N random; the agent's test hook
+        // holds it there), or a random time after the desired state changes (before, during or after
+        // recording the originals, writing, or writing status).
+        const afterWrites = random() < 0.6 ? 1 + Math.floor(random() * (NAMES.length - 1)) : undefined;
+        const victim = startAgent(r, [], afterWrites === undefined ? undefined : { [PAUSE_AFTER_WRITES_ENV]: String(afterWrites) });
+        await victim.waitForLog((l) => l.msg === "agent started");
+        await writeDesired(
+          r.files,
+          NODE,
+          ++generation,
+          NAMES.map((name) => ({ name, value: desired[name] ?? "" })),
+        );
+        let mode: string;
+        if (afterWrites !== undefined) {
+          await victim.waitForLog((l) => l.msg === "test hook: paused after a sysctl write");
+          mode = `after write ${afterWrites}`;
+        } else {
+          const killAfterMs = Math.floor(random() * applyMs * 1.5);
+          await new Promise((res) => setTimeout(res, killAfterMs));
+          mode = `${killAfterMs} ms after the change`;
+        }
+        await victim.stop("SIGKILL");
+
+        // Whatever the moment: every original on disk is the real one.
+        const now = await readAll(r.ns);
+        const recorded = await stateOriginals(r.stateFile).catch(() => ({}));
+        for (const [name, value] of Object.entries(recorded)) expect({ name, value }).toEqual({ name, value: originals[name] });
+        const changedAtKill = NAMES.filter((n) => now[n] !== originals[n]).length;
+        // A key the kernel holds changed must have its original on disk (recorded before the first write).
+        for (const n of NAMES) if (now[n] !== originals[n]) expect(recorded).toHaveProperty([n], originals[n]);
+
+        const next = startAgent(r);
+        await statusWhen(
+          r,
+          `generation ${generation} applied after kill ${i}`,
+          (s) => s.observedGeneration === generation && condition(s, "Applied")?.status === "True",
+        );
+        expect(await readAll(r.ns)).toEqual(desired);
+        expect(await stateOriginals(r.stateFile)).toEqual(originals);
+        await rm(r.files.desired);
+        await statusWhen(r, `restore after kill ${i}`, (s) => condition(s, "Applied")?.reason === "DesiredStateDeleted");
+        expect(await readAll(r.ns)).toEqual(originals);
+        expect(await stateOriginals(r.stateFile)).toEqual({});
+        const removed = next.logs.find((l) => l.msg === "removed temporary files left by an earlier agent");
+        expect((await readdir(r.files.dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+        await next.stop("SIGTERM");
+        figures.push({
+          mode,
+          changedAtKill,
+          recordedAtKill: Object.keys(recorded).length,
+          tempsRemoved: Array.isArray(removed?.["removed"]) ? (removed["removed"] as unknown[]).length : 0,
+        });
+      }
+      // The kills landed at different stages: before any write, mid-apply and after (spread, not all one kind).
+      const stages = new Set(figures.map((f) => (f.changedAtKill === 0 ? "before" : f.changedAtKill === NAMES.length ? "after" : "mid")));
+      process.stderr.write(`kill -9 figures (apply ~${applyMs} ms): ${JSON.stringify(figures)}\n`);
+      expect(stages.has("mid")).toBe(true);
+      expect(stages.size).toBeGreaterThanOrEqual(2);
+    },
+    900_000 * SOAK_FACTOR,
+  );
 
   it("with a corrupted state file writes no new value, says why in status, keeps the originals it knows, and restores them once the file is back", async () => {
     const r = await rig();
@@ -189,7 +232,10 @@ describe("the agent under faults", () => {
     const corrupted = good.slice(0, Math.floor(good.length / 2));
     await writeFile(r.stateFile, corrupted);
 
-    await writeDesired(r.files, NODE, 2, [{ name: "net.ipv4.tcp_fin_timeout", value: "17" }, { name: "net.ipv4.tcp_keepalive_time", value: "99" }]);
+    await writeDesired(r.files, NODE, 2, [
+      { name: "net.ipv4.tcp_fin_timeout", value: "17" },
+      { name: "net.ipv4.tcp_keepalive_time", value: "99" },
+    ]);
     const refused = await statusWhen(r, "generation 2 refused", (s) => s.observedGeneration === 2 && condition(s, "Applied")?.reason === "StateFileUnreadable");
     expect(condition(refused, "Applied")?.message).toMatch(/not JSON \(refusing to overwrite it/);
     expect(refused.originals?.map((o) => [o.name, o.value])).toEqual([["net.ipv4.tcp_fin_timeout", originals["net.ipv4.tcp_fin_timeout"]]]);
@@ -218,7 +264,10 @@ describe("the agent under faults", () => {
 
     // Fill the disk: dd stops at ENOSPC.
     await run("dd", ["if=/dev/zero", `of=${join(mnt, "filler")}`, "bs=4k"]).catch(() => undefined);
-    await writeDesired(r.files, NODE, 2, [{ name: "net.ipv4.tcp_fin_timeout", value: "17" }, { name: "net.ipv4.tcp_keepalive_time", value: "99" }]);
+    await writeDesired(r.files, NODE, 2, [
+      { name: "net.ipv4.tcp_fin_timeout", value: "17" },
+      { name: "net.ipv4.tcp_keepalive_time", value: "99" },
+    ]);
     const refused = await statusWhen(r, "generation 2 refused", (s) => s.observedGeneration === 2 && condition(s, "Applied")?.reason === "StateFileUnwritable");
     expect(condition(refused, "Applied")?.message).toMatch(/ENOSPC|no space left/i);
     expect(condition(refused, "Degraded")).toMatchObject({ status: "True", reason: "StateFileUnwritable" });
@@ -229,8 +278,15 @@ describe("the agent under faults", () => {
 
     // Still full: a restore is written to the kernel but the original stays on disk until it can be forgotten.
     await rm(r.files.desired);
-    const stuck = await statusWhen(r, "restore reported", (s) => s.observedGeneration === undefined && (s.keys ?? []).some((k) => k.name === "net.ipv4.tcp_fin_timeout"));
-    expect(stuck.keys?.find((k) => k.name === "net.ipv4.tcp_fin_timeout")).toMatchObject({ result: "RestoreFailed", message: expect.stringMatching(/ENOSPC|no space left/i) });
+    const stuck = await statusWhen(
+      r,
+      "restore reported",
+      (s) => s.observedGeneration === undefined && (s.keys ?? []).some((k) => k.name === "net.ipv4.tcp_fin_timeout"),
+    );
+    expect(stuck.keys?.find((k) => k.name === "net.ipv4.tcp_fin_timeout")).toMatchObject({
+      result: "RestoreFailed",
+      message: expect.stringMatching(/ENOSPC|no space left/i),
+    });
     expect(await stateOriginals(r.stateFile)).toEqual({ "net.ipv4.tcp_fin_timeout": originals["net.ipv4.tcp_fin_timeout"] });
 
     await rm(join(mnt, "filler"));

@@ -27,8 +27,24 @@ const RUNS = 10_000 * SOAK_FACTOR;
 const perNetns = catalogNames().filter((n) => lookupSysctl(n)?.netns !== "global");
 const nameArb = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...perNetns) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...perNetns), fc.constantFrom("/", "..", " ", "\n", "\0", "*", "%2f", ".", "/../../kernel/core_pattern", "\u200b")).map(([n, s]) => (s.length > 1 ? n.replaceAll(".", "/") + s : n + s)) },
-  { weight: 1, arbitrary: fc.constantFrom("kernel.core_pattern", "kernel.modprobe", "vm.swappiness", "fs.suid_dumpable", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.disable_ipv6", "net.netfilter.nf_conntrack_max") },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...perNetns), fc.constantFrom("/", "..", " ", "\n", "\0", "*", "%2f", ".", "/../../kernel/core_pattern", "\u200b"))
+      .map(([n, s]) => (s.length > 1 ? n.replaceAll(".", "/") + s : n + s)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "kernel.core_pattern",
+      "kernel.modprobe",
+      "vm.swappiness",
+      "fs.suid_dumpable",
+      "net.ipv4.conf.all.forwarding",
+      "net.ipv6.conf.all.disable_ipv6",
+      "net.netfilter.nf_conntrack_max",
+    ),
+  },
   { weight: 2, arbitrary: fc.string({ maxLength: 60 }) },
 );
 const valueArb = fc.oneof(
@@ -59,39 +75,60 @@ async function traceOpens(dir: string): Promise<Open[]> {
 afterAll(destroyAllNamespaces);
 
 describe(`the agent's sysctl writer fed ${RUNS} generated names and values in a network namespace (seed ${SEED})`, () => {
-  it("writes nothing outside that namespace's /proc/sys/net, creates nothing, follows no link", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "tt-wfuzz-"));
-    try {
-      const pairs = fc.sample(fc.record({ name: nameArb, value: valueArb }), { seed: SEED, numRuns: RUNS });
-      await writeFile(join(dir, "pairs.json"), JSON.stringify(pairs));
-      const ns = await createNamespace();
-      await run(
-        "ip",
-        ["netns", "exec", ns, "strace", "-ff", "-qq", "-e", "trace=openat,open,openat2,creat", "-o", join(dir, "trace"), process.execPath, "--import", "tsx", join(REPO, "test/agent/support/writer-fuzz-driver.ts"), join(dir, "pairs.json"), join(dir, "results.json")],
-        // TMPDIR: tsx caches compiled files in the temp directory; here that is the test's own directory.
-        { cwd: REPO, timeout: 400_000 * SOAK_FACTOR, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, TMPDIR: dir } },
-      );
-      const results = JSON.parse(await readFile(join(dir, "results.json"), "utf8")) as { name: string; result: string }[];
-      expect(results).toHaveLength(RUNS);
-      const tally = { written: 0, refused: 0, failed: 0 };
-      for (const r of results) tally[r.result as keyof typeof tally]++;
-      // Only catalog keys, spelled exactly, were ever written.
-      expect([...new Set(results.filter((r) => r.result === "written").map((r) => r.name))].filter((n) => !perNetns.includes(n))).toEqual([]);
+  it(
+    "writes nothing outside that namespace's /proc/sys/net, creates nothing, follows no link",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "tt-wfuzz-"));
+      try {
+        const pairs = fc.sample(fc.record({ name: nameArb, value: valueArb }), { seed: SEED, numRuns: RUNS });
+        await writeFile(join(dir, "pairs.json"), JSON.stringify(pairs));
+        const ns = await createNamespace();
+        await run(
+          "ip",
+          [
+            "netns",
+            "exec",
+            ns,
+            "strace",
+            "-ff",
+            "-qq",
+            "-e",
+            "trace=openat,open,openat2,creat",
+            "-o",
+            join(dir, "trace"),
+            process.execPath,
+            "--import",
+            "tsx",
+            join(REPO, "test/agent/support/writer-fuzz-driver.ts"),
+            join(dir, "pairs.json"),
+            join(dir, "results.json"),
+          ],
+          // TMPDIR: tsx caches compiled files in the temp directory; here that is the test's own directory.
+          { cwd: REPO, timeout: 400_000 * SOAK_FACTOR, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, TMPDIR: dir } },
+        );
+        const results = JSON.parse(await readFile(join(dir, "results.json"), "utf8")) as { name: string; result: string }[];
+        expect(results).toHaveLength(RUNS);
+        const tally = { written: 0, refused: 0, failed: 0 };
+        for (const r of results) tally[r.result as keyof typeof tally]++;
+        // Only catalog keys, spelled exactly, were ever written.
+        expect([...new Set(results.filter((r) => r.result === "written").map((r) => r.name))].filter((n) => !perNetns.includes(n))).toEqual([]);
 
-      const opens = await traceOpens(dir);
-      const writes = opens.filter((o) => /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(o.flags));
-      const outside = writes.filter((o) => !o.path.startsWith("/proc/sys/net/") && !o.path.startsWith(`${dir}/`));
-      expect(outside).toEqual([]);
-      const sysctlWrites = writes.filter((o) => o.path.startsWith("/proc/sys/"));
-      expect(sysctlWrites.filter((o) => !o.flags.includes("O_NOFOLLOW") || o.flags.includes("O_CREAT"))).toEqual([]);
-      expect(opens.filter((o) => /core_pattern|modprobe|swappiness|suid_dumpable/.test(o.path))).toEqual([]);
-      process.stderr.write(`writer fuzz (seed ${SEED}): ${JSON.stringify({ ...tally, opensForWrite: sysctlWrites.length })}\n`);
-      expect(tally.written).toBeGreaterThan(RUNS / 20);
-      expect(tally.refused).toBeGreaterThan(RUNS / 5);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 600_000 * SOAK_FACTOR);
+        const opens = await traceOpens(dir);
+        const writes = opens.filter((o) => /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(o.flags));
+        const outside = writes.filter((o) => !o.path.startsWith("/proc/sys/net/") && !o.path.startsWith(`${dir}/`));
+        expect(outside).toEqual([]);
+        const sysctlWrites = writes.filter((o) => o.path.startsWith("/proc/sys/"));
+        expect(sysctlWrites.filter((o) => !o.flags.includes("O_NOFOLLOW") || o.flags.includes("O_CREAT"))).toEqual([]);
+        expect(opens.filter((o) => /core_pattern|modprobe|swappiness|suid_dumpable/.test(o.path))).toEqual([]);
+        process.stderr.write(`writer fuzz (seed ${SEED}): ${JSON.stringify({ ...tally, opensForWrite: sysctlWrites.length })}\n`);
+        expect(tally.written).toBeGreaterThan(RUNS / 20);
+        expect(tally.refused).toBeGreaterThan(RUNS / 5);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    600_000 * SOAK_FACTOR,
+  );
 
   it("left the host's own sysctls untouched", () => {
     expectHostSysctlsUntouched();

@@ -37,7 +37,8 @@ describe("the container image", () => {
   it("runs as the non-root user 65532 by default and carries OCI labels; prints its size", async () => {
     expect(config.user).toBe("65532:65532");
     expect(config.entrypoint).toEqual(["/nodejs/bin/node", "/app/bin/tcp-tuning.js"]);
-    for (const key of ["title", "version", "revision", "source", "licenses", "created"]) expect(config.labels[`org.opencontainers.image.${key}`], key).toBeTruthy();
+    for (const key of ["title", "version", "revision", "source", "licenses", "created"])
+      expect(config.labels[`org.opencontainers.image.${key}`], key).toBeTruthy();
     const uid = await runIn(container, [config.entrypoint[0]!, "-e", "process.stdout.write(`${process.getuid()}:${process.getgid()}`)"]);
     expect(uid.stdout).toBe("65532:65532");
     const size = (await buildahOk(["images", "--noheading", "--format", "{{.Size}}", image])).trim();
@@ -62,7 +63,9 @@ describe("the container image", () => {
   });
 
   it("checks the repository's examples and exits 1 because some are denied", async () => {
-    const r = await runIn(container, [...config.entrypoint, "check", "/examples/policies", "--nodes", "/examples/nodes.yaml"], { volumes: [`${join(REPO_ROOT, "examples")}:/examples:ro`] });
+    const r = await runIn(container, [...config.entrypoint, "check", "/examples/policies", "--nodes", "/examples/nodes.yaml"], {
+      volumes: [`${join(REPO_ROOT, "examples")}:/examples:ro`],
+    });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/denied|refused|error/i);
     expect(r.stdout).toContain("legacy-tw-recycle");
@@ -83,15 +86,54 @@ describe("the container image", () => {
     const agent = new ProcessGroup({
       name: "agent-in-image",
       command: "ip",
-      args: ["netns", "exec", ns, "buildah", "run", "--isolation", "chroot", "--network", "host", "--user", "0:0", "--volume", `${files.dir}:/agent`, "--volume", "/proc/sys/net:/host/proc/sys/net:rw", container, "--", ...config.entrypoint, "agent", "--node-name", "image-node", "--desired-file", "/agent/desired.yaml", "--status-file", "/agent/status.json", "--events-file", "/agent/events.jsonl", "--state-file", "/agent/state.json", "--sysctl-root", "/host/proc/sys", "--poll-interval", "200ms"],
+      args: [
+        "netns",
+        "exec",
+        ns,
+        "buildah",
+        "run",
+        "--isolation",
+        "chroot",
+        "--network",
+        "host",
+        "--user",
+        "0:0",
+        "--volume",
+        `${files.dir}:/agent`,
+        "--volume",
+        "/proc/sys/net:/host/proc/sys/net:rw",
+        container,
+        "--",
+        ...config.entrypoint,
+        "agent",
+        "--node-name",
+        "image-node",
+        "--desired-file",
+        "/agent/desired.yaml",
+        "--status-file",
+        "/agent/status.json",
+        "--events-file",
+        "/agent/events.jsonl",
+        "--state-file",
+        "/agent/state.json",
+        "--sysctl-root",
+        "/host/proc/sys",
+        "--poll-interval",
+        "200ms",
+      ],
       env: { ...process.env, LOG_FORMAT: "json" },
       logFile: join(files.dir, "agent.log"),
     });
     agents.push(agent);
-    const status = await eventually("the agent in the image to report generation 1", async () => {
-      const s = await readStatus(files!);
-      return s?.observedGeneration === 1 ? s : undefined;
-    }, 90_000, 200);
+    const status = await eventually(
+      "the agent in the image to report generation 1",
+      async () => {
+        const s = await readStatus(files!);
+        return s?.observedGeneration === 1 ? s : undefined;
+      },
+      90_000,
+      200,
+    );
     expect(status.keys?.find((k) => k.name === key)).toMatchObject({ actual: wanted });
     expect(await nsSysctl(ns, key)).toBe(wanted);
     expect((await readFile("/proc/sys/net/ipv4/tcp_fin_timeout", "utf8")).trim(), "the host's own value").toBe(hostBefore);

@@ -10,7 +10,9 @@ import { CHART_DIR, helm, only, renderChart, templateArgs, type Rendered } from 
 // and every ci/*-values.yaml, the values schema, and the promises the chart makes (least privilege,
 // restricted pods, the agent's placement, the webhook configuration in every TLS mode).
 
-const ciValues = readdirSync(join(CHART_DIR, "ci")).filter((f) => f.endsWith("-values.yaml")).sort();
+const ciValues = readdirSync(join(CHART_DIR, "ci"))
+  .filter((f) => f.endsWith("-values.yaml"))
+  .sort();
 const variants: [string, string[]][] = [["default values", []], ...ciValues.map((f): [string, string[]] => [`ci/${f}`, [join(CHART_DIR, "ci", f)]])];
 
 type Obj = Record<string, unknown>;
@@ -25,7 +27,9 @@ interface Rule {
   resourceNames?: string[];
 }
 const rules = (objects: readonly Rendered[]): { owner: string; rule: Rule }[] =>
-  objects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role").flatMap((o) => ((o["rules"] as Rule[]) ?? []).map((rule) => ({ owner: `${o.kind}/${o.metadata.name}`, rule })));
+  objects
+    .filter((o) => o.kind === "ClusterRole" || o.kind === "Role")
+    .flatMap((o) => ((o["rules"] as Rule[]) ?? []).map((rule) => ({ owner: `${o.kind}/${o.metadata.name}`, rule })));
 
 describe("the Helm chart", () => {
   it.each(variants)("passes helm lint --strict with %s", async (_name, files) => {
@@ -34,19 +38,38 @@ describe("the Helm chart", () => {
     expect(r.code).toBe(0);
   });
 
-  it.each(variants)("renders with %s: RBAC without wildcards or bind/escalate/impersonate, every namespaced object in the release namespace", async (_name, files) => {
-    const namespace = files.some((f) => f.includes("custom-namespace")) ? "network-tuning" : "tcp-tuning-system";
-    const objects = await renderChart({ valuesFiles: files, namespace });
-    expect(objects.length).toBeGreaterThan(15);
-    for (const { owner, rule } of rules(objects)) {
-      for (const field of [rule.apiGroups, rule.resources, rule.verbs]) expect(field, owner).not.toContain("*");
-      expect(rule.verbs.filter((v) => ["bind", "escalate", "impersonate"].includes(v)), owner).toEqual([]);
-    }
-    const clusterScoped = new Set(["CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "Namespace"]);
-    // Roles for Events about cluster-scoped objects live in "default".
-    const elsewhere = objects.filter((o) => !clusterScoped.has(o.kind) && o.metadata.namespace !== namespace && !(o.metadata.namespace === "default" && (o.kind === "Role" || o.kind === "RoleBinding")));
-    expect(elsewhere.map((o) => `${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`)).toEqual([]);
-  });
+  it.each(variants)(
+    "renders with %s: RBAC without wildcards or bind/escalate/impersonate, every namespaced object in the release namespace",
+    async (_name, files) => {
+      const namespace = files.some((f) => f.includes("custom-namespace")) ? "network-tuning" : "tcp-tuning-system";
+      const objects = await renderChart({ valuesFiles: files, namespace });
+      expect(objects.length).toBeGreaterThan(15);
+      for (const { owner, rule } of rules(objects)) {
+        for (const field of [rule.apiGroups, rule.resources, rule.verbs]) expect(field, owner).not.toContain("*");
+        expect(
+          rule.verbs.filter((v) => ["bind", "escalate", "impersonate"].includes(v)),
+          owner,
+        ).toEqual([]);
+      }
+      const clusterScoped = new Set([
+        "CustomResourceDefinition",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "Namespace",
+      ]);
+      // Roles for Events about cluster-scoped objects live in "default".
+      const elsewhere = objects.filter(
+        (o) =>
+          !clusterScoped.has(o.kind) &&
+          o.metadata.namespace !== namespace &&
+          !(o.metadata.namespace === "default" && (o.kind === "Role" || o.kind === "RoleBinding")),
+      );
+      expect(elsewhere.map((o) => `${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`)).toEqual([]);
+    },
+  );
 
   it("runs the webhook and controller with 2 replicas as restricted pods: non-root, read-only root, no privilege escalation, seccomp, probes, PDB, topology spread", async () => {
     const objects = await renderChart();
@@ -67,7 +90,12 @@ describe("the Helm chart", () => {
 
   it("runs the agent privileged in the host network on Linux nodes only, tolerating every taint, 10% at a time, as system-node-critical", async () => {
     const ds = only(await renderChart(), "DaemonSet", "-agent");
-    expect(podSpec(ds)).toMatchObject({ hostNetwork: true, nodeSelector: { "kubernetes.io/os": "linux" }, tolerations: [{ operator: "Exists" }], priorityClassName: "system-node-critical" });
+    expect(podSpec(ds)).toMatchObject({
+      hostNetwork: true,
+      nodeSelector: { "kubernetes.io/os": "linux" },
+      tolerations: [{ operator: "Exists" }],
+      priorityClassName: "system-node-critical",
+    });
     expect(containers(ds)[0]!["securityContext"]).toMatchObject({ privileged: true, runAsUser: 0, readOnlyRootFilesystem: true });
     expect(spec(ds)["updateStrategy"]).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: "10%" } });
   });
@@ -82,13 +110,15 @@ describe("the Helm chart", () => {
 
   it.each([
     ["self-managed", [] as string[]],
-    ["cert-manager", ["webhook.tls.mode=\"cert-manager\""]],
-    ["files", ["webhook.tls.mode=\"files\"", "webhook.tls.files.secretName=\"my-tls\"", "webhook.tls.files.caBundle=\"Zm9v\""]],
+    ["cert-manager", ['webhook.tls.mode="cert-manager"']],
+    ["files", ['webhook.tls.mode="files"', 'webhook.tls.files.secretName="my-tls"', 'webhook.tls.files.caBundle="Zm9v"']],
   ])("owns the ValidatingWebhookConfiguration with TLS mode %s, calling the chart's Service", async (mode, setJson) => {
     const objects = await renderChart({ setJson });
     const vwc = only(objects, "ValidatingWebhookConfiguration");
     const hook = (vwc["webhooks"] as Obj[])[0]!;
-    expect(hook["clientConfig"]).toMatchObject({ service: { name: "tcp-tuning-operator-webhook", namespace: "tcp-tuning-system", port: 443, path: "/validate" } });
+    expect(hook["clientConfig"]).toMatchObject({
+      service: { name: "tcp-tuning-operator-webhook", namespace: "tcp-tuning-system", port: 443, path: "/validate" },
+    });
     expect(hook["failurePolicy"]).toBe("Fail");
     const annotation = vwc.metadata.annotations?.["cert-manager.io/inject-ca-from"];
     expect(annotation).toBe(mode === "cert-manager" ? "tcp-tuning-system/tcp-tuning-operator-webhook" : undefined);
@@ -111,7 +141,8 @@ describe("the Helm chart", () => {
 
   it("passes the default placement for unlabelled nodes to the webhook and the controller", async () => {
     const objects = await renderChart({ setJson: ['defaultPlacement={"nat":"outbound","loadBalancer":"snat","tcpTimestamps":"stripped"}'] });
-    for (const suffix of ["-webhook", "-controller"]) expect(args(only(objects, "Deployment", suffix))).toContain("--default-placement=nat=outbound,load-balancer=snat,tcp-timestamps=stripped");
+    for (const suffix of ["-webhook", "-controller"])
+      expect(args(only(objects, "Deployment", suffix))).toContain("--default-placement=nat=outbound,load-balancer=snat,tcp-timestamps=stripped");
   });
 
   it("with metrics off renders no metrics Service or ServiceMonitor, while the probes keep their plain-HTTP port", async () => {
@@ -128,7 +159,11 @@ describe("the Helm chart", () => {
     expect(monitor.metadata.labels).toMatchObject({ release: "prometheus" });
     const selector = (spec(monitor)["selector"] as { matchLabels: Record<string, string> }).matchLabels;
     const selected = objects.filter((o) => o.kind === "Service" && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v));
-    expect(selected.map((o) => o.metadata.name).sort()).toEqual(["tcp-tuning-operator-agent-metrics", "tcp-tuning-operator-controller-metrics", "tcp-tuning-operator-webhook-metrics"]);
+    expect(selected.map((o) => o.metadata.name).sort()).toEqual([
+      "tcp-tuning-operator-agent-metrics",
+      "tcp-tuning-operator-controller-metrics",
+      "tcp-tuning-operator-webhook-metrics",
+    ]);
   });
 
   it("creates and labels the namespace for privileged pods when namespace.create is set", async () => {
@@ -144,13 +179,27 @@ describe("the Helm chart", () => {
     const objects = await renderChart({ setJson: ['defaultPlacement={"nat":"none"}', ...setJson] });
     const [webhookCmd, ...webhookArgs] = args(only(objects, "Deployment", "-webhook"));
     expect(webhookCmd).toBe("webhook");
-    expect(parseWebhookArgs(webhookArgs, { POD_NAMESPACE: "tcp-tuning-system" })).toMatchObject({ configName: "tcp-tuning-operator-tcp-tuning-system", tlsMode: mode, metricsPort: 8080 });
+    expect(parseWebhookArgs(webhookArgs, { POD_NAMESPACE: "tcp-tuning-system" })).toMatchObject({
+      configName: "tcp-tuning-operator-tcp-tuning-system",
+      tlsMode: mode,
+      metricsPort: 8080,
+    });
     const [controllerCmd, ...controllerArgs] = args(only(objects, "Deployment", "-controller"));
     expect(controllerCmd).toBe("controller");
-    expect(parseControllerArgs(controllerArgs, { POD_NAMESPACE: "tcp-tuning-system", POD_NAME: "c-0" })).toMatchObject({ leaderElect: true, leaseName: "tcp-tuning-operator-controller", leaseNamespace: "tcp-tuning-system", leaseDurationMs: 15_000, identity: "c-0" });
+    expect(parseControllerArgs(controllerArgs, { POD_NAMESPACE: "tcp-tuning-system", POD_NAME: "c-0" })).toMatchObject({
+      leaderElect: true,
+      leaseName: "tcp-tuning-operator-controller",
+      leaseNamespace: "tcp-tuning-system",
+      leaseDurationMs: 15_000,
+      identity: "c-0",
+    });
     const [agentCmd, ...agentArgs] = args(only(objects, "DaemonSet", "-agent"));
     expect(agentCmd).toBe("agent");
-    expect(parseAgentArgs(agentArgs, { NODE_NAME: "node-a" })).toMatchObject({ nodeName: "node-a", stateFile: "/var/lib/tcp-tuning/agent-state.json", metricsPort: 9810 });
+    expect(parseAgentArgs(agentArgs, { NODE_NAME: "node-a" })).toMatchObject({
+      nodeName: "node-a",
+      stateFile: "/var/lib/tcp-tuning/agent-state.json",
+      metricsPort: 9810,
+    });
   });
 });
 

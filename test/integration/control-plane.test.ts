@@ -1,4 +1,15 @@
-import { ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Pod,
+} from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION, POLICY_KIND, POLICY_PLURAL } from "../../src/api/v1alpha1/group.js";
 import type { PolicySpec, PolicyStatus } from "../../src/api/v1alpha1/policy.js";
@@ -64,7 +75,14 @@ describe("the real control plane started by the integration global setup", () =>
       const status: PolicyStatus = {
         observedGeneration: 1,
         conditions: [
-          { type: "Accepted", status: "True", observedGeneration: 1, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), reason: "Valid", message: "test" },
+          {
+            type: "Accepted",
+            status: "True",
+            observedGeneration: 1,
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+            reason: "Valid",
+            message: "test",
+          },
         ],
         nodes: { matched: 2, applied: 0, pending: 2, failed: 0, rejected: 0 },
       };
@@ -141,7 +159,9 @@ describe("the controller-manager and scheduler of the integration control plane"
           name: nodeName,
           body: {
             status: {
-              conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "test", lastHeartbeatTime: new Date(), lastTransitionTime: new Date() }],
+              conditions: [
+                { type: "Ready", status: "True", reason: "KubeletReady", message: "test", lastHeartbeatTime: new Date(), lastTransitionTime: new Date() },
+              ],
               capacity: { cpu: "2", memory: "4Gi", pods: "10" },
               allocatable: { cpu: "2", memory: "4Gi", pods: "10" },
             },

@@ -31,7 +31,12 @@ describe("NodeStateClient.watch", () => {
     const current = await client.get(name);
     const events: WatchPhase[] = [];
     const ended: unknown[] = [];
-    const watch = await client.watch(name, current?.metadata.resourceVersion, (phase) => events.push(phase), (err) => ended.push(err ?? "closed"));
+    const watch = await client.watch(
+      name,
+      current?.metadata.resourceVersion,
+      (phase) => events.push(phase),
+      (err) => ended.push(err ?? "closed"),
+    );
     try {
       // Every agent watches its one object; a watch that ends after 30 quiet seconds is a GET and a new
       // watch per node every 30 s, for nothing (and a warning in every agent's log).

@@ -42,7 +42,10 @@ beforeAll(async () => {
   objects = kc.makeApiClient(CustomObjectsApi);
   await installCrds(kc);
   await core.createNode({ body: { metadata: { name: node, labels: { tier, "kubernetes.io/os": "linux", "tcptuning.io/nat": "none" } } } });
-  await core.patchNodeStatus({ name: node, body: { status: { nodeInfo: { kernelVersion: "5.14.0-427.37.1.el9_4.x86_64", operatingSystem: "linux" } } } }, mergePatch());
+  await core.patchNodeStatus(
+    { name: node, body: { status: { nodeInfo: { kernelVersion: "5.14.0-427.37.1.el9_4.x86_64", operatingSystem: "linux" } } } },
+    mergePatch(),
+  );
   webhook = await startTestWebhook(kc);
   await waitForNodes(webhook.hook, [node]);
 });
@@ -56,13 +59,20 @@ afterAll(async () => {
 describe("the webhook's node cache on the real apiserver", () => {
   it("lets the agent's probe in TcpTuningNodeState status beat the kernel version string, and forgets it when the state goes", async () => {
     expect(await admitted(delayPolicy(uniqueName("delay")))).toMatch(new RegExp(`403 .*does not exist on node ${node}`));
-    await objects.createClusterCustomObject({ ...STATE_REF, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningNodeState", metadata: { name: node }, spec: { nodeName: node } } });
-    const probe = { kernelRelease: "5.14.0-427.37.1.el9_4.x86_64", probedAt: new Date().toISOString(), keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }] };
+    await objects.createClusterCustomObject({
+      ...STATE_REF,
+      body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningNodeState", metadata: { name: node }, spec: { nodeName: node } },
+    });
+    const probe = {
+      kernelRelease: "5.14.0-427.37.1.el9_4.x86_64",
+      probedAt: new Date().toISOString(),
+      keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }],
+    };
     await objects.patchClusterCustomObjectStatus({ ...STATE_REF, name: node, body: { status: { probe } } }, mergePatch());
-    await until("the probe in the cache", () => webhook.hook.cache.snapshot().nodes.find((n) => n.name === node)?.probed?.has("net.ipv4.tcp_tw_reuse_delay") === true);
+    await until("the probe in the cache", () => webhook.hook.cache.index.node(node)?.probed?.has("net.ipv4.tcp_tw_reuse_delay") === true);
     expect(await admitted(delayPolicy(uniqueName("delay")))).toBe("allowed");
     await objects.deleteClusterCustomObject({ ...STATE_REF, name: node });
-    await until("the probe gone from the cache", () => webhook.hook.cache.snapshot().nodes.find((n) => n.name === node)?.probed === undefined);
+    await until("the probe gone from the cache", () => webhook.hook.cache.index.node(node)?.probed === undefined);
     expect(await admitted(delayPolicy(uniqueName("delay")))).toMatch(/^403 /);
   });
 
@@ -143,14 +153,18 @@ describe("ResilientInformer", () => {
       const errorsBefore = informer.errors;
       await ext.deleteCustomResourceDefinition({ name: crd.metadata.name });
       await until("the watch to fail", () => informer.errors > errorsBefore, 30_000);
-      await until("the CRD to be gone", async () => {
-        try {
-          await ext.readCustomResourceDefinition({ name: crd.metadata.name });
-          return false;
-        } catch {
-          return true;
-        }
-      }, 30_000);
+      await until(
+        "the CRD to be gone",
+        async () => {
+          try {
+            await ext.readCustomResourceDefinition({ name: crd.metadata.name });
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        30_000,
+      );
       await ext.createCustomResourceDefinition({ body: crd });
       await waitEstablished(kc, crd.metadata.name);
       await until("the widget API to serve", async () => {
@@ -176,7 +190,10 @@ describe("admission latency", () => {
     const fleet = Array.from({ length: 500 }, (_, i) => `${suffix}-n${String(i).padStart(3, "0")}`);
     const create = async (name: string, i: number): Promise<void> => {
       await core.createNode({ body: { metadata: { name, labels: { "kubernetes.io/os": "linux", "tcptuning.io/nat": i % 3 === 0 ? "inbound" : "none" } } } });
-      await core.patchNodeStatus({ name, body: { status: { nodeInfo: { kernelVersion: kernels[i % kernels.length], operatingSystem: "linux" } } } }, mergePatch());
+      await core.patchNodeStatus(
+        { name, body: { status: { nodeInfo: { kernelVersion: kernels[i % kernels.length], operatingSystem: "linux" } } } },
+        mergePatch(),
+      );
     };
     for (let i = 0; i < fleet.length; i += 10) await Promise.all(fleet.slice(i, i + 10).map((n, j) => create(n, i + j)));
     try {
@@ -185,7 +202,9 @@ describe("admission latency", () => {
         const out: number[] = [];
         for (let i = 0; i < n; i++) {
           const t = performance.now();
-          expect(await admitted({ ...delayPolicy(uniqueName("lat")), spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } })).toBe("allowed");
+          expect(await admitted({ ...delayPolicy(uniqueName("lat")), spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } })).toBe(
+            "allowed",
+          );
           out.push(performance.now() - t);
         }
         return out;
@@ -196,11 +215,20 @@ describe("admission latency", () => {
       expect(webhook.hook.server.latency.count - server0).toBe(300);
       const server = webhook.hook.server.latency.summary();
       await webhook.hook.config.delete();
-      await until("the webhook out of the path", async () => (await admitted({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name: uniqueName("x") }, spec: { sysctls: [{ name: "net.ipv4.tcp_syn_retries", value: "128" }] } })) === "allowed");
+      await until(
+        "the webhook out of the path",
+        async () =>
+          (await admitted({
+            apiVersion: "tcptuning.io/v1alpha1",
+            kind: "TcpTuningPolicy",
+            metadata: { name: uniqueName("x") },
+            spec: { sysctls: [{ name: "net.ipv4.tcp_syn_retries", value: "128" }] },
+          })) === "allowed",
+      );
       const without = await timed(300);
       const r = (x: number) => Math.round(x * 100) / 100;
       const report = {
-        nodesInCache: webhook.hook.cache.snapshot().nodes.length,
+        nodesInCache: webhook.hook.cache.index.size,
         viaApiserverWithWebhookMs: { p50: r(percentile(withHook, 50)), p99: r(percentile(withHook, 99)) },
         viaApiserverWithoutWebhookMs: { p50: r(percentile(without, 50)), p99: r(percentile(without, 99)) },
         webhookServerMs: { p50: r(server.p50 ?? NaN), p99: r(server.p99 ?? NaN), max: r(server.max ?? NaN), count: server.count },

@@ -14,7 +14,12 @@ function config(caBundle: readonly string[]): V1ValidatingWebhookConfiguration {
   const c = webhookConfiguration({ name, endpoint: { url: "https://127.0.0.1:9/validate" }, caBundle });
   const [hook] = c.webhooks ?? [];
   if (!hook) throw new Error("no webhook");
-  return { ...c, webhooks: [{ ...hook, rules: [{ apiGroups: ["example.invalid"], apiVersions: ["v1"], resources: ["nothings"], operations: ["CREATE"], scope: "Cluster" }] }] };
+  return {
+    ...c,
+    webhooks: [
+      { ...hook, rules: [{ apiGroups: ["example.invalid"], apiVersions: ["v1"], resources: ["nothings"], operations: ["CREATE"], scope: "Cluster" }] },
+    ],
+  };
 }
 
 beforeAll(() => {

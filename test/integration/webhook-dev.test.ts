@@ -27,7 +27,11 @@ function runWebhookProcess(args: readonly string[]) {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_FORMAT: "json" };
   delete env["KUBERNETES_SERVICE_HOST"];
   delete env["KUBERNETES_SERVICE_PORT"];
-  const proc = spawn(process.execPath, ["bin/tcp-tuning.js", "webhook", "--kubeconfig", kubeconfigPath(), ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  const proc = spawn(process.execPath, ["bin/tcp-tuning.js", "webhook", "--kubeconfig", kubeconfigPath(), ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   cleanups.push(async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
   });
@@ -44,7 +48,18 @@ describe("tcp-tuning webhook run by a person against a local cluster", () => {
   it("says in one line that its namespace is missing and how to fix it, and exits 1", async () => {
     const namespace = uniqueName("tt-missing");
     const port = await freePort();
-    const run = runWebhookProcess(["--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", uniqueName("tt-dev-missing")]);
+    const run = runWebhookProcess([
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      namespace,
+      "--config-name",
+      uniqueName("tt-dev-missing"),
+    ]);
     expect(await within(run.exited, 60_000, "exit")).toBe(1);
     const lines = run.stderr().trim().split("\n");
     expect(lines).toEqual([
@@ -60,7 +75,20 @@ describe("tcp-tuning webhook run by a person against a local cluster", () => {
     const configName = uniqueName("tt-dev-webhook");
     cleanups.push(() => new WebhookConfigClient(kc, configName).delete());
     const port = await freePort();
-    const run = runWebhookProcess(["--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName, "--shutdown-delay-seconds", "0"]);
+    const run = runWebhookProcess([
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      namespace,
+      "--config-name",
+      configName,
+      "--shutdown-delay-seconds",
+      "0",
+    ]);
     await waitUntilEnforced(kc, 60_000);
     const admission = kc.makeApiClient(AdmissionregistrationV1Api);
     expect((await admission.readValidatingWebhookConfiguration({ name: configName })).webhooks?.[0]?.failurePolicy).toBe("Fail");
@@ -76,9 +104,18 @@ describe("tcp-tuning webhook run by a person against a local cluster", () => {
     // Not a dry run: the apiserver may still hold the old configuration for a moment, so poll until the write goes through.
     const objects = kc.makeApiClient(CustomObjectsApi);
     const name = uniqueName("after-dev-webhook");
-    await eventually("a policy write to be accepted with the webhook stopped", () => objects.createClusterCustomObject({ ...POLICY_REF, body: alwaysDenied(name) }).then(() => true), 30_000, 200);
+    await eventually(
+      "a policy write to be accepted with the webhook stopped",
+      () => objects.createClusterCustomObject({ ...POLICY_REF, body: alwaysDenied(name) }).then(() => true),
+      30_000,
+      200,
+    );
     cleanups.push(() => objects.deleteClusterCustomObject({ ...POLICY_REF, name }));
-    const lines = run.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string });
+    const lines = run
+      .stderr()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg?: string });
     expect(lines.some((l) => l.msg === "ValidatingWebhookConfiguration removed (run outside a pod)")).toBe(true);
   }, 120_000);
 });

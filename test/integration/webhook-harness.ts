@@ -27,7 +27,25 @@ export async function startTestWebhook(kc: KubeConfig, tune: (s: WebhookSettings
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const port = await freePort();
   const configName = uniqueName("tcp-tuning-webhook");
-  const parsed = parseWebhookArgs(["--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName], {});
+  const parsed = parseWebhookArgs(
+    [
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      namespace,
+      "--config-name",
+      configName,
+      "--metrics-port",
+      "0",
+      "--metrics-host",
+      "127.0.0.1",
+    ],
+    {},
+  );
   if (parsed === "help") throw new Error("unexpected help");
   const settings = tune({ ...parsed, syncTimeoutMs: 30_000 });
   const logger = createLogger("webhook-test", { level: process.env["WEBHOOK_TEST_LOG_LEVEL"] ?? "warn", pretty: false });
@@ -48,7 +66,12 @@ export async function startTestWebhook(kc: KubeConfig, tune: (s: WebhookSettings
 
 /** A policy every node and every kernel refuses: the CRD admits it, only the webhook refuses it. */
 export function alwaysDenied(name: string): Record<string, unknown> {
-  return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: "net.ipv4.tcp_syn_retries", value: "128" }] } };
+  return {
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: "TcpTuningPolicy",
+    metadata: { name },
+    spec: { sysctls: [{ name: "net.ipv4.tcp_syn_retries", value: "128" }] },
+  };
 }
 
 /** Waits until the apiserver really calls the webhook (it picks up a new configuration asynchronously). */
@@ -95,7 +118,7 @@ export async function waitForNodes(hook: RunningWebhook, names: Iterable<string>
   const wanted = [...names];
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const have = new Map(hook.cache.snapshot().nodes.map((n) => [n.name, n]));
+    const have = new Map(hook.cache.index.nodes().map((n) => [n.name, n]));
     if (wanted.every((n) => have.get(n)?.kernelText)) return;
     if (performance.now() > deadline) throw new Error(`node cache is missing ${wanted.filter((n) => !have.get(n)?.kernelText).join(", ")}`);
     await new Promise((r) => setTimeout(r, 50));

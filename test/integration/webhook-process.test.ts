@@ -29,14 +29,38 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill("SIGKILL");
   await new WebhookConfigClient(kc, configName).delete();
-  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(() => undefined);
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deleteNamespace({ name: namespace })
+    .catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe("tcp-tuning webhook as a process", () => {
   it("starts from the CLI, refuses and admits through the apiserver, keeps answering for its shutdown delay after SIGTERM, and exits 0", async () => {
     const port = await freePort();
-    const args = ["bin/tcp-tuning.js", "webhook", "--kubeconfig", kubeconfigPath(), "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", namespace, "--config-name", configName, "--shutdown-delay-seconds", "3"];
+    const args = [
+      "bin/tcp-tuning.js",
+      "webhook",
+      "--kubeconfig",
+      kubeconfigPath(),
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      namespace,
+      "--config-name",
+      configName,
+      "--shutdown-delay-seconds",
+      "3",
+      "--metrics-port",
+      "0",
+      "--metrics-host",
+      "127.0.0.1",
+    ];
     const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, LOG_FORMAT: "json" }, stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
     proc.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -45,17 +69,30 @@ describe("tcp-tuning webhook as a process", () => {
 
     const denied = join(dir, "denied.yaml");
     await writeFile(denied, stringify(alwaysDenied(uniqueName("proc-denied"))));
-    await expect(kubectl(["apply", "-f", denied])).rejects.toThrow(/denied the request: TcpTuningPolicy ".*" is refused: 1 problem\n- TT006 net\.ipv4\.tcp_syn_retries/);
+    await expect(kubectl(["apply", "-f", denied])).rejects.toThrow(
+      /denied the request: TcpTuningPolicy ".*" is refused: 1 problem\n- TT006 net\.ipv4\.tcp_syn_retries/,
+    );
 
     const name = uniqueName("proc-allowed");
     const ok = join(dir, "ok.yaml");
-    await writeFile(ok, stringify({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } }));
+    await writeFile(
+      ok,
+      stringify({
+        apiVersion: "tcptuning.io/v1alpha1",
+        kind: "TcpTuningPolicy",
+        metadata: { name },
+        spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] },
+      }),
+    );
     const applied = await kubectl(["apply", "-f", ok]);
     expect(applied.stdout).toContain(`tcptuningpolicy.tcptuning.io/${name} created`);
     expect(applied.stderr).toMatch(/^Warning: TT040 net\.ipv4\.tcp_keepalive_time: /m);
     await kubectl(["delete", "ttp", name]);
 
-    const lines = stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string; outcome?: string });
+    const lines = stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg?: string; outcome?: string });
     expect(lines.some((l) => l.msg === "admission" && l.outcome === "denied")).toBe(true);
     expect(lines.some((l) => l.msg === "ValidatingWebhookConfiguration in place")).toBe(true);
 

@@ -12,7 +12,12 @@ let kc: KubeConfig;
 let objects: CustomObjectsApi;
 let webhook: TestWebhook;
 
-const allowed = (name: string) => ({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name }, spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] } });
+const allowed = (name: string) => ({
+  apiVersion: "tcptuning.io/v1alpha1",
+  kind: "TcpTuningPolicy",
+  metadata: { name },
+  spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] },
+});
 
 /** The certificate the webhook serves to a new TLS connection right now. */
 function servedCertificate(port: number): Promise<X509Certificate> {
@@ -77,7 +82,8 @@ describe("certificate rotation under load", () => {
           if (deny) failures.push(`${name}: admitted although the webhook refuses it`);
         } catch (err) {
           const refusedByWebhook = err instanceof ApiException && err.code === 403 && String(err.body).includes("is refused");
-          if (!deny || !refusedByWebhook) failures.push(`${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : String(err)}`);
+          if (!deny || !refusedByWebhook)
+            failures.push(`${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : String(err)}`);
         }
         latencies.push(performance.now() - t);
         requests++;

@@ -55,7 +55,14 @@ afterAll(async () => {
 
 describe("with the webhook configuration deleted, the CRD schema alone", () => {
   it.each([
-    ["a duplicate key", [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }, { name: "net.ipv4.tcp_keepalive_time", value: "600" }], /Duplicate value: .*net\.ipv4\.tcp_keepalive_time/],
+    [
+      "a duplicate key",
+      [
+        { name: "net.ipv4.tcp_keepalive_time", value: "300" },
+        { name: "net.ipv4.tcp_keepalive_time", value: "600" },
+      ],
+      /Duplicate value: .*net\.ipv4\.tcp_keepalive_time/,
+    ],
     ["a kernel.* key", [{ name: "kernel.pid_max", value: "4194304" }], /sysctl kernel\.pid_max is out of scope/],
     ["a vm.* key", [{ name: "vm.swappiness", value: "10" }], /sysctl vm\.swappiness is out of scope/],
     ["a name with a slash", [{ name: "net/ipv4/tcp_syncookies", value: "1" }], /dotted lowercase words/],

@@ -3,7 +3,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
-import { AdmissionregistrationV1Api, ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
+import {
+  AdmissionregistrationV1Api,
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueServingCert, type KeyPair } from "../../src/certs/index.js";
 import { createLogger } from "../../src/log.js";
@@ -51,7 +58,10 @@ const tlsFiles = (ca: KeyPair, serving: KeyPair): Record<string, string> => ({ "
 
 /** What the chart would create: the configuration, by URL, with the caBundle its owner (cert-manager's injector, or a person) put there. */
 async function chartOwnedConfiguration(name: string, port: number, caBundle: readonly string[]): Promise<V1ValidatingWebhookConfiguration> {
-  const created = await admission.createValidatingWebhookConfiguration({ body: webhookConfiguration({ name, endpoint: { url: `https://127.0.0.1:${port}/validate` }, caBundle }), fieldManager: "helm" });
+  const created = await admission.createValidatingWebhookConfiguration({
+    body: webhookConfiguration({ name, endpoint: { url: `https://127.0.0.1:${port}/validate` }, caBundle }),
+    fieldManager: "helm",
+  });
   cleanups.push(() => admission.deleteValidatingWebhookConfiguration({ name }));
   return created;
 }
@@ -96,7 +106,22 @@ describe("webhook TLS modes on the real control plane", () => {
     const before = await fingerprintOf(configName);
     const ns = await namespace();
 
-    const hook = await start(["--tls-mode", "cert-manager", "--cert-dir", dir, "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+    const hook = await start([
+      "--tls-mode",
+      "cert-manager",
+      "--cert-dir",
+      dir,
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      ns,
+      "--config-name",
+      configName,
+    ]);
     expect(hook.tls).toBeUndefined();
     expect(await servedSerial(hook.port)).toBe(serial(first));
     await waitUntilEnforced(kc, 60_000);
@@ -104,7 +129,12 @@ describe("webhook TLS modes on the real control plane", () => {
     // cert-manager renews: the kubelet swaps ..data under the running webhook.
     const second = await issueServingCert(ca, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
     await atomicWrite(dir, tlsFiles(ca, second));
-    await eventually("a new TLS connection to see the renewed certificate", async () => ((await servedSerial(hook.port)) === serial(second) ? true : undefined), 60_000, 200);
+    await eventually(
+      "a new TLS connection to see the renewed certificate",
+      async () => ((await servedSerial(hook.port)) === serial(second) ? true : undefined),
+      60_000,
+      200,
+    );
     expect(hook.certDirectory?.reloads).toBe(1);
     // ... and the apiserver, trusting the same bundle, still reaches it through new handshakes.
     const objects = kc.makeApiClient(CustomObjectsApi);
@@ -128,7 +158,19 @@ describe("webhook TLS modes on the real control plane", () => {
     const before = await fingerprintOf(configName);
     const ns = await namespace();
 
-    const hook = await start(["--no-manage-config", "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+    const hook = await start([
+      "--no-manage-config",
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      ns,
+      "--config-name",
+      configName,
+    ]);
     const tls = hook.tls;
     if (!tls) throw new Error("self-managed mode has a TlsManager");
     expect(tls.history.map((h) => h.step)).toEqual(["bootstrap"]);
@@ -145,7 +187,19 @@ describe("webhook TLS modes on the real control plane", () => {
     const created = await chartOwnedConfiguration(configName, port, []);
     const ns = await namespace();
 
-    const hook = await start(["--ca-bundle-only", "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+    const hook = await start([
+      "--ca-bundle-only",
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      ns,
+      "--config-name",
+      configName,
+    ]);
     await waitUntilEnforced(kc, 60_000);
     const live = await admission.readValidatingWebhookConfiguration({ name: configName });
     const bundle = Buffer.from(live.webhooks?.[0]?.clientConfig.caBundle ?? "", "base64").toString("utf8");
@@ -168,7 +222,23 @@ describe("webhook TLS modes on the real control plane", () => {
     const before = await fingerprintOf(configName);
     const ns = await namespace();
 
-    const hook = await start(["--tls-mode", "files", "--no-manage-config", "--cert-dir", dir, "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+    const hook = await start([
+      "--tls-mode",
+      "files",
+      "--no-manage-config",
+      "--cert-dir",
+      dir,
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      ns,
+      "--config-name",
+      configName,
+    ]);
     await waitUntilEnforced(kc, 60_000);
     const next = await createCa(new Date(), life);
     const second = await issueServingCert(next, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
@@ -188,7 +258,22 @@ describe("webhook TLS modes on the real control plane", () => {
     cleanups.push(() => admission.deleteValidatingWebhookConfiguration({ name: configName }));
     const ns = await namespace();
 
-    const hook = await start(["--tls-mode", "files", "--cert-dir", dir, "--url", `https://127.0.0.1:${port}/validate`, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+    const hook = await start([
+      "--tls-mode",
+      "files",
+      "--cert-dir",
+      dir,
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      ns,
+      "--config-name",
+      configName,
+    ]);
     const bundleText = async (): Promise<string> => Buffer.from((await fingerprintOf(configName)).caBundle ?? "", "base64").toString("utf8");
     expect(await bundleText()).toBe(ca.certPem);
     await waitUntilEnforced(kc, 60_000);

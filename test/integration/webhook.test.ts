@@ -84,7 +84,13 @@ afterAll(async () => {
 
 describe("the sample fleet's nodes on the real apiserver", () => {
   it("are Node objects whose kernel and OS came in through the status subresource", async () => {
-    const out = await kubectl(["get", "nodes", ...nodeNames.values(), "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kernelVersion}/{.status.nodeInfo.operatingSystem}{\"\\n\"}{end}"]);
+    const out = await kubectl([
+      "get",
+      "nodes",
+      ...nodeNames.values(),
+      "-o",
+      'jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kernelVersion}/{.status.nodeInfo.operatingSystem}{"\\n"}{end}',
+    ]);
     const lines = out.stdout.trim().split("\n");
     expect(lines).toHaveLength(8);
     expect(lines).toContain(`${nodeNames.get("edge-a")}=4.4.0-210-generic/linux`);
@@ -156,9 +162,17 @@ describe("@kubernetes/client-node create of every fleet policy through the webho
     const api = kc.makeApiClient(core);
     await api.createNode({ body: { metadata: { name: late, labels: { tier: "late", "kubernetes.io/os": "linux", "tcptuning.io/nat": "none" } } } });
     try {
-      await api.patchNodeStatus({ name: late, body: { status: { nodeInfo: { kernelVersion: "6.6.54-flatcar", operatingSystem: "linux" } } } }, (await import("../../src/kube/patch.js")).mergePatch());
+      await api.patchNodeStatus(
+        { name: late, body: { status: { nodeInfo: { kernelVersion: "6.6.54-flatcar", operatingSystem: "linux" } } } },
+        (await import("../../src/kube/patch.js")).mergePatch(),
+      );
       await waitForNodes(webhook.hook, [late]);
-      const body = { apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name: `late-${suffix}` }, spec: { nodeSelector: { matchLabels: { tier: "late" } }, sysctls: [{ name: "net.ipv4.tcp_tw_reuse_delay", value: "1000" }] } };
+      const body = {
+        apiVersion: "tcptuning.io/v1alpha1",
+        kind: "TcpTuningPolicy",
+        metadata: { name: `late-${suffix}` },
+        spec: { nodeSelector: { matchLabels: { tier: "late" } }, sysctls: [{ name: "net.ipv4.tcp_tw_reuse_delay", value: "1000" }] },
+      };
       const refused = await refusal(() => objects.createClusterCustomObject({ ...POLICY_REF, body, dryRun: "All" }));
       expect(refused).toContain(`on node ${late}`);
       expect(webhook.hook.server.latency.count).toBeGreaterThan(before);
@@ -173,7 +187,10 @@ describe("a policy held by a finalizer while it is being deleted", () => {
     const name = `held-${suffix}`;
     stored.push(name);
     const safe = { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "600" }], nodeSelector: { matchLabels: { tier: "no-such-tier" } } };
-    await objects.createClusterCustomObject({ ...POLICY_REF, body: { apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name, finalizers: ["tcptuning.io/test-hold"] }, spec: safe } });
+    await objects.createClusterCustomObject({
+      ...POLICY_REF,
+      body: { apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name, finalizers: ["tcptuning.io/test-hold"] }, spec: safe },
+    });
     await objects.deleteClusterCustomObject({ ...POLICY_REF, name });
     const held = (await objects.getClusterCustomObject({ ...POLICY_REF, name })) as { metadata: { deletionTimestamp?: string } };
     expect(held.metadata.deletionTimestamp).toBeDefined();

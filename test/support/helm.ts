@@ -15,7 +15,12 @@ export interface HelmResult {
 /** Runs the helm built by scripts/k8s-bins.sh; resolves with the exit code (never rejects on a non-zero one). */
 export function helm(args: readonly string[], options: { kubeconfig?: string; timeoutMs?: number } = {}): Promise<HelmResult> {
   const command = join(binDir(["helm"]), "helm");
-  const env = { ...process.env, HELM_CACHE_HOME: join(REPO_ROOT, ".cache", "helm"), HELM_CONFIG_HOME: join(REPO_ROOT, ".cache", "helm"), HELM_DATA_HOME: join(REPO_ROOT, ".cache", "helm") };
+  const env = {
+    ...process.env,
+    HELM_CACHE_HOME: join(REPO_ROOT, ".cache", "helm"),
+    HELM_CONFIG_HOME: join(REPO_ROOT, ".cache", "helm"),
+    HELM_DATA_HOME: join(REPO_ROOT, ".cache", "helm"),
+  };
   const fullArgs = options.kubeconfig ? ["--kubeconfig", options.kubeconfig, ...args] : [...args];
   return new Promise((resolve, reject) => {
     execFile(command, fullArgs, { env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -30,7 +35,12 @@ export function helm(args: readonly string[], options: { kubeconfig?: string; ti
 export interface Rendered {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
   readonly [key: string]: unknown;
 }
 

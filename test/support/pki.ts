@@ -44,8 +44,21 @@ export async function createCa(dir: string, name = "ca", commonName = "tcp-tunin
   const pair = { certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`) };
   await openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", pair.keyFile]);
   await openssl([
-    "req", "-x509", "-new", "-key", pair.keyFile, "-out", pair.certFile, "-days", "2", "-subj", `/CN=${commonName}`,
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    pair.keyFile,
+    "-out",
+    pair.certFile,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${commonName}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
   ]);
   return pair;
 }
@@ -66,8 +79,22 @@ export async function issueCert(dir: string, name: string, ca: KeyPair, request:
   await openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", pair.keyFile]);
   await openssl(["req", "-new", "-key", pair.keyFile, "-out", csr, "-subj", subject]);
   await openssl([
-    "x509", "-req", "-in", csr, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-set_serial", `0x${randomBytes(16).toString("hex")}`,
-    "-out", pair.certFile, "-days", "2", "-extfile", ext,
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    ca.certFile,
+    "-CAkey",
+    ca.keyFile,
+    "-set_serial",
+    `0x${randomBytes(16).toString("hex")}`,
+    "-out",
+    pair.certFile,
+    "-days",
+    "2",
+    "-extfile",
+    ext,
   ]);
   return pair;
 }

@@ -14,7 +14,13 @@ export interface TokenOptions {
  * pod of that ServiceAccount would: the identity a chart's RBAC grants to, used by tests that run
  * components as local processes.
  */
-export async function serviceAccountKubeconfig(admin: KubeConfig, namespace: string, serviceAccount: string, dir: string, options: TokenOptions = {}): Promise<string> {
+export async function serviceAccountKubeconfig(
+  admin: KubeConfig,
+  namespace: string,
+  serviceAccount: string,
+  dir: string,
+  options: TokenOptions = {},
+): Promise<string> {
   const core = admin.makeApiClient(CoreV1Api);
   const token = await core.createNamespacedServiceAccountToken({
     name: serviceAccount,

@@ -109,7 +109,14 @@ function crd(input: CrdInput): JsonSchema {
     spec: {
       group: API_GROUP,
       scope: "Cluster",
-      names: { kind: input.kind, listKind: `${input.kind}List`, plural: input.plural, singular: input.singular, shortNames: [...input.shortNames], categories: [...CATEGORIES] },
+      names: {
+        kind: input.kind,
+        listKind: `${input.kind}List`,
+        plural: input.plural,
+        singular: input.singular,
+        shortNames: [...input.shortNames],
+        categories: [...CATEGORIES],
+      },
       versions: [
         {
           name: API_VERSION,
@@ -144,7 +151,8 @@ export const POLICY_CRD = crd({
   plural: POLICY_PLURAL,
   singular: POLICY_SINGULAR,
   shortNames: POLICY_SHORT_NAMES,
-  description: "TcpTuningPolicy rolls TCP/IP sysctls out to the Linux nodes its nodeSelector matches, after the shared rule engine has checked them against each node's kernel and network placement.",
+  description:
+    "TcpTuningPolicy rolls TCP/IP sysctls out to the Linux nodes its nodeSelector matches, after the shared rule engine has checked them against each node's kernel and network placement.",
   spec: policySpecSchema,
   status: policyStatusSchema,
   specRequired: true,

@@ -34,12 +34,45 @@ export type ConnectionsRole = (typeof CONNECTIONS_VALUES)[number];
 
 /** Every placement label, its values and what each says: the docs are generated from this list. */
 export const PLACEMENT_LABELS: readonly { readonly label: string; readonly values: string; readonly defaultKey: string; readonly meaning: string }[] = [
-  { label: NAT_LABEL, values: NAT_VALUES.join(", "), defaultKey: "nat", meaning: "inbound: connections that arrive may have been source-NATed (many clients share one address); outbound: the node's own connections leave through a NAT; unknown counts as \"may be behind NAT\"" },
-  { label: LOAD_BALANCER_LABEL, values: LOAD_BALANCER_VALUES.join(", "), defaultKey: "load-balancer", meaning: "the node is a backend of an L4 load balancer; snat rewrites client addresses (same hazard as inbound NAT), dsr keeps them" },
-  { label: TIMESTAMPS_LABEL, values: TIMESTAMPS_VALUES.join(", "), defaultKey: "tcp-timestamps", meaning: "whether middleboxes on the path keep the TCP timestamps option" },
-  { label: INTERNET_FACING_LABEL, values: INTERNET_FACING_VALUES.join(", "), defaultKey: "internet-facing", meaning: "true: the node takes connections from the internet, directly or behind an L4 balancer; false: only from inside the network (TT035 denies tcp_syncookies=0 on true, warns when unknown)" },
-  { label: CONNECTIONS_LABEL, values: CONNECTIONS_VALUES.join(", "), defaultKey: "connections", meaning: "accepts: the node's workloads only accept connections (servers); opens: they only open them; both (TT044 warns about tcp_tw_reuse=1 on accepts)" },
-  { label: NAT_IDLE_TIMEOUT_LABEL, values: "a positive whole number of seconds", defaultKey: "nat-idle-timeout-seconds", meaning: "the idle timeout of the NAT gateway or load balancer in front of the node (AWS NAT gateway 350, Azure load balancer and NAT gateway 240, GCP Cloud NAT 1200); without it TT042 assumes 240, the shortest" },
+  {
+    label: NAT_LABEL,
+    values: NAT_VALUES.join(", "),
+    defaultKey: "nat",
+    meaning:
+      'inbound: connections that arrive may have been source-NATed (many clients share one address); outbound: the node\'s own connections leave through a NAT; unknown counts as "may be behind NAT"',
+  },
+  {
+    label: LOAD_BALANCER_LABEL,
+    values: LOAD_BALANCER_VALUES.join(", "),
+    defaultKey: "load-balancer",
+    meaning: "the node is a backend of an L4 load balancer; snat rewrites client addresses (same hazard as inbound NAT), dsr keeps them",
+  },
+  {
+    label: TIMESTAMPS_LABEL,
+    values: TIMESTAMPS_VALUES.join(", "),
+    defaultKey: "tcp-timestamps",
+    meaning: "whether middleboxes on the path keep the TCP timestamps option",
+  },
+  {
+    label: INTERNET_FACING_LABEL,
+    values: INTERNET_FACING_VALUES.join(", "),
+    defaultKey: "internet-facing",
+    meaning:
+      "true: the node takes connections from the internet, directly or behind an L4 balancer; false: only from inside the network (TT035 denies tcp_syncookies=0 on true, warns when unknown)",
+  },
+  {
+    label: CONNECTIONS_LABEL,
+    values: CONNECTIONS_VALUES.join(", "),
+    defaultKey: "connections",
+    meaning: "accepts: the node's workloads only accept connections (servers); opens: they only open them; both (TT044 warns about tcp_tw_reuse=1 on accepts)",
+  },
+  {
+    label: NAT_IDLE_TIMEOUT_LABEL,
+    values: "a positive whole number of seconds",
+    defaultKey: "nat-idle-timeout-seconds",
+    meaning:
+      "the idle timeout of the NAT gateway or load balancer in front of the node (AWS NAT gateway 350, Azure load balancer and NAT gateway 240, GCP Cloud NAT 1200); without it TT042 assumes 240, the shortest",
+  },
 ];
 
 /** The well-known OS label, used when status.nodeInfo.operatingSystem is missing. */

@@ -19,12 +19,14 @@ import { SYSCTL_NAME_MAX } from "./sysctl-name.js";
  * agent's status describes, so the controller knows when a wave has landed.
  */
 
-export const desiredSysctlSchema = z.object({
-  name: z.string().min(1).max(SYSCTL_NAME_MAX),
-  value: z.string().max(SYSCTL_VALUE_MAX),
-  policy: z.string().max(253).describe("The TcpTuningPolicy that won this key on this node."),
-  policyGeneration: z.number().int().min(0).optional().describe("That policy's metadata.generation."),
-}).meta({ "x-kubernetes-validations": SYSCTL_ENTRY_VALIDATIONS });
+export const desiredSysctlSchema = z
+  .object({
+    name: z.string().min(1).max(SYSCTL_NAME_MAX),
+    value: z.string().max(SYSCTL_VALUE_MAX),
+    policy: z.string().max(253).describe("The TcpTuningPolicy that won this key on this node."),
+    policyGeneration: z.number().int().min(0).optional().describe("That policy's metadata.generation."),
+  })
+  .meta({ "x-kubernetes-validations": SYSCTL_ENTRY_VALIDATIONS });
 export type DesiredSysctl = z.infer<typeof desiredSysctlSchema>;
 
 export const nodeStateSpecSchema = z.object({
@@ -45,7 +47,10 @@ export const nodeProbeSchema = z.object({
   kernelRelease: z.string().max(256).describe("uname -r as the agent read it (/proc/sys/kernel/osrelease)."),
   bootId: z.string().max(64).optional().describe("/proc/sys/kernel/random/boot_id when probed: status.originals describe the kernel of this boot only."),
   probedAt: z.string(),
-  keys: z.array(probedKeySchema).max(256).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
+  keys: z
+    .array(probedKeySchema)
+    .max(256)
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
 });
 export type NodeProbe = z.infer<typeof nodeProbeSchema>;
 
@@ -98,17 +103,30 @@ export const tcpCountersSchema = z.object({
 export type TcpCounters = z.infer<typeof tcpCountersSchema>;
 export { COUNTER_HISTORY_MAX, counterSampleSchema, HEALTH_COUNTERS, type CounterSample, type HealthCounter } from "./counters.js";
 
-
 export const NODE_STATE_CONDITION_TYPES = ["Applied", "Drifted", "Degraded"] as const;
 
 export const nodeStateStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
   probe: nodeProbeSchema.optional(),
-  keys: z.array(keyResultSchema).max(256).optional().meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).describe("The result for each key the agent handled at observedGeneration."),
-  originals: z.array(originalValueSchema).max(256).optional().meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).describe("Values found before this operator first changed each key; restored when the key is no longer desired."),
+  keys: z
+    .array(keyResultSchema)
+    .max(256)
+    .optional()
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+    .describe("The result for each key the agent handled at observedGeneration."),
+  originals: z
+    .array(originalValueSchema)
+    .max(256)
+    .optional()
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+    .describe("Values found before this operator first changed each key; restored when the key is no longer desired."),
   drift: driftSchema.optional(),
   counters: tcpCountersSchema.optional(),
-  counterHistory: z.array(counterSampleSchema).max(COUNTER_HISTORY_MAX).optional().describe("The latest samples of the health counters, oldest first (the rollout's health gate reads rates from them)."),
+  counterHistory: z
+    .array(counterSampleSchema)
+    .max(COUNTER_HISTORY_MAX)
+    .optional()
+    .describe("The latest samples of the health counters, oldest first (the rollout's health gate reads rates from them)."),
   conditions: z.array(conditionSchema).optional().meta(CONDITIONS_LIST_MAP),
 });
 export type NodeStateStatus = z.infer<typeof nodeStateStatusSchema>;

@@ -38,10 +38,12 @@ export const SYSCTL_ENTRY_VALIDATIONS = [
 /** sysctls is a list map keyed by name: the apiserver refuses duplicate keys, and SSA merges by key. */
 export const SYSCTL_LIST_MAP = { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] } as const;
 
-export const sysctlEntrySchema = z.object({
-  name: z.string().min(1).max(SYSCTL_NAME_MAX).describe("Sysctl name with dots, as `sysctl -a` prints it, e.g. net.ipv4.tcp_tw_reuse."),
-  value: z.string().max(SYSCTL_VALUE_MAX).describe('Value as written in sysctl.conf, e.g. "1" or "10240 65000".'),
-}).meta({ "x-kubernetes-validations": SYSCTL_ENTRY_VALIDATIONS });
+export const sysctlEntrySchema = z
+  .object({
+    name: z.string().min(1).max(SYSCTL_NAME_MAX).describe("Sysctl name with dots, as `sysctl -a` prints it, e.g. net.ipv4.tcp_tw_reuse."),
+    value: z.string().max(SYSCTL_VALUE_MAX).describe('Value as written in sysctl.conf, e.g. "1" or "10240 65000".'),
+  })
+  .meta({ "x-kubernetes-validations": SYSCTL_ENTRY_VALIDATIONS });
 export type SysctlEntry = z.infer<typeof sysctlEntrySchema>;
 
 export const intOrPercentSchema = z.union([z.number().int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/)]);
@@ -54,17 +56,23 @@ export const ROLLBACK_NEEDS_PAUSE = {
   fieldPath: ".rollback",
 } as const;
 
-export const rolloutSchema = z.object({
-  maxUnavailable: intOrPercentSchema.optional().describe("Nodes changing at once: a count or a percentage of matched nodes."),
-  canary: z
-    .object({
-      nodes: z.number().int().min(0).optional().describe("Size of the first wave."),
-      soakSeconds: z.number().int().min(0).max(86400).optional().describe("Wait after the canary wave before going on."),
-    })
-    .optional(),
-  pauseOnFailure: z.boolean().optional().describe("Stop further waves when a node of a wave fails to apply or fails the health gate."),
-  rollback: z.boolean().optional().describe("With pauseOnFailure: restore the originals on every node of the failed wave (the policy's keys leave their desired state)."),
-}).meta({ "x-kubernetes-validations": [ROLLBACK_NEEDS_PAUSE] }).refine((r) => !r.rollback || r.pauseOnFailure === true, { message: ROLLBACK_NEEDS_PAUSE.message, path: ["rollback"] });
+export const rolloutSchema = z
+  .object({
+    maxUnavailable: intOrPercentSchema.optional().describe("Nodes changing at once: a count or a percentage of matched nodes."),
+    canary: z
+      .object({
+        nodes: z.number().int().min(0).optional().describe("Size of the first wave."),
+        soakSeconds: z.number().int().min(0).max(86400).optional().describe("Wait after the canary wave before going on."),
+      })
+      .optional(),
+    pauseOnFailure: z.boolean().optional().describe("Stop further waves when a node of a wave fails to apply or fails the health gate."),
+    rollback: z
+      .boolean()
+      .optional()
+      .describe("With pauseOnFailure: restore the originals on every node of the failed wave (the policy's keys leave their desired state)."),
+  })
+  .meta({ "x-kubernetes-validations": [ROLLBACK_NEEDS_PAUSE] })
+  .refine((r) => !r.rollback || r.pauseOnFailure === true, { message: ROLLBACK_NEEDS_PAUSE.message, path: ["rollback"] });
 export type Rollout = z.infer<typeof rolloutSchema>;
 
 export const POLICY_MODES = ["Enforce", "DryRun"] as const;
@@ -73,7 +81,14 @@ export type PolicyMode = (typeof POLICY_MODES)[number];
 export const policySpecSchema = z.object({
   nodeSelector: labelSelectorSchema.optional().describe("Which nodes; absent or {} selects every Linux node."),
   sysctls: z.array(sysctlEntrySchema).min(1).max(SYSCTLS_MAX).meta(SYSCTL_LIST_MAP),
-  priority: z.number().int().min(-1000000).max(1000000).optional().describe("On the same key the higher priority wins; equal priority and different values conflict.").meta({ default: 0 }),
+  priority: z
+    .number()
+    .int()
+    .min(-1000000)
+    .max(1000000)
+    .optional()
+    .describe("On the same key the higher priority wins; equal priority and different values conflict.")
+    .meta({ default: 0 }),
   mode: z.enum(POLICY_MODES).optional().describe("Enforce changes nodes; DryRun validates, plans and reports only.").meta({ default: "Enforce" }),
   rollout: rolloutSchema.optional(),
 });
@@ -111,7 +126,11 @@ export const WITHHELD_REASONS = ["Conflict", "CombinationDenied"] as const;
 export const withheldKeySchema = z.object({
   node: z.string().max(253),
   sysctl: z.string().max(SYSCTL_NAME_MAX),
-  reason: z.enum(WITHHELD_REASONS).describe("Conflict: another policy of the same priority wants another value (neither is applied). CombinationDenied: together with another policy's key the rule engine denies it."),
+  reason: z
+    .enum(WITHHELD_REASONS)
+    .describe(
+      "Conflict: another policy of the same priority wants another value (neither is applied). CombinationDenied: together with another policy's key the rule engine denies it.",
+    ),
   policies: z.array(z.string().max(253)).max(8).describe("The other policies involved."),
   message: z.string().max(1024),
 });
@@ -146,8 +165,16 @@ export const policyStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
   conditions: z.array(conditionSchema).optional().meta(CONDITIONS_LIST_MAP),
   nodes: nodeCountsSchema.optional(),
-  findings: z.array(findingSummarySchema).max(FINDINGS_MAX).optional().describe("What the rule engine found at observedGeneration (DryRun policies are audited here)."),
-  withheld: z.array(withheldKeySchema).max(WITHHELD_MAX).optional().describe("Keys not applied on some nodes because of another policy (bounded; the Degraded condition counts them all)."),
+  findings: z
+    .array(findingSummarySchema)
+    .max(FINDINGS_MAX)
+    .optional()
+    .describe("What the rule engine found at observedGeneration (DryRun policies are audited here)."),
+  withheld: z
+    .array(withheldKeySchema)
+    .max(WITHHELD_MAX)
+    .optional()
+    .describe("Keys not applied on some nodes because of another policy (bounded; the Degraded condition counts them all)."),
   plan: planSchema.optional().describe("DryRun only: what Enforce would change on each matched node."),
   rollout: rolloutStatusSchema.optional().describe("The gradual rollout of observedGeneration (or of the policy's removal): waves, soak, health gate."),
 });

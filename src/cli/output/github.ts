@@ -38,6 +38,8 @@ export function renderGithub(report: CheckReport): string {
   }
   for (const note of report.notes) out.push(command("notice", undefined, undefined, note));
   const s = report.summary;
-  out.push(`tcp-tuning check: ${s.policies} ${s.policies === 1 ? "policy" : "policies"}, ${s.allowed} allowed, ${s.denied} denied; ${s.denyFindings} deny and ${s.warnFindings} warn findings`);
+  out.push(
+    `tcp-tuning check: ${s.policies} ${s.policies === 1 ? "policy" : "policies"}, ${s.allowed} allowed, ${s.denied} denied; ${s.denyFindings} deny and ${s.warnFindings} warn findings`,
+  );
   return `${out.join("\n")}\n`;
 }

@@ -17,7 +17,10 @@ interface Palette {
   readonly bold: Paint;
 }
 
-const sgr = (open: number, close: number): Paint => (t) => `\u001b[${open}m${t}\u001b[${close}m`;
+const sgr =
+  (open: number, close: number): Paint =>
+  (t) =>
+    `\u001b[${open}m${t}\u001b[${close}m`;
 const plain: Paint = (t) => t;
 const COLOURS: Palette = { red: sgr(31, 39), yellow: sgr(33, 39), green: sgr(32, 39), dim: sgr(2, 22), bold: sgr(1, 22) };
 const NO_COLOURS: Palette = { red: plain, yellow: plain, green: plain, dim: plain, bold: plain };
@@ -48,7 +51,13 @@ function nodeLine(p: PolicyResult): string {
   const skipped = p.nodes.filter((n) => n.verdict === "skipped");
   if (denied > 0) parts.push(`${denied} denied`);
   if (allowed > 0) parts.push(`${allowed} allowed`);
-  if (skipped.length > 0) parts.push(`${skipped.length} skipped (${boundedList(skipped.map((n) => (n.reason ? `${n.node}: ${n.reason}` : n.node)), 3)})`);
+  if (skipped.length > 0)
+    parts.push(
+      `${skipped.length} skipped (${boundedList(
+        skipped.map((n) => (n.reason ? `${n.node}: ${n.reason}` : n.node)),
+        3,
+      )})`,
+    );
   return `nodes: ${parts.join(", ")}`;
 }
 

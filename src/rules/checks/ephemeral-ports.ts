@@ -17,7 +17,9 @@ const DEFAULT_RANGE = { low: 32768, high: 60999 } as const;
  * TIME_WAIT for 60 s, so 1024 ports carry about 17 new connections per second to one backend.
  */
 export const FEW_EPHEMERAL_PORTS = 1024;
-const REF = { title: "net/ipv4/inet_hashtables.c __inet_hash_connect(): ports in ip_local_reserved_ports are skipped; with none left connect() fails with EADDRNOTAVAIL" };
+const REF = {
+  title: "net/ipv4/inet_hashtables.c __inet_hash_connect(): ports in ip_local_reserved_ports are skipped; with none left connect() fails with EADDRNOTAVAIL",
+};
 
 type Ranges = readonly (readonly [number, number])[];
 
@@ -49,13 +51,24 @@ function probedRange(node: PreparedNode): { low: number; high: number } | undefi
   return Number.isInteger(low) && Number.isInteger(high) ? { low: low as number, high: high as number } : undefined;
 }
 
-function verdict(free: number, range: { low: number; high: number }, where: string, reservedFrom: string): { severity: "deny" | "warn"; text: string } | undefined {
+function verdict(
+  free: number,
+  range: { low: number; high: number },
+  where: string,
+  reservedFrom: string,
+): { severity: "deny" | "warn"; text: string } | undefined {
   const span = `"${range.low} ${range.high}"`;
   if (free === 0) {
-    return { severity: "deny", text: `leaves no ephemeral port ${where}: ${RANGE}=${span} is entirely covered by ${RESERVED} (${reservedFrom}), so every connect() without an explicit bind fails with EADDRNOTAVAIL. Reserve only the ports that listen, or widen the range.` };
+    return {
+      severity: "deny",
+      text: `leaves no ephemeral port ${where}: ${RANGE}=${span} is entirely covered by ${RESERVED} (${reservedFrom}), so every connect() without an explicit bind fails with EADDRNOTAVAIL. Reserve only the ports that listen, or widen the range.`,
+    };
   }
   if (free < FEW_EPHEMERAL_PORTS) {
-    return { severity: "warn", text: `leaves only ${free} ephemeral port${free === 1 ? "" : "s"} ${where} (${RANGE}=${span}, minus ${RESERVED} ${reservedFrom}): each closed connection holds its port in TIME_WAIT for 60 s, so connect() fails with EADDRNOTAVAIL under load. Keep at least ${FEW_EPHEMERAL_PORTS} ports free; the default range has 28232.` };
+    return {
+      severity: "warn",
+      text: `leaves only ${free} ephemeral port${free === 1 ? "" : "s"} ${where} (${RANGE}=${span}, minus ${RESERVED} ${reservedFrom}): each closed connection holds its port in TIME_WAIT for 60 s, so connect() fails with EADDRNOTAVAIL under load. Keep at least ${FEW_EPHEMERAL_PORTS} ports free; the default range has 28232.`,
+    };
   }
   return undefined;
 }
@@ -85,7 +98,12 @@ export const ephemeralPortsExhaustedRule: Rule = {
     const e = policy.byName.get(RANGE);
     if (!range || !e) return;
     const reserved = reservedByPolicy(policy);
-    const v = verdict(freePorts(range.low, range.high, reserved), range, "on every matched node", reserved.length > 0 ? "as this policy sets it" : "none reserved");
+    const v = verdict(
+      freePorts(range.low, range.high, reserved),
+      range,
+      "on every matched node",
+      reserved.length > 0 ? "as this policy sets it" : "none reserved",
+    );
     if (v) emit(entryReport(e, `${RANGE}="${range.low} ${range.high}" ${v.text}`, { severity: v.severity }));
   },
   checkNode(policy, node, emit) {
@@ -105,6 +123,13 @@ export const ephemeralPortsExhaustedRule: Rule = {
     const nodeRange = probedRange(node);
     const r = nodeRange ?? DEFAULT_RANGE;
     const v = verdict(freePorts(r.low, r.high, reservedByPolicy(policy)), r, `on node ${node.name}`, "as this policy sets it");
-    if (v) emit(entryReport(e, `${RESERVED}="${e.normalized}" with the node's ${RANGE} (${nodeRange ? "as the node agent probed it" : "the kernel default"}) ${v.text}`, { severity: v.severity }));
+    if (v)
+      emit(
+        entryReport(
+          e,
+          `${RESERVED}="${e.normalized}" with the node's ${RANGE} (${nodeRange ? "as the node agent probed it" : "the kernel default"}) ${v.text}`,
+          { severity: v.severity },
+        ),
+      );
   },
 };

@@ -72,7 +72,10 @@ export const conntrackTimeWaitShortRule: Rule = {
     const v = requestedInt(policy, CT_TIME_WAIT);
     const e = policy.byName.get(CT_TIME_WAIT);
     if (v === undefined || !e || v >= 60 || node.placement.nat === "none") return;
-    const why = node.placement.nat === "unknown" ? "its NAT placement is unknown, and Kubernetes nodes masquerade pod traffic (kube-proxy, CNI)" : `it NATs (tcptuning.io/nat=${node.placement.nat})`;
+    const why =
+      node.placement.nat === "unknown"
+        ? "its NAT placement is unknown, and Kubernetes nodes masquerade pod traffic (kube-proxy, CNI)"
+        : `it NATs (tcptuning.io/nat=${node.placement.nat})`;
     emit(
       entryReport(
         e,

@@ -32,7 +32,8 @@ export const keyAbsentRule: Rule = {
       if (spec.absentEquivalent !== undefined && e.normalized === spec.absentEquivalent) continue; // TT012
       const by = presence.by === "probe" ? `the node agent found no /proc/sys entry for it on ${describeKernel(node)}` : `${describeKernel(node)}`;
       let why: string;
-      if (spec.removedIn && presence.by === "version") why = `it was removed in ${spec.removedIn} (${spec.removedRef ?? "kernel history"}), so \`sysctl -p\` fails with "cannot stat"`;
+      if (spec.removedIn && presence.by === "version")
+        why = `it was removed in ${spec.removedIn} (${spec.removedRef ?? "kernel history"}), so \`sysctl -p\` fails with "cannot stat"`;
       else if (spec.since && presence.by === "version") why = `it exists from ${spec.since} (${spec.sinceRef ?? "kernel history"})`;
       else if (spec.requiresModule) why = `it exists only while ${spec.requiresModule} is loaded`;
       else why = "the kernel does not offer it";
@@ -95,10 +96,14 @@ export const valueTooNewRule: Rule = {
         ? `Nothing to change for this node; to silence this warning, narrow nodeSelector to kernels ${v.since}+.`
         : `Use a value that kernel supports or exclude the node with nodeSelector.`;
       emit(
-        entryReport(e, `${e.name}=${v.value} (${v.meaning}) needs kernel ${v.since}+ (${v.sinceRef ?? "kernel history"}); node ${node.name} runs ${describeKernel(node)}${older}. ${fix}`, {
-          reference: { title: v.sinceRef ?? IP_SYSCTL.title },
-          ...(warnOnly ? { severity: "warn" as const } : {}),
-        }),
+        entryReport(
+          e,
+          `${e.name}=${v.value} (${v.meaning}) needs kernel ${v.since}+ (${v.sinceRef ?? "kernel history"}); node ${node.name} runs ${describeKernel(node)}${older}. ${fix}`,
+          {
+            reference: { title: v.sinceRef ?? IP_SYSCTL.title },
+            ...(warnOnly ? { severity: "warn" as const } : {}),
+          },
+        ),
       );
     }
   },
@@ -114,7 +119,9 @@ export const kernelUnknownRule: Rule = {
   nodeCheckApplies: (policy) => policy.judgeable.length > 0,
   checkNode(policy, node, emit) {
     if (node.kernel || node.probed || policy.judgeable.length === 0) return;
-    emit({ message: `Node ${node.name} reports no readable kernel version (${JSON.stringify(node.kernelText)}) and no agent probe yet: kernel-dependent checks were not run there. Wait for the node agent to report, or fix status.nodeInfo.kernelVersion.` });
+    emit({
+      message: `Node ${node.name} reports no readable kernel version (${JSON.stringify(node.kernelText)}) and no agent probe yet: kernel-dependent checks were not run there. Wait for the node agent to report, or fix status.nodeInfo.kernelVersion.`,
+    });
   },
 };
 
@@ -132,7 +139,12 @@ export const moduleRequiredRule: Rule = {
       if (!spec?.requiresModule) continue;
       const presence = keyPresence(node, spec);
       if (presence.state === "unknown" && presence.why === "module") {
-        emit(entryReport(e, `${e.name} exists on node ${node.name} only while ${spec.requiresModule} is loaded, and the agent has not probed it yet; if the module is missing, applying fails there. Make sure ${spec.requiresModule} is loaded at boot.`));
+        emit(
+          entryReport(
+            e,
+            `${e.name} exists on node ${node.name} only while ${spec.requiresModule} is loaded, and the agent has not probed it yet; if the module is missing, applying fails there. Make sure ${spec.requiresModule} is loaded at boot.`,
+          ),
+        );
       }
     }
   },

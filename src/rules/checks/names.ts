@@ -21,7 +21,10 @@ export const nameInvalidRule: Rule = {
   checkPolicy(policy, emit) {
     for (const e of policy.entries) {
       const problem = sysctlNameProblem(e.name);
-      if (problem) emit(entryReport(e, `Sysctl name ${JSON.stringify(e.name)} ${problem}. Name one catalog key, e.g. net.ipv4.tcp_tw_reuse (see \`tcp-tuning explain\`).`));
+      if (problem)
+        emit(
+          entryReport(e, `Sysctl name ${JSON.stringify(e.name)} ${problem}. Name one catalog key, e.g. net.ipv4.tcp_tw_reuse (see \`tcp-tuning explain\`).`),
+        );
     }
   },
 };

@@ -29,7 +29,10 @@ function minorOf(kubernetes: string): number {
 function safeName(e: PreparedEntry): string {
   const since = e.spec?.kubeletSafeSince;
   const kernel = e.spec?.kubeletSafeKernel;
-  const notes = [since !== undefined && minorOf(since) >= SAFE_LIST_VERSION_NOTED_FROM ? `Kubernetes ${since}+` : undefined, kernel !== undefined ? `kernel ${kernel}+` : undefined].filter((n) => n !== undefined);
+  const notes = [
+    since !== undefined && minorOf(since) >= SAFE_LIST_VERSION_NOTED_FROM ? `Kubernetes ${since}+` : undefined,
+    kernel !== undefined ? `kernel ${kernel}+` : undefined,
+  ].filter((n) => n !== undefined);
   return notes.length > 0 ? `${e.name} (${notes.join(", ")})` : e.name;
 }
 
@@ -58,16 +61,23 @@ export const hostNamespaceOnlyRule: Rule = {
     const unsafe = entries.filter((e) => e.spec?.kubeletSafeSince === undefined);
     const one = entries.length === 1;
     // Before a key became per-namespace it was one global value: there the host value does reach every pod.
-    const lateNetns = entries.filter((e) => e.spec?.perNetnsSince !== undefined && e.spec.perNetnsSince !== e.spec.since && !atLeast(OLDEST_KERNEL, version(e.spec.perNetnsSince)));
+    const lateNetns = entries.filter(
+      (e) => e.spec?.perNetnsSince !== undefined && e.spec.perNetnsSince !== e.spec.since && !atLeast(OLDEST_KERNEL, version(e.spec.perNetnsSince)),
+    );
     const parts = [
       `${names(entries)} ${one ? "is" : "are"} set in the host network namespace: the node's own processes and hostNetwork pods see ${one ? "it" : "them"}, ordinary pods do not (every new network namespace starts from the kernel default${copied.length > 0 ? `; ${names(copied)} ${copied.length === 1 ? "is" : "are"} copied from the host once, when a pod's namespace is created, so running pods keep their values` : ""}).`,
     ];
     if (lateNetns.length > 0) {
-      parts.push(`On older kernels the host value reaches every pod instead, because the key was still global there: ${lateNetns.map((e) => `${e.name} before ${e.spec?.perNetnsSince ?? "?"}`).join(", ")}.`);
+      parts.push(
+        `On older kernels the host value reaches every pod instead, because the key was still global there: ${lateNetns.map((e) => `${e.name} before ${e.spec?.perNetnsSince ?? "?"}`).join(", ")}.`,
+      );
     }
     parts.push(`If ordinary pods need ${one ? "this value" : "these values"}, set ${one ? "it" : "them"} per pod with securityContext.sysctls:`);
     const gated = safe.some((e) => e.spec?.kubeletSafeKernel !== undefined);
-    if (safe.length > 0) parts.push(`${safe.map(safeName).join(", ")} ${safe.length === 1 ? "is" : "are"} on the kubelet's safe list${gated ? " (on older kernels the kubelet leaves a key marked kernel N+ off the list and refuses a pod that asks for it)" : ""}${unsafe.length > 0 ? ";" : "."}`);
+    if (safe.length > 0)
+      parts.push(
+        `${safe.map(safeName).join(", ")} ${safe.length === 1 ? "is" : "are"} on the kubelet's safe list${gated ? " (on older kernels the kubelet leaves a key marked kernel N+ off the list and refuses a pod that asks for it)" : ""}${unsafe.length > 0 ? ";" : "."}`,
+      );
     if (unsafe.length > 0) parts.push(`${names(unsafe)} ${unsafe.length === 1 ? "needs" : "need"} the kubelet's --allowed-unsafe-sysctls.`);
     parts.push(`If only the node itself needs ${one ? "it" : "them"}, nothing to change.`);
     emit({ message: parts.join(" "), sysctl: first.name, value: first.value, index: first.index });

@@ -9,7 +9,9 @@ export const placementLabelRule: Rule = {
   reference: { title: "docs/contract.md section 2 (placement labels)" },
   checkNode(_policy, node, emit) {
     for (const [label, value] of node.placement.invalidLabels) {
-      emit({ message: `Node ${node.name} has ${label}=${JSON.stringify(value)}, which is not a documented value; its placement is treated as unknown ("may be behind NAT"). Fix the label (see docs/contract.md).` });
+      emit({
+        message: `Node ${node.name} has ${label}=${JSON.stringify(value)}, which is not a documented value; its placement is treated as unknown ("may be behind NAT"). Fix the label (see docs/contract.md).`,
+      });
     }
   },
 };

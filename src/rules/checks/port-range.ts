@@ -33,7 +33,7 @@ export function reservedByPolicy(policy: PreparedPolicy): readonly (readonly [nu
 }
 
 function covered(low: number, high: number, reserved: readonly (readonly [number, number])[]): boolean {
-  for (let port = low; port <= high; ) {
+  for (let port = low; port <= high;) {
     const r = reserved.find(([l, h]) => l <= port && port <= h);
     if (!r) return false;
     port = r[1] + 1;
@@ -73,7 +73,12 @@ export const portRangeUnprivilegedRule: Rule = {
     const start = requestedInt(policy, UNPRIV);
     const rangeEntry = policy.byName.get(RANGE);
     if (!range || start === undefined || !rangeEntry || !contradictsItself(policy)) return;
-    emit(entryReport(rangeEntry, `${RANGE}="${range.low} ${range.high}" starts below ${UNPRIV}=${start}, set in the same policy: the kernel refuses a range whose low port is below ip_unprivileged_port_start, whatever the order of the writes. Start the range at ${start} or above, or lower ${UNPRIV}.`));
+    emit(
+      entryReport(
+        rangeEntry,
+        `${RANGE}="${range.low} ${range.high}" starts below ${UNPRIV}=${start}, set in the same policy: the kernel refuses a range whose low port is below ip_unprivileged_port_start, whatever the order of the writes. Start the range at ${start} or above, or lower ${UNPRIV}.`,
+      ),
+    );
   },
   checkNode(policy, node, emit) {
     const range = requestedRange(policy);
@@ -87,13 +92,25 @@ export const portRangeUnprivilegedRule: Rule = {
       const start = requestedStart ?? probedStart ?? (hasStart && node.kernel ? DEFAULT_UNPRIVILEGED_START : undefined);
       if (start === undefined) {
         if (range.low < DEFAULT_UNPRIVILEGED_START && node.kernel) {
-          emit(entryReport(rangeEntry, `${RANGE} starting at ${range.low} on node ${node.name} hands out privileged ports (below 1024) as ephemeral ports on ${describeKernel(node)}. Start the range at 1024 or above.`, { severity: "warn" }));
+          emit(
+            entryReport(
+              rangeEntry,
+              `${RANGE} starting at ${range.low} on node ${node.name} hands out privileged ports (below 1024) as ephemeral ports on ${describeKernel(node)}. Start the range at 1024 or above.`,
+              { severity: "warn" },
+            ),
+          );
         }
         return;
       }
       if (range.low < start) {
-        const where = requestedStart !== undefined ? "as this policy sets it" : probedStart !== undefined ? "as the node agent probed it" : "the kernel default";
-        emit(entryReport(rangeEntry, `${RANGE}="${range.low} ${range.high}" is refused by node ${node.name}: the low port must be at least ip_unprivileged_port_start (${start}, ${where}). Start the range at ${start} or above.`));
+        const where =
+          requestedStart !== undefined ? "as this policy sets it" : probedStart !== undefined ? "as the node agent probed it" : "the kernel default";
+        emit(
+          entryReport(
+            rangeEntry,
+            `${RANGE}="${range.low} ${range.high}" is refused by node ${node.name}: the low port must be at least ip_unprivileged_port_start (${start}, ${where}). Start the range at ${start} or above.`,
+          ),
+        );
       }
       return;
     }
@@ -128,7 +145,10 @@ export const portRangeOverlapRule: Rule = {
       const high = Math.min(range.high, np.high);
       if (low > high || covered(low, high, reserved)) continue;
       emit(
-        entryReport(e, `${RANGE}="${range.low} ${range.high}" overlaps ${np.what}: an outgoing connection can take a port a listener needs. Reserve it with ${RESERVED}="${low === high ? low : `${low}-${high}`}" in the same policy, or move the range.`),
+        entryReport(
+          e,
+          `${RANGE}="${range.low} ${range.high}" overlaps ${np.what}: an outgoing connection can take a port a listener needs. Reserve it with ${RESERVED}="${low === high ? low : `${low}-${high}`}" in the same policy, or move the range.`,
+        ),
       );
     }
   },
@@ -144,11 +164,19 @@ export const portRangeParityRule: Rule = {
   name: "port-range-parity",
   severity: "warn",
   summary: "ip_local_port_range low and high have the same parity.",
-  reference: { title: 'commit 07f4c90062f8 "tcp/dccp: try to not exhaust ip_local_port_range in connect()" (4.2): connect() prefers one parity, and the kernel logs \'prefer different parity\'' },
+  reference: {
+    title:
+      "commit 07f4c90062f8 \"tcp/dccp: try to not exhaust ip_local_port_range in connect()\" (4.2): connect() prefers one parity, and the kernel logs 'prefer different parity'",
+  },
   checkPolicy(policy, emit) {
     const range = requestedRange(policy);
     const e = policy.byName.get(RANGE);
     if (!range || !e || range.low === range.high || range.low % 2 !== range.high % 2) return;
-    emit(entryReport(e, `${RANGE}="${range.low} ${range.high}": low and high have the same parity, and the kernel logs "ip_local_port_range: prefer different parity for start/end values". Make low and high differ in parity, e.g. "${range.low} ${range.high - 1}".`));
+    emit(
+      entryReport(
+        e,
+        `${RANGE}="${range.low} ${range.high}": low and high have the same parity, and the kernel logs "ip_local_port_range: prefer different parity for start/end values". Make low and high differ in parity, e.g. "${range.low} ${range.high - 1}".`,
+      ),
+    );
   },
 };

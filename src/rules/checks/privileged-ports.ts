@@ -15,13 +15,20 @@ export const unprivilegedPortStartRule: Rule = {
   name: "unprivileged-port-start-unusual",
   severity: "warn",
   summary: "ip_unprivileged_port_start=0 lets any process bind privileged ports; above 1024 it breaks non-root listeners.",
-  reference: { title: "include/net/ip.h inet_port_requires_bind_service(): ports below ip_unprivileged_port_start need CAP_NET_BIND_SERVICE (4548b683b781, 4.11)" },
+  reference: {
+    title: "include/net/ip.h inet_port_requires_bind_service(): ports below ip_unprivileged_port_start need CAP_NET_BIND_SERVICE (4548b683b781, 4.11)",
+  },
   checkPolicy(policy, emit) {
     const v = requestedInt(policy, UNPRIV);
     const e = policy.byName.get(UNPRIV);
     if (v === undefined || !e) return;
     if (v === 0) {
-      emit(entryReport(e, `${UNPRIV}=0 lets any process on every matched node bind any port, 22 and 443 included, so an unprivileged process can take a service's port before it starts. Lower it only as far as needed (e.g. 80 for a non-root web server), or give that process CAP_NET_BIND_SERVICE instead.`));
+      emit(
+        entryReport(
+          e,
+          `${UNPRIV}=0 lets any process on every matched node bind any port, 22 and 443 included, so an unprivileged process can take a service's port before it starts. Lower it only as far as needed (e.g. 80 for a non-root web server), or give that process CAP_NET_BIND_SERVICE instead.`,
+        ),
+      );
     } else if (v > DEFAULT_START) {
       emit(
         entryReport(

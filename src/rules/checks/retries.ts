@@ -28,6 +28,11 @@ export const lowRetries2Rule: Rule = {
     const v = requestedInt(policy, RETRIES2);
     const e = policy.byName.get(RETRIES2);
     if (v === undefined || !e || v >= 8) return;
-    emit(entryReport(e, `${RETRIES2}=${v} gives up on an established connection after about ${seconds(retries2Seconds(v))} s of unanswered retransmissions; RFC 1122 asks for at least 100 s and values below 8 break on lossy paths. Use 8 or more (the default 15 is about 924 s).`));
+    emit(
+      entryReport(
+        e,
+        `${RETRIES2}=${v} gives up on an established connection after about ${seconds(retries2Seconds(v))} s of unanswered retransmissions; RFC 1122 asks for at least 100 s and values below 8 break on lossy paths. Use 8 or more (the default 15 is about 924 s).`,
+      ),
+    );
   },
 };

@@ -14,7 +14,10 @@ export const somaxconnCapRule: Rule = {
   name: "somaxconn-above-kernel-cap",
   severity: "deny",
   summary: "net.core.somaxconn above 65535 on a kernel before 4.1.",
-  reference: { title: "Documentation/admin-guide/sysctl/net.rst (somaxconn); u16 backlog before 4.1", url: "https://docs.kernel.org/admin-guide/sysctl/net.html" },
+  reference: {
+    title: "Documentation/admin-guide/sysctl/net.rst (somaxconn); u16 backlog before 4.1",
+    url: "https://docs.kernel.org/admin-guide/sysctl/net.html",
+  },
   nodeCheckApplies: (policy) => {
     const v = requestedInt(policy, SOMAXCONN);
     return v !== undefined && LIMITS.some((l) => v > l.max);
@@ -25,7 +28,12 @@ export const somaxconnCapRule: Rule = {
     if (v === undefined || !e) return;
     for (const limit of LIMITS) {
       if (v <= limit.max || kernelAtLeast(node, limit.before) !== false) continue;
-      emit(entryReport(e, `${SOMAXCONN}=${v} is refused by node ${node.name} (${describeKernel(node)}): ${limit.why}. Use ${limit.max} or less for that node, or narrow nodeSelector to kernels ${limit.before}+.`));
+      emit(
+        entryReport(
+          e,
+          `${SOMAXCONN}=${v} is refused by node ${node.name} (${describeKernel(node)}): ${limit.why}. Use ${limit.max} or less for that node, or narrow nodeSelector to kernels ${limit.before}+.`,
+        ),
+      );
       return;
     }
   },

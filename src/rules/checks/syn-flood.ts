@@ -17,7 +17,12 @@ export const synackRetriesZeroRule: Rule = {
   checkPolicy(policy, emit) {
     const e = policy.byName.get(SYNACK);
     if (!e || requestedInt(policy, SYNACK) !== 0) return;
-    emit(entryReport(e, `${SYNACK}=0 never retransmits a SYN-ACK on the matched nodes: when one is lost, the half-open connection is dropped at its first timeout (1 s) and the client's connect() waits for its own SYN retry, or fails. Use at least 2 (the default is 5); to shed half-open connections under a SYN flood, rely on tcp_syncookies=1.`));
+    emit(
+      entryReport(
+        e,
+        `${SYNACK}=0 never retransmits a SYN-ACK on the matched nodes: when one is lost, the half-open connection is dropped at its first timeout (1 s) and the client's connect() waits for its own SYN retry, or fails. Use at least 2 (the default is 5); to shed half-open connections under a SYN flood, rely on tcp_syncookies=1.`,
+      ),
+    );
   },
 };
 
@@ -45,7 +50,12 @@ export const syncookiesOffRule: Rule = {
     if (facing === "no") return;
     const fix = `Keep ${COOKIES}=1 (the default: cookies only when the SYN queue overflows).`;
     if (facing === "yes") {
-      emit(entryReport(e, `${COOKIES}=0 on node ${node.name}, which takes connections from the internet (tcptuning.io/internet-facing=true): once a SYN flood fills a listener's SYN queue, every new connection is dropped. ${fix}`));
+      emit(
+        entryReport(
+          e,
+          `${COOKIES}=0 on node ${node.name}, which takes connections from the internet (tcptuning.io/internet-facing=true): once a SYN flood fills a listener's SYN queue, every new connection is dropped. ${fix}`,
+        ),
+      );
     } else {
       emit(
         entryReport(

@@ -19,7 +19,12 @@ export const finTimeoutMythRule: Rule = {
     const v = requestedInt(policy, FIN);
     const e = policy.byName.get(FIN);
     if (v === undefined || !e || v >= 60) return;
-    emit(entryReport(e, `${FIN}=${v} does not shorten TIME_WAIT: TIME_WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN), and this key only bounds orphaned FIN_WAIT2 sockets. Leave it at 60 unless orphaned FIN_WAIT2 sockets are the problem; for TIME_WAIT, use net.ipv4.tcp_tw_reuse=1 on the connecting side or widen ip_local_port_range.`));
+    emit(
+      entryReport(
+        e,
+        `${FIN}=${v} does not shorten TIME_WAIT: TIME_WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN), and this key only bounds orphaned FIN_WAIT2 sockets. Leave it at 60 unless orphaned FIN_WAIT2 sockets are the problem; for TIME_WAIT, use net.ipv4.tcp_tw_reuse=1 on the connecting side or widen ip_local_port_range.`,
+      ),
+    );
   },
 };
 
@@ -37,7 +42,12 @@ export const smallTwBucketsRule: Rule = {
     const v = requestedInt(policy, BUCKETS);
     const e = policy.byName.get(BUCKETS);
     if (v === undefined || !e || v >= SMALL_TW_BUCKETS) return;
-    emit(entryReport(e, `${BUCKETS}=${v} is very small: beyond ${v} TIME_WAIT sockets new closes skip TIME_WAIT (TCPTimeWaitOverflow counts them) and old duplicate segments can reach new connections. Leave the default (ehash/2, up to 262144) unless memory forces it.`));
+    emit(
+      entryReport(
+        e,
+        `${BUCKETS}=${v} is very small: beyond ${v} TIME_WAIT sockets new closes skip TIME_WAIT (TCPTimeWaitOverflow counts them) and old duplicate segments can reach new connections. Leave the default (ehash/2, up to 262144) unless memory forces it.`,
+      ),
+    );
   },
 };
 
@@ -52,6 +62,11 @@ export const shortReuseDelayRule: Rule = {
     const v = requestedInt(policy, DELAY);
     const e = policy.byName.get(DELAY);
     if (v === undefined || !e || v >= 1000) return;
-    emit(entryReport(e, `${DELAY}=${v} ms reuses TIME_WAIT sooner than the 1000 ms default: if it is shorter than a peer's timestamp clock tick, PAWS can no longer reject old duplicate segments. Keep it at or above the slowest peer's tick (Linux 1 ms; other stacks up to 10 ms or more).`));
+    emit(
+      entryReport(
+        e,
+        `${DELAY}=${v} ms reuses TIME_WAIT sooner than the 1000 ms default: if it is shorter than a peer's timestamp clock tick, PAWS can no longer reject old duplicate segments. Keep it at or above the slowest peer's tick (Linux 1 ms; other stacks up to 10 ms or more).`,
+      ),
+    );
   },
 };

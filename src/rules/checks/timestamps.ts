@@ -35,7 +35,12 @@ export const reuseNeedsTimestampsRule: Rule = {
     const shortcuts = timeWaitShortcuts(policy);
     const ts = policy.byName.get(TS);
     if (shortcuts.length === 0 || !ts) return;
-    emit(entryReport(ts, `${shortcuts.join(" and ")} with ${TS}=0 does nothing: TIME_WAIT reuse needs TCP timestamps on the old connection, so nothing is reused, silently. Keep ${TS}=1 (the default) or drop ${shortcuts.join(" and ")}.`));
+    emit(
+      entryReport(
+        ts,
+        `${shortcuts.join(" and ")} with ${TS}=0 does nothing: TIME_WAIT reuse needs TCP timestamps on the old connection, so nothing is reused, silently. Keep ${TS}=1 (the default) or drop ${shortcuts.join(" and ")}.`,
+      ),
+    );
   },
   checkNode(policy, node, emit) {
     // Cheap node facts first: most nodes have timestamps on and an unlabelled path.
@@ -54,7 +59,12 @@ export const reuseNeedsTimestampsRule: Rule = {
     const value = entry?.value;
     const index = entry?.index;
     if (nodeOff) {
-      emit({ sysctl, value, index, message: `${shortcuts.join(" and ")} on node ${node.name} does nothing: the node agent reports ${TS}=0 there, and TIME_WAIT reuse needs timestamps. Add ${TS}=1 to the policy or exclude the node.` });
+      emit({
+        sysctl,
+        value,
+        index,
+        message: `${shortcuts.join(" and ")} on node ${node.name} does nothing: the node agent reports ${TS}=0 there, and TIME_WAIT reuse needs timestamps. Add ${TS}=1 to the policy or exclude the node.`,
+      });
     } else {
       emit({
         sysctl,

@@ -7,12 +7,17 @@ export const duplicateKeyRule: Rule = {
   name: "sysctl-duplicate",
   severity: "deny",
   summary: "The same sysctl appears more than once in a policy.",
-  reference: { title: "Kubernetes API conventions: list-type map keyed by name", url: "https://kubernetes.io/docs/reference/using-api/server-side-apply/#merge-strategy" },
+  reference: {
+    title: "Kubernetes API conventions: list-type map keyed by name",
+    url: "https://kubernetes.io/docs/reference/using-api/server-side-apply/#merge-strategy",
+  },
   checkPolicy(policy, emit) {
     for (const e of policy.entries) {
       if (e.duplicate) {
         const first = policy.byName.get(e.name);
-        emit(entryReport(e, `${e.name} is listed more than once (entries ${(first?.index ?? 0) + 1} and ${e.index + 1}). Keep one entry with the value you want.`));
+        emit(
+          entryReport(e, `${e.name} is listed more than once (entries ${(first?.index ?? 0) + 1} and ${e.index + 1}). Keep one entry with the value you want.`),
+        );
       }
     }
   },
@@ -28,7 +33,13 @@ export const valueInvalidRule: Rule = {
   checkPolicy(policy, emit) {
     for (const e of policy.entries) {
       if (e.spec && e.parseError !== undefined && !e.duplicate) {
-        emit(entryReport(e, `${e.name}=${JSON.stringify(e.value)} is not a valid value: ${e.parseError}. Use a value within the documented range (\`tcp-tuning explain ${e.name}\`).`, { reference: e.spec.references[0] }));
+        emit(
+          entryReport(
+            e,
+            `${e.name}=${JSON.stringify(e.value)} is not a valid value: ${e.parseError}. Use a value within the documented range (\`tcp-tuning explain ${e.name}\`).`,
+            { reference: e.spec.references[0] },
+          ),
+        );
       }
     }
   },

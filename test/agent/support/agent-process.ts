@@ -73,10 +73,14 @@ export async function readEventsWhen(
   timeoutMs = 10_000,
 ): Promise<{ type: string; reason: string; message: string }[]> {
   try {
-    return await eventually("events", async () => {
-      const events = await readEvents(files);
-      return ready(events) ? events : undefined;
-    }, timeoutMs);
+    return await eventually(
+      "events",
+      async () => {
+        const events = await readEvents(files);
+        return ready(events) ? events : undefined;
+      },
+      timeoutMs,
+    );
   } catch {
     return readEvents(files);
   }
@@ -156,7 +160,8 @@ export class AgentProcess {
     for (;;) {
       const hit = this.logs.find(pred);
       if (hit) return hit;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`agent exited before the expected log line:\n${this.stderr.join("\n")}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`agent exited before the expected log line:\n${this.stderr.join("\n")}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for a log line; agent said:\n${this.stderr.slice(-40).join("\n")}`);
       await new Promise<void>((r) => {
@@ -180,4 +185,3 @@ export class AgentProcess {
     return this.exited;
   }
 }
-

@@ -44,7 +44,9 @@ export async function bridgeApiserver(ns: string, port: number, dir: string): Pr
     up.on("error", end).on("close", end);
   });
   await new Promise<void>((resolve) => relay.listen(path, resolve));
-  const forwarder: ChildProcess = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", NS_FORWARDER, String(port), path], { stdio: ["ignore", "pipe", "inherit"] });
+  const forwarder: ChildProcess = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", NS_FORWARDER, String(port), path], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     forwarder.once("exit", (code) => reject(new Error(`netns forwarder exited (${code})`)));
     forwarder.stdout?.setEncoding("utf8");

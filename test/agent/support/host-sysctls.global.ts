@@ -26,7 +26,14 @@ export function snapshotHostSysctls(): Map<string, string> {
     const key = line.slice(0, i);
     if (!(key.startsWith("net.") || key === "kernel.core_pattern")) continue;
     if (VOLATILE.some((re) => re.test(key))) continue;
-    map.set(key, line.slice(i + 3).trim().split(/\s+/).join(" "));
+    map.set(
+      key,
+      line
+        .slice(i + 3)
+        .trim()
+        .split(/\s+/)
+        .join(" "),
+    );
   }
   return map;
 }

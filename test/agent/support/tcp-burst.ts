@@ -134,8 +134,13 @@ Promise.all(Array.from({ length: count }, () => new Promise((resolve) => {
  * Starts the stalled listener in `ns` and, while it stalls, a bounded burst of concurrent local
  * connects; resolves with the burst's outcomes once both are over.
  */
-export async function acceptQueueBurst(ns: string, opts: { port: number; connections: number; stallMs: number; connectTimeoutMs: number }): Promise<Record<string, number>> {
-  const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", STALLED_SERVER, String(opts.port), String(opts.stallMs)], { stdio: ["ignore", "pipe", "inherit"] });
+export async function acceptQueueBurst(
+  ns: string,
+  opts: { port: number; connections: number; stallMs: number; connectTimeoutMs: number },
+): Promise<Record<string, number>> {
+  const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", STALLED_SERVER, String(opts.port), String(opts.stallMs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const serverExit = new Promise<void>((resolve) => server.once("exit", () => resolve()));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -145,7 +150,11 @@ export async function acceptQueueBurst(ns: string, opts: { port: number; connect
         if (d.includes("listening")) resolve();
       });
     });
-    const { stdout } = await run("ip", ["netns", "exec", ns, process.execPath, "-e", CONNECT_BURST, String(opts.port), String(opts.connections), String(opts.connectTimeoutMs)], { timeout: 60_000 });
+    const { stdout } = await run(
+      "ip",
+      ["netns", "exec", ns, process.execPath, "-e", CONNECT_BURST, String(opts.port), String(opts.connections), String(opts.connectTimeoutMs)],
+      { timeout: 60_000 },
+    );
     return JSON.parse(stdout) as Record<string, number>;
   } finally {
     await Promise.race([serverExit, new Promise((r) => setTimeout(r, opts.stallMs + 10_000))]);

@@ -43,7 +43,9 @@ export interface ImageConfig {
 }
 
 export async function imageConfig(image: string): Promise<ImageConfig> {
-  const info = JSON.parse(await buildahOk(["inspect", "--type", "image", image])) as { OCIv1: { config: { Entrypoint?: string[]; Cmd?: string[]; User?: string; Labels?: Record<string, string>; Env?: string[] } } };
+  const info = JSON.parse(await buildahOk(["inspect", "--type", "image", image])) as {
+    OCIv1: { config: { Entrypoint?: string[]; Cmd?: string[]; User?: string; Labels?: Record<string, string>; Env?: string[] } };
+  };
   const c = info.OCIv1.config;
   return { entrypoint: c.Entrypoint ?? [], cmd: c.Cmd ?? [], user: c.User ?? "", labels: c.Labels ?? {}, env: c.Env ?? [] };
 }

@@ -91,7 +91,9 @@ describe("a rejected desired state", () => {
     await agent.idle();
     const rejected = backend.statuses.at(-1);
     expect(condition(rejected, "Applied")).toMatchObject({ status: "False", reason: "DesiredStateRejected", observedGeneration: 1 });
-    expect(condition(rejected, "Applied")?.message).toMatch(/latest desired state was rejected.*previous desired state \(generation 1\) stays in effect.*line 7: spec\.sysctls\[0\]\.value: Too big/);
+    expect(condition(rejected, "Applied")?.message).toMatch(
+      /latest desired state was rejected.*previous desired state \(generation 1\) stays in effect.*line 7: spec\.sysctls\[0\]\.value: Too big/,
+    );
     expect(condition(rejected, "Degraded")).toMatchObject({ status: "True", reason: "DesiredStateRejected" });
     expect(backend.events.at(-1)).toMatchObject({ type: "Warning", reason: "DesiredStateRejected" });
     expect(await readFile(join(root, "net/ipv4/tcp_tw_reuse"), "utf8")).toBe("1\n");
@@ -110,7 +112,14 @@ describe("after the desired state is deleted", () => {
     const backend = pushBackend({ keepsStatusWhenDeleted: true });
     const agent = inProcessAgent(root, backend);
     await agent.start();
-    backend.push({ generation: 4, sysctls: [{ name: REUSE, value: "1" }, { name: TIMESTAMPS, value: "1" }], deleted: false });
+    backend.push({
+      generation: 4,
+      sysctls: [
+        { name: REUSE, value: "1" },
+        { name: TIMESTAMPS, value: "1" },
+      ],
+      deleted: false,
+    });
     await agent.idle();
     expect(condition(backend.statuses.at(-1), "Applied")?.message).toMatch(/2 desired sysctl\(s\) in effect/);
     backend.push({ generation: undefined, sysctls: [], deleted: true });

@@ -29,7 +29,14 @@ describe("TCP counters of the agent's network namespace", () => {
 
   it("keeps counters past 2^53 exact, as decimal strings", () => {
     const c = countersFrom(parseNetstat(NETSTAT), parseSockstat(SOCKSTAT), new Date("2026-01-01T00:00:00Z"));
-    expect(c).toEqual({ sampledAt: "2026-01-01T00:00:00.000Z", timeWait: "7", twRecycled: "3", pawsActive: "1", pawsEstab: "2", tcpTimeWaitOverflow: "18446744073709551615" });
+    expect(c).toEqual({
+      sampledAt: "2026-01-01T00:00:00.000Z",
+      timeWait: "7",
+      twRecycled: "3",
+      pawsActive: "1",
+      pawsEstab: "2",
+      tcpTimeWaitOverflow: "18446744073709551615",
+    });
   });
 });
 
@@ -47,7 +54,14 @@ describe("the health gate's counters", () => {
     const merged = new Map([...parseNetstat(SNMP), ...parseNetstat(NETSTAT_GATE)]);
     expect(merged.get("Tcp.MaxConn")).toBe("-1");
     const c = countersFrom(merged, new Map(), new Date("2026-01-01T00:00:00Z"));
-    expect(c).toEqual({ sampledAt: "2026-01-01T00:00:00.000Z", listenOverflows: "41", listenDrops: "43", tcpAbortOnTimeout: "2", attemptFails: "17", activeOpens: "4200" });
+    expect(c).toEqual({
+      sampledAt: "2026-01-01T00:00:00.000Z",
+      listenOverflows: "41",
+      listenDrops: "43",
+      tcpAbortOnTimeout: "2",
+      attemptFails: "17",
+      activeOpens: "4200",
+    });
   });
 
   it("reads them from a /proc/net folder, leaving out what a file does not have", async () => {
@@ -76,7 +90,12 @@ describe("the counter history", () => {
   });
 
   it("takes the gate's counters and the boot id from a full sample", () => {
-    expect(toSample({ sampledAt: "t", timeWait: "9", listenOverflows: "1", attemptFails: "2" }, "boot")).toEqual({ sampledAt: "t", bootId: "boot", listenOverflows: "1", attemptFails: "2" });
+    expect(toSample({ sampledAt: "t", timeWait: "9", listenOverflows: "1", attemptFails: "2" }, "boot")).toEqual({
+      sampledAt: "t",
+      bootId: "boot",
+      listenOverflows: "1",
+      attemptFails: "2",
+    });
   });
 
   it("jitters the sampling interval by at most 20 % either way", () => {

@@ -35,7 +35,12 @@ function fakeClient(getResults: (() => Promise<NodeState | undefined>)[]) {
       if (!next) throw unreachable();
       return next();
     },
-    watch: async (_name: string, _rv: string | undefined, _onEvent: (phase: WatchPhase, obj: NodeState | undefined) => void, onDone: (err: unknown) => void) => {
+    watch: async (
+      _name: string,
+      _rv: string | undefined,
+      _onEvent: (phase: WatchPhase, obj: NodeState | undefined) => void,
+      onDone: (err: unknown) => void,
+    ) => {
       endWatch = onDone;
       return { stop: () => undefined };
     },
@@ -56,7 +61,14 @@ describe("the agent's kube backend when the API server cannot be reached", () =>
     const getResults: (() => Promise<NodeState | undefined>)[] = [];
     const fake = fakeClient(getResults);
     const delivered: DesiredState[] = [];
-    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, events, log: createLogger("test", { level: "silent" }), backoff: { initialMs: 1000, maxMs: 8000 }, random: () => 0.5 });
+    const backend = createKubeBackend({
+      nodeName: NODE,
+      client: fake.client,
+      events,
+      log: createLogger("test", { level: "silent" }),
+      backoff: { initialMs: 1000, maxMs: 8000 },
+      random: () => 0.5,
+    });
     await backend.start((d) => delivered.push(d));
 
     await vi.advanceTimersByTimeAsync(1000 + 2000 + 4000 + 8000 + 8000);
@@ -78,7 +90,15 @@ describe("the agent's kube backend when the API server cannot be reached", () =>
   it("re-lists promptly after a watch that ended normally, and a node state that does not exist is delivered as deleted", async () => {
     const fake = fakeClient([async () => STATE, async () => undefined]);
     const delivered: DesiredState[] = [];
-    const backend = createKubeBackend({ nodeName: NODE, client: fake.client, events, log: createLogger("test", { level: "silent" }), rewatchDelayMs: 500, backoff: { initialMs: 1000, maxMs: 8000 }, random: () => 0.5 });
+    const backend = createKubeBackend({
+      nodeName: NODE,
+      client: fake.client,
+      events,
+      log: createLogger("test", { level: "silent" }),
+      rewatchDelayMs: 500,
+      backoff: { initialMs: 1000, maxMs: 8000 },
+      random: () => 0.5,
+    });
     await backend.start((d) => delivered.push(d));
     fake.endWatch(null);
     await vi.advanceTimersByTimeAsync(500);

@@ -58,7 +58,15 @@ describe("originals taken back from status when the state file is missing", () =
       originals: [{ name: REUSE, value: "2", recordedAt: "2026-01-01T00:00:00Z" }],
     };
     const backend = backendWith({ generation: 1, sysctls: [{ name: REUSE, value: "1" }], deleted: false, status });
-    const agent = new Agent({ nodeName: "n", fs: createSysctlFs(root), stateFile, procNet: join(root, "no-proc-net"), driftIntervalMs: 3_600_000, backend, log: createLogger("test", { level: "silent" }) });
+    const agent = new Agent({
+      nodeName: "n",
+      fs: createSysctlFs(root),
+      stateFile,
+      procNet: join(root, "no-proc-net"),
+      driftIntervalMs: 3_600_000,
+      backend,
+      log: createLogger("test", { level: "silent" }),
+    });
     await agent.start();
     await agent.idle();
     await agent.stop();
@@ -81,9 +89,29 @@ describe("originals across a reboot of the kernel", () => {
     await writeFile(join(root, "net/ipv4/tcp_fin_timeout"), "60\n");
     await writeFile(join(root, "kernel/random/boot_id"), `${opts.currentBoot}\n`);
     const stateFile = join(root, "agent-state.json");
-    await writeFile(stateFile, JSON.stringify({ version: 1, ...(opts.fileBoot ? { bootId: opts.fileBoot } : {}), originals: opts.originals.map(([name, value]) => ({ name, value, recordedAt: "2026-01-01T00:00:00Z" })) }), { mode: 0o600 });
-    const backend = backendWith({ generation: 2, sysctls: opts.desired.map((d) => ({ name: d.split("=")[0] ?? "", value: d.split("=")[1] ?? "", policy: "p" })), deleted: false });
-    const agent = new Agent({ nodeName: "n", fs: createSysctlFs(root), stateFile, procNet: join(root, "no-proc-net"), driftIntervalMs: 3_600_000, backend, log: createLogger("test", { level: "silent" }) });
+    await writeFile(
+      stateFile,
+      JSON.stringify({
+        version: 1,
+        ...(opts.fileBoot ? { bootId: opts.fileBoot } : {}),
+        originals: opts.originals.map(([name, value]) => ({ name, value, recordedAt: "2026-01-01T00:00:00Z" })),
+      }),
+      { mode: 0o600 },
+    );
+    const backend = backendWith({
+      generation: 2,
+      sysctls: opts.desired.map((d) => ({ name: d.split("=")[0] ?? "", value: d.split("=")[1] ?? "", policy: "p" })),
+      deleted: false,
+    });
+    const agent = new Agent({
+      nodeName: "n",
+      fs: createSysctlFs(root),
+      stateFile,
+      procNet: join(root, "no-proc-net"),
+      driftIntervalMs: 3_600_000,
+      backend,
+      log: createLogger("test", { level: "silent" }),
+    });
     await agent.start();
     await agent.idle();
     await agent.stop();
@@ -91,7 +119,10 @@ describe("originals across a reboot of the kernel", () => {
     return {
       bootId: onDisk.bootId,
       originals: Object.fromEntries(onDisk.originals.map((o) => [o.name, o.value])),
-      kernel: { reuse: (await readFile(join(root, "net/ipv4/tcp_tw_reuse"), "utf8")).trim(), fin: (await readFile(join(root, "net/ipv4/tcp_fin_timeout"), "utf8")).trim() },
+      kernel: {
+        reuse: (await readFile(join(root, "net/ipv4/tcp_tw_reuse"), "utf8")).trim(),
+        fin: (await readFile(join(root, "net/ipv4/tcp_fin_timeout"), "utf8")).trim(),
+      },
       events: backend.events.map((e) => e.reason),
     };
   }
@@ -116,7 +147,13 @@ describe("originals across a reboot of the kernel", () => {
   });
 
   it("takes a state file without a boot id (an older agent's) as this boot's, and stamps it", async () => {
-    const r = await run({ fileBoot: undefined, currentBoot: "boot-a", kernelReuse: "1", desired: [`${REUSE}=1`, "net.ipv4.tcp_fin_timeout=30"], originals: [[REUSE, "2"]] });
+    const r = await run({
+      fileBoot: undefined,
+      currentBoot: "boot-a",
+      kernelReuse: "1",
+      desired: [`${REUSE}=1`, "net.ipv4.tcp_fin_timeout=30"],
+      originals: [[REUSE, "2"]],
+    });
     expect(r).toMatchObject({ bootId: "boot-a", originals: { [REUSE]: "2", "net.ipv4.tcp_fin_timeout": "60" }, kernel: { reuse: "1", fin: "30" } });
   });
 });

@@ -12,7 +12,10 @@ import { createLogger } from "../../../src/log.js";
  * test/agent/sysctl-fs-netns.test.ts shows it on the real kernel). The agent must read the key back
  * after any failed write and treat what it reads as the truth. A fake namespace with that behaviour:
  */
-function kernelLike(initial: Record<string, string>, refuse: (name: string, fields: string[]) => number | undefined): SysctlFs & { values: Record<string, string> } {
+function kernelLike(
+  initial: Record<string, string>,
+  refuse: (name: string, fields: string[]) => number | undefined,
+): SysctlFs & { values: Record<string, string> } {
   const values = { ...initial };
   return {
     root: "/fake",
@@ -25,7 +28,10 @@ function kernelLike(initial: Record<string, string>, refuse: (name: string, fiel
       if (bad !== undefined) {
         const old = (values[n] ?? "").split(" ");
         values[n] = [...fields.slice(0, bad), ...old.slice(bad)].join(" ");
-        throw new SysctlIoError(n, `/proc/sys/${n}`, "write", "Invalid argument", { cause: Object.assign(new Error("EINVAL"), { code: "EINVAL" }), readBack: values[n] });
+        throw new SysctlIoError(n, `/proc/sys/${n}`, "write", "Invalid argument", {
+          cause: Object.assign(new Error("EINVAL"), { code: "EINVAL" }),
+          readBack: values[n],
+        });
       }
       values[n] = fields.join(" ");
       return values[n];

@@ -23,7 +23,16 @@ function steady(t: number, extra: Partial<NodeStateStatus> = {}): NodeStateStatu
     observedGeneration: 3,
     probe: { kernelRelease: "6.1.0", probedAt: at, keys: [{ name: "net.ipv4.tcp_tw_reuse", present: true, value: "1" }] },
     counters: { sampledAt: at, timeWait: String(t % 977), twRecycled: String(Math.floor(t / 1000)) },
-    conditions: [{ type: "Applied", status: "True", reason: "AllKeysApplied", message: "1 desired sysctl(s) in effect and verified", lastTransitionTime: "2026-01-01T00:00:00Z", observedGeneration: 3 }],
+    conditions: [
+      {
+        type: "Applied",
+        status: "True",
+        reason: "AllKeysApplied",
+        message: "1 desired sysctl(s) in effect and verified",
+        lastTransitionTime: "2026-01-01T00:00:00Z",
+        observedGeneration: 3,
+      },
+    ],
     ...extra,
   };
 }
@@ -58,13 +67,25 @@ describe("when the agent writes its status", () => {
     const gaps = writes.slice(1).map((t, i) => t - (writes[i] ?? 0));
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(8 * MIN);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(13 * MIN); // 12 min + one drift interval of rounding
-    expect(writes.length).toBeGreaterThanOrEqual(24 * 60 / 13);
-    expect(writes.length).toBeLessThanOrEqual(24 * 60 / 8 + 1);
+    expect(writes.length).toBeGreaterThanOrEqual((24 * 60) / 13);
+    expect(writes.length).toBeLessThanOrEqual((24 * 60) / 8 + 1);
   });
 
   it.each([
-    ["a condition", (s: NodeStateStatus): NodeStateStatus => ({ ...s, conditions: [{ type: "Drifted", status: "True", reason: "DriftCorrected", message: "x", lastTransitionTime: "2026-01-01T00:00:00Z" }] })],
-    ["a probed value", (s: NodeStateStatus): NodeStateStatus => ({ ...s, probe: s.probe ? { ...s.probe, keys: [{ name: "net.ipv4.tcp_tw_reuse", present: true, value: "2" }] } : undefined })],
+    [
+      "a condition",
+      (s: NodeStateStatus): NodeStateStatus => ({
+        ...s,
+        conditions: [{ type: "Drifted", status: "True", reason: "DriftCorrected", message: "x", lastTransitionTime: "2026-01-01T00:00:00Z" }],
+      }),
+    ],
+    [
+      "a probed value",
+      (s: NodeStateStatus): NodeStateStatus => ({
+        ...s,
+        probe: s.probe ? { ...s.probe, keys: [{ name: "net.ipv4.tcp_tw_reuse", present: true, value: "2" }] } : undefined,
+      }),
+    ],
     ["the generation", (s: NodeStateStatus): NodeStateStatus => ({ ...s, observedGeneration: 4 })],
     ["the originals", (s: NodeStateStatus): NodeStateStatus => ({ ...s, originals: [{ name: "net.ipv4.tcp_tw_reuse", value: "2", recordedAt: "t" }] })],
   ])("writes at once when %s changes, whatever the counters cadence", (_what, change) => {
@@ -76,7 +97,8 @@ describe("when the agent writes its status", () => {
 
   it("counts a growing counter history (the rollout's health samples) as counters, not as a change", () => {
     const gate = new StatusWriteGate(10 * MIN, seeded(4));
-    const withHistory = (t: number, n: number) => ({ ...steady(t), counterHistory: Array.from({ length: n }, (_, i) => ({ sampledAt: new Date(i).toISOString() })) }) as NodeStateStatus;
+    const withHistory = (t: number, n: number) =>
+      ({ ...steady(t), counterHistory: Array.from({ length: n }, (_, i) => ({ sampledAt: new Date(i).toISOString() })) }) as NodeStateStatus;
     gate.written(withHistory(0, 1), 0);
     expect(gate.reason(withHistory(MIN, 2), MIN)).toBeUndefined();
     expect(gate.reason(withHistory(13 * MIN, 14), 13 * MIN)).toBe("counters");
@@ -124,7 +146,16 @@ describe("a running agent on an unchanged node", () => {
       },
     };
     const backend = pushBackend();
-    const agent = new Agent({ nodeName: "worker-1", fs: counting, stateFile: join(root, "state/s.json"), procNet: join(root, "none"), driftIntervalMs: 20, countersReportIntervalMs: 3_600_000, backend, log: createLogger("test", { level: "silent" }) });
+    const agent = new Agent({
+      nodeName: "worker-1",
+      fs: counting,
+      stateFile: join(root, "state/s.json"),
+      procNet: join(root, "none"),
+      driftIntervalMs: 20,
+      countersReportIntervalMs: 3_600_000,
+      backend,
+      log: createLogger("test", { level: "silent" }),
+    });
     await agent.start();
     try {
       backend.push({ generation: 1, sysctls: [{ name: "net.ipv4.tcp_tw_reuse", value: "1" }], deleted: false });

@@ -5,7 +5,16 @@ import { agentConditions, agentStatus, type AgentView } from "../../../src/agent
 const NOW = new Date("2026-01-01T00:00:00Z");
 
 function view(keys: KeyResult[], extra: Partial<AgentView> = {}): AgentView {
-  return { generation: 4, desiredCount: keys.length, keys, originals: [], applied: keys.every((k) => k.result === "Applied" || k.result === "Skipped"), drift: { count: 0 }, lastDrifted: [], ...extra };
+  return {
+    generation: 4,
+    desiredCount: keys.length,
+    keys,
+    originals: [],
+    applied: keys.every((k) => k.result === "Applied" || k.result === "Skipped"),
+    drift: { count: 0 },
+    lastDrifted: [],
+    ...extra,
+  };
 }
 
 function summary(v: AgentView): Record<string, string> {
@@ -16,10 +25,32 @@ describe("the agent's status conditions", () => {
   it.each([
     ["every key applied", view([{ name: "a", result: "Applied" }]), { Applied: "True/AllKeysApplied", Degraded: "False/AsDesired", Drifted: "False/NoDrift" }],
     ["nothing desired", view([]), { Applied: "True/NothingDesired", Degraded: "False/AsDesired", Drifted: "False/NoDrift" }],
-    ["a refused key", view([{ name: "kernel.core_pattern", result: "Refused" }, { name: "b", result: "Pending" }]), { Applied: "False/Refused", Degraded: "True/Refused", Drifted: "False/NoDrift" }],
-    ["a failed key rolled back", view([{ name: "a", result: "RolledBack" }, { name: "b", result: "Failed" }]), { Applied: "False/ApplyFailed", Degraded: "True/ApplyFailed", Drifted: "False/NoDrift" }],
-    ["a restore that failed", view([{ name: "a", result: "RestoreFailed" }], { desiredCount: 0, applied: true }), { Applied: "True/NothingDesired", Degraded: "True/RestoreFailed", Drifted: "False/NoDrift" }],
-    ["drift corrected", view([{ name: "a", result: "Applied" }], { lastDrifted: ["a"] }), { Applied: "True/AllKeysApplied", Degraded: "False/AsDesired", Drifted: "True/DriftCorrected" }],
+    [
+      "a refused key",
+      view([
+        { name: "kernel.core_pattern", result: "Refused" },
+        { name: "b", result: "Pending" },
+      ]),
+      { Applied: "False/Refused", Degraded: "True/Refused", Drifted: "False/NoDrift" },
+    ],
+    [
+      "a failed key rolled back",
+      view([
+        { name: "a", result: "RolledBack" },
+        { name: "b", result: "Failed" },
+      ]),
+      { Applied: "False/ApplyFailed", Degraded: "True/ApplyFailed", Drifted: "False/NoDrift" },
+    ],
+    [
+      "a restore that failed",
+      view([{ name: "a", result: "RestoreFailed" }], { desiredCount: 0, applied: true }),
+      { Applied: "True/NothingDesired", Degraded: "True/RestoreFailed", Drifted: "False/NoDrift" },
+    ],
+    [
+      "drift corrected",
+      view([{ name: "a", result: "Applied" }], { lastDrifted: ["a"] }),
+      { Applied: "True/AllKeysApplied", Degraded: "False/AsDesired", Drifted: "True/DriftCorrected" },
+    ],
   ])("%s", (_what, v, expected) => {
     expect(summary(v)).toEqual(expected);
   });
@@ -34,7 +65,13 @@ describe("the agent's status conditions", () => {
   it("stays within the API's limits when a blocked generation lists many keys, so the status is not refused whole", () => {
     const names = Array.from({ length: 200 }, (_, i) => `net.ipv4.conf.eth${i}.some_long_unlisted_key_name_${i}`);
     const keys: KeyResult[] = names.map((name) => ({ name, result: "Refused", message: "not in the sysctl catalog's allowlist" }));
-    const pending: KeyResult = { name: "net.ipv4.ip_local_reserved_ports", desired: "8080", actual: Array.from({ length: 100 }, (_, i) => 40000 + 2 * i).join(","), result: "Pending", message: `not applied: this generation is refused as a whole because of ${names.join(", ")}` };
+    const pending: KeyResult = {
+      name: "net.ipv4.ip_local_reserved_ports",
+      desired: "8080",
+      actual: Array.from({ length: 100 }, (_, i) => 40000 + 2 * i).join(","),
+      result: "Pending",
+      message: `not applied: this generation is refused as a whole because of ${names.join(", ")}`,
+    };
     const status = agentStatus(undefined, view([...keys, pending]), NOW);
     expect(nodeStateStatusSchema.safeParse(status).success).toBe(true);
     const reported = status.keys?.find((k) => k.name === pending.name);

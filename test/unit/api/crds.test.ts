@@ -55,7 +55,15 @@ describe("the CRDs in crds/", () => {
     expect(version["subresources"]).toEqual({ status: {} });
     expect(at(POLICY_CRD, "spec", "names", "shortNames")).toEqual(["ttp"]);
     expect(at(POLICY_CRD, "spec", "scope")).toBe("Cluster");
-    expect((version["additionalPrinterColumns"] as { name: string }[]).map((c) => c.name)).toEqual(["Mode", "Matched", "Applied", "Failed", "Rejected", "Ready", "Age"]);
+    expect((version["additionalPrinterColumns"] as { name: string }[]).map((c) => c.name)).toEqual([
+      "Mode",
+      "Matched",
+      "Applied",
+      "Failed",
+      "Rejected",
+      "Ready",
+      "Age",
+    ]);
   });
 
   it("parses back from YAML to the same object", () => {

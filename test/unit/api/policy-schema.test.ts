@@ -16,7 +16,9 @@ describe("the TcpTuningPolicy schema", () => {
   });
 
   it("refuses a policy without sysctls", () => {
-    expect(policySchema.safeParse({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name: "x" }, spec: { sysctls: [] } }).success).toBe(false);
+    expect(
+      policySchema.safeParse({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name: "x" }, spec: { sysctls: [] } }).success,
+    ).toBe(false);
   });
 
   it("refuses an unknown mode and a malformed maxUnavailable", () => {
@@ -29,7 +31,12 @@ describe("the TcpTuningPolicy schema", () => {
 });
 
 describe("one sysctl name grammar for the CRD, the rule engine and the agent", () => {
-  const policyWith = (name: string) => ({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name: "p" }, spec: { sysctls: [{ name, value: "1" }] } });
+  const policyWith = (name: string) => ({
+    apiVersion: "tcptuning.io/v1alpha1",
+    kind: "TcpTuningPolicy",
+    metadata: { name: "p" },
+    spec: { sysctls: [{ name, value: "1" }] },
+  });
   const ruleIds = (name: string) => new Set(evaluatePolicy(policyWith(name), []).findings.map((f) => f.rule));
   const agentRefusesAsName = (name: string) => {
     const r = allowSysctl(name);
@@ -63,12 +70,15 @@ describe("one sysctl name grammar for the CRD, the rule engine and the agent", (
     expect(agentRefusesAsName(name)).toBe(!wellFormed);
   });
 
-  it.each(["vm.swappiness", "kernel.core_pattern", "net.ipv6.conf.all.forwarding", "net.unix.max_dgram_qlen"])("the engine (TT003) and the agent both hold %s out of scope", (name) => {
-    expect(isInScope(name)).toBe(false);
-    expect(ruleIds(name).has("TT003")).toBe(true);
-    const r = allowSysctl(name);
-    expect(!r.ok && r.reason).toMatch(/out of scope/);
-  });
+  it.each(["vm.swappiness", "kernel.core_pattern", "net.ipv6.conf.all.forwarding", "net.unix.max_dgram_qlen"])(
+    "the engine (TT003) and the agent both hold %s out of scope",
+    (name) => {
+      expect(isInScope(name)).toBe(false);
+      expect(ruleIds(name).has("TT003")).toBe(true);
+      const r = allowSysctl(name);
+      expect(!r.ok && r.reason).toMatch(/out of scope/);
+    },
+  );
 
   it.each(CATALOG.map((s) => s.name))("catalog key %s is well-formed, in scope, within the length limit and allowed by the agent", (name) => {
     expect(sysctlNameProblem(name)).toBeUndefined();

@@ -5,7 +5,10 @@ import { sanDnsName, sanIpAddress } from "../../../src/certs/san.js";
 
 const now = new Date("2026-12-01T12:00:00.500Z");
 const life = { validityMs: 365 * 24 * 3600 * 1000, backdateMs: 5 * 60 * 1000 };
-const names = { dnsNames: ["tcp-tuning-webhook.tcp-tuning-system.svc", "tcp-tuning-webhook.tcp-tuning-system.svc.cluster.local"], ipAddresses: ["127.0.0.1", "::1"] };
+const names = {
+  dnsNames: ["tcp-tuning-webhook.tcp-tuning-system.svc", "tcp-tuning-webhook.tcp-tuning-system.svc.cluster.local"],
+  ipAddresses: ["127.0.0.1", "::1"],
+};
 
 const ca = await createCa(now, life);
 const serving = await issueServingCert(ca, names, now, life);

@@ -52,7 +52,7 @@ describe("planRotation", () => {
   });
 
   it("renews the serving certificate at two thirds of its life, from the same CA", async () => {
-    const first = ((await planRotation(undefined, t0, policy, { bundleInstalled: true }))).state;
+    const first = (await planRotation(undefined, t0, policy, { bundleInstalled: true })).state;
     expect((await planRotation(first, at(79), policy, { bundleInstalled: true })).step).toBe("none");
     const renewed = await planRotation(first, at(80), policy, { bundleInstalled: true });
     expect(renewed.step).toBe("serving-renewed");
@@ -61,7 +61,7 @@ describe("planRotation", () => {
   });
 
   it("rotates the CA in three steps: add to the bundle, switch after propagation, retire the old one", async () => {
-    const first = ((await planRotation(undefined, t0, policy, { bundleInstalled: true }))).state;
+    const first = (await planRotation(undefined, t0, policy, { bundleInstalled: true })).state;
     const added = await planRotation(first, at(1), policy, { bundleInstalled: true, forceCaRotation: true });
     expect(added.step).toBe("ca-added");
     expect(added.state.bundle).toHaveLength(2);
@@ -79,8 +79,8 @@ describe("planRotation", () => {
   });
 
   it("starts over from a stored state that does not hold together", async () => {
-    const a = ((await planRotation(undefined, t0, policy, { bundleInstalled: true }))).state;
-    const b = ((await planRotation(undefined, t0, policy, { bundleInstalled: true }))).state;
+    const a = (await planRotation(undefined, t0, policy, { bundleInstalled: true })).state;
+    const b = (await planRotation(undefined, t0, policy, { bundleInstalled: true })).state;
     const broken: PkiState = { ...a, serving: b.serving };
     const plan = await planRotation(broken, at(1), policy, { bundleInstalled: true });
     expect(plan.step).toBe("bootstrap");
@@ -88,7 +88,7 @@ describe("planRotation", () => {
   });
 
   it("starts over from a stored bundle holding a block that is no certificate, instead of throwing", async () => {
-    const a = ((await planRotation(undefined, t0, policy, { bundleInstalled: true }))).state;
+    const a = (await planRotation(undefined, t0, policy, { bundleInstalled: true })).state;
     const broken: PkiState = { ...a, bundle: [...a.bundle, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"] };
     const plan = await planRotation(broken, at(1), policy, { bundleInstalled: true });
     expect(plan.step).toBe("bootstrap");

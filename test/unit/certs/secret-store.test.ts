@@ -8,10 +8,15 @@ const names = { dnsNames: ["wh.ns.svc"], ipAddresses: [] };
 
 const ca = await createCa(new Date(), life);
 const next = await createCa(new Date(), life);
-const state: PkiState = { ca, serving: await issueServingCert(ca, names, new Date(), life), bundle: [ca.certPem, next.certPem], nextCa: next, phaseSince: new Date("2026-12-01T10:00:00Z") };
+const state: PkiState = {
+  ca,
+  serving: await issueServingCert(ca, names, new Date(), life),
+  bundle: [ca.certPem, next.certPem],
+  nextCa: next,
+  phaseSince: new Date("2026-12-01T10:00:00Z"),
+};
 
 describe("the certificate Secret's encoding", () => {
-
   it("round-trips a state in the middle of a CA rotation", async () => {
     const secret = { data: encodeState(state), metadata: { annotations: { [PHASE_SINCE_ANNOTATION]: "2026-12-01T10:00:00.000Z" } } };
     expect(decodeState(secret)).toEqual(state);

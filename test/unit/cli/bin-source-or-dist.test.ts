@@ -49,27 +49,43 @@ function runBin(dir: string, args: readonly string[], env: Record<string, string
 const SPAWN_BUDGET_MS = 90_000;
 
 describe("bin/tcp-tuning.js chooses the source in a checkout and dist/ only in a package without src/", () => {
-  it("runs the TypeScript source in a checkout even when a stale dist/ is there", async () => {
-    const r = await runBin(await layout({ src: true, dist: true }), ["version"]);
-    expect(r.stdout).not.toContain("stale dist ran");
-    expect(r.stdout).toMatch(/^tcp-tuning \d+\.\d+\.\d+/);
-    expect(r.code).toBe(0);
-  }, SPAWN_BUDGET_MS);
+  it(
+    "runs the TypeScript source in a checkout even when a stale dist/ is there",
+    async () => {
+      const r = await runBin(await layout({ src: true, dist: true }), ["version"]);
+      expect(r.stdout).not.toContain("stale dist ran");
+      expect(r.stdout).toMatch(/^tcp-tuning \d+\.\d+\.\d+/);
+      expect(r.code).toBe(0);
+    },
+    SPAWN_BUDGET_MS,
+  );
 
-  it("runs dist/ in an installed package, which has no src/", async () => {
-    const r = await runBin(await layout({ src: false, dist: true }), ["version"]);
-    expect(r.stdout).toBe("stale dist ran\n");
-    expect(r.code).toBe(42);
-  }, SPAWN_BUDGET_MS);
+  it(
+    "runs dist/ in an installed package, which has no src/",
+    async () => {
+      const r = await runBin(await layout({ src: false, dist: true }), ["version"]);
+      expect(r.stdout).toBe("stale dist ran\n");
+      expect(r.code).toBe(42);
+    },
+    SPAWN_BUDGET_MS,
+  );
 
-  it("runs dist/ in a checkout only when TCP_TUNING_USE_DIST=1 asks for it", async () => {
-    const r = await runBin(await layout({ src: true, dist: true }), ["version"], { TCP_TUNING_USE_DIST: "1" });
-    expect(r.stdout).toBe("stale dist ran\n");
-  }, SPAWN_BUDGET_MS);
+  it(
+    "runs dist/ in a checkout only when TCP_TUNING_USE_DIST=1 asks for it",
+    async () => {
+      const r = await runBin(await layout({ src: true, dist: true }), ["version"], { TCP_TUNING_USE_DIST: "1" });
+      expect(r.stdout).toBe("stale dist ran\n");
+    },
+    SPAWN_BUDGET_MS,
+  );
 
-  it("says to build, with exit code 2, when there is neither source nor dist/", async () => {
-    const r = await runBin(await layout({ src: false, dist: false }), ["version"]);
-    expect(r.stderr).toContain("npm run build");
-    expect(r.code).toBe(2);
-  }, SPAWN_BUDGET_MS);
+  it(
+    "says to build, with exit code 2, when there is neither source nor dist/",
+    async () => {
+      const r = await runBin(await layout({ src: false, dist: false }), ["version"]);
+      expect(r.stderr).toContain("npm run build");
+      expect(r.code).toBe(2);
+    },
+    SPAWN_BUDGET_MS,
+  );
 });

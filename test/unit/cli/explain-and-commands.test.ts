@@ -40,41 +40,57 @@ describe("explain", () => {
 
   it("lists every catalog key without an argument, and prints the entry as JSON with -o json", async () => {
     const list = await run(["explain"]);
-    expect(list.stdout.trimEnd().split("\n").map((l) => l.split(/\s+/)[0])).toEqual(CATALOG.map((s) => s.name));
+    expect(
+      list.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(CATALOG.map((s) => s.name));
     const json = await run(["explain", "-o", "json", "net.core.somaxconn"]);
     expect(JSON.parse(json.stdout)).toMatchObject({ name: "net.core.somaxconn", grammar: { kind: "int" } });
   });
 });
 
 describe("agent and webhook dispatch", () => {
-  it.each(Object.keys(COMPONENT_COMMANDS))("tcp-tuning %s loads its src/cmd module, which exports main(argv)", async (command) => {
-    const mod = await COMPONENT_COMMANDS[command as keyof typeof COMPONENT_COMMANDS]();
-    expect(typeof mod.main).toBe("function");
-  }, 60_000); // the first import of the Kubernetes client takes seconds on a loaded machine
+  it.each(Object.keys(COMPONENT_COMMANDS))(
+    "tcp-tuning %s loads its src/cmd module, which exports main(argv)",
+    async (command) => {
+      const mod = await COMPONENT_COMMANDS[command as keyof typeof COMPONENT_COMMANDS]();
+      expect(typeof mod.main).toBe("function");
+    },
+    60_000,
+  ); // the first import of the Kubernetes client takes seconds on a loaded machine
 
   it.each([
     ["agent", "tcp-tuning agent: "],
     ["webhook", "tcp-tuning webhook: "],
-  ])("tcp-tuning %s hands its arguments to the component, which refuses an unknown flag with exit code 2", async (command, prefix) => {
-    let stderr = "";
-    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-      stderr += String(chunk);
-      return true;
-    });
-    try {
-      expect((await run([command, "--no-such-flag"])).code).toBe(2);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(stderr).toContain(prefix);
-    expect(stderr).toMatch(/no-such-flag/);
-  }, 60_000);
+  ])(
+    "tcp-tuning %s hands its arguments to the component, which refuses an unknown flag with exit code 2",
+    async (command, prefix) => {
+      let stderr = "";
+      const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+        stderr += String(chunk);
+        return true;
+      });
+      try {
+        expect((await run([command, "--no-such-flag"])).code).toBe(2);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(stderr).toContain(prefix);
+      expect(stderr).toMatch(/no-such-flag/);
+    },
+    60_000,
+  );
 });
 
 describe("bin/tcp-tuning.js as a real process", () => {
   it("reads policies from standard input and exits 1 on a denial", async () => {
     const stdin = `${policyYaml("recycle", { "net.ipv4.tcp_tw_recycle": "1" })}---\n${policyYaml("fine", { "net.core.somaxconn": "4096" })}`;
-    const child = spawn(process.execPath, [path.join(REPO, "bin/tcp-tuning.js"), "check", "-o", "json", "-"], { cwd: REPO, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, [path.join(REPO, "bin/tcp-tuning.js"), "check", "-o", "json", "-"], {
+      cwd: REPO,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -6,7 +6,10 @@ import { z } from "zod";
 import { checkJsonSchema, type CheckJson } from "../../../src/cli/output/json.js";
 import { FLEET, run, tempTree } from "./run.js";
 
-const expectedSchema = z.record(z.string(), z.object({ verdict: z.enum(["allowed", "denied"]), nodes: z.record(z.string(), z.enum(["allowed", "denied", "skipped"])) }));
+const expectedSchema = z.record(
+  z.string(),
+  z.object({ verdict: z.enum(["allowed", "denied"]), nodes: z.record(z.string(), z.enum(["allowed", "denied", "skipped"])) }),
+);
 
 async function fleetPolicies(): Promise<{ file: string; text: string }[]> {
   const dir = path.join(FLEET, "policies");
@@ -53,7 +56,16 @@ describe("the fleet fixtures give the verdicts of expected.json", () => {
       "single/b.json": JSON.stringify(policies[9], null, "\t"),
       "nodes.json": JSON.stringify(nodes, null, 4),
     });
-    const r = await run(["check", "-o", "json", "--nodes", path.join(dir, "nodes.json"), path.join(dir, "array.json"), path.join(dir, "list.json"), path.join(dir, "single")]);
+    const r = await run([
+      "check",
+      "-o",
+      "json",
+      "--nodes",
+      path.join(dir, "nodes.json"),
+      path.join(dir, "array.json"),
+      path.join(dir, "list.json"),
+      path.join(dir, "single"),
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(1);
     await expectFleetVerdicts(checkJsonSchema.parse(JSON.parse(r.stdout)));

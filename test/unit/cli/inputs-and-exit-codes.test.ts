@@ -60,7 +60,12 @@ describe("check input errors name file, line and column", () => {
   });
 
   it.each([
-    { field: "a value written as a number", yaml: GOOD.replace('value: "300"', "value: 300"), at: "p.yaml:9:14", says: /spec\.sysctls\[0\]\.value: .*expected string.*quote them/ },
+    {
+      field: "a value written as a number",
+      yaml: GOOD.replace('value: "300"', "value: 300"),
+      at: "p.yaml:9:14",
+      says: /spec\.sysctls\[0\]\.value: .*expected string.*quote them/,
+    },
     { field: "a missing sysctls list", yaml: GOOD.split("  sysctls:")[0] ?? "", at: "p.yaml:5:1", says: /spec\.sysctls: / },
     { field: "a wrong mode", yaml: `${GOOD}  mode: Sometimes\n`, at: "p.yaml:10:9", says: /spec\.mode: / },
     { field: "a missing name", yaml: GOOD.replace("  name: good\n", "  labels: {}\n"), at: "p.yaml:3:1", says: /metadata\.name: / },
@@ -97,7 +102,12 @@ describe("check inputs", () => {
     const dir = await tempTree({
       "deploy/a.yaml": GOOD.replace("good", "a"),
       "deploy/nested/deeper/b.yml": GOOD.replace("good", "b"),
-      "deploy/nested/c.json": JSON.stringify({ apiVersion: "tcptuning.io/v1alpha1", kind: "TcpTuningPolicy", metadata: { name: "c" }, spec: { sysctls: [{ name: "net.core.somaxconn", value: "4096" }] } }),
+      "deploy/nested/c.json": JSON.stringify({
+        apiVersion: "tcptuning.io/v1alpha1",
+        kind: "TcpTuningPolicy",
+        metadata: { name: "c" },
+        spec: { sysctls: [{ name: "net.core.somaxconn", value: "4096" }] },
+      }),
       "deploy/nested/README.md": BAD,
       "deploy/notes.txt": BAD,
     });
@@ -118,12 +128,21 @@ describe("check inputs", () => {
     });
     const r = await run(["check", "-o", "json", "--nodes", "nodes.yaml", "p.yaml"], { cwd: dir });
     const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
-    expect(doc.policies[0]?.nodes.map((n) => [n.node, n.verdict])).toEqual([["n1", "denied"], ["n2", "allowed"], ["w1", "skipped"]]);
+    expect(doc.policies[0]?.nodes.map((n) => [n.node, n.verdict])).toEqual([
+      ["n1", "denied"],
+      ["n2", "allowed"],
+      ["w1", "skipped"],
+    ]);
     expect(r.code).toBe(1);
   });
 
   it.each([
-    ["ignores a TcpTuningPolicy of another API group, as any other document", "other.example.com/v1", 0, /no TcpTuningPolicy found in 1 file \(1 other documents ignored\)/],
+    [
+      "ignores a TcpTuningPolicy of another API group, as any other document",
+      "other.example.com/v1",
+      0,
+      /no TcpTuningPolicy found in 1 file \(1 other documents ignored\)/,
+    ],
     ["reports a tcptuning.io TcpTuningPolicy of an unknown version as an input error", "tcptuning.io/v9", 2, /^$/],
   ] as const)("%s", async (_what, apiVersion, code, note) => {
     const dir = await tempTree({ "p.yaml": `apiVersion: ${apiVersion}\nkind: TcpTuningPolicy\nmetadata:\n  name: theirs\nspec:\n  anything: 1\n` });
@@ -138,7 +157,10 @@ describe("check inputs", () => {
       `apiVersion: tcptuning.io/v1alpha1\nkind: TcpTuningNodeState\nmetadata:\n  name: ${node}\nspec:\n  nodeName: ${node}\nstatus:\n  probe: ${JSON.stringify(probe)}\n`;
     const backported = { kernelRelease: "4.9.0-19-amd64", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_recycle", present: false }] };
     const dir = await tempTree({
-      "facts.yaml": [nodeYaml("patched", "4.9.0-19-amd64", { "tcptuning.io/nat": "none", "tcptuning.io/load-balancer": "none" }), state("patched", backported)].join("---\n"),
+      "facts.yaml": [
+        nodeYaml("patched", "4.9.0-19-amd64", { "tcptuning.io/nat": "none", "tcptuning.io/load-balancer": "none" }),
+        state("patched", backported),
+      ].join("---\n"),
       "bad-state.yaml": [nodeYaml("n", "6.1.100+"), state("n", { kernelRelease: 6, keys: [] })].join("---\n"),
       "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_recycle": "1" }),
     });
@@ -154,14 +176,20 @@ describe("check inputs", () => {
   });
 
   it("reads --nodes as a NodeList straight from the API server, whose items carry no kind", async () => {
-    const item = (name: string, kernelVersion: string) => ({ metadata: { name, labels: {} }, status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } });
+    const item = (name: string, kernelVersion: string) => ({
+      metadata: { name, labels: {} },
+      status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } },
+    });
     const dir = await tempTree({
       "nodes.json": JSON.stringify({ kind: "NodeList", apiVersion: "v1", items: [item("raw-old", "4.9.0-19-amd64"), item("raw-new", "6.1.100+")] }),
       "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "2" }),
     });
     const r = await run(["check", "-o", "json", "--nodes", "nodes.json", "p.yaml"], { cwd: dir });
     const doc = checkJsonSchema.parse(JSON.parse(r.stdout));
-    expect(doc.policies[0]?.nodes.map((n) => [n.node, n.verdict])).toEqual([["raw-old", "denied"], ["raw-new", "allowed"]]);
+    expect(doc.policies[0]?.nodes.map((n) => [n.node, n.verdict])).toEqual([
+      ["raw-old", "denied"],
+      ["raw-new", "allowed"],
+    ]);
     expect(doc.notes.join(" ")).not.toMatch(/no Node objects/);
     expect(r.code).toBe(1);
   });

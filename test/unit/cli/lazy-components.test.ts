@@ -35,7 +35,10 @@ afterAll(async () => {
 
 function packagesLoadedBy(args: readonly string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", hook, path.join(REPO, "bin/tcp-tuning.js"), ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, ["--import", hook, path.join(REPO, "bin/tcp-tuning.js"), ...args], {
+      cwd: REPO,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let stderr = "";
     child.stdout.resume();
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -52,13 +55,21 @@ function packagesLoadedBy(args: readonly string[]): Promise<string[]> {
 const SPAWN_BUDGET_MS = 90_000;
 
 describe("the CLI loads a component's dependencies only when that component is asked for", () => {
-  it("check on the sample fleet loads no Kubernetes client", async () => {
-    const packages = await packagesLoadedBy(["check", "--nodes", "examples/nodes.yaml", "examples/policies"]);
-    expect(packages).toContain("yaml");
-    expect(packages).not.toContain("@kubernetes/client-node");
-  }, SPAWN_BUDGET_MS);
+  it(
+    "check on the sample fleet loads no Kubernetes client",
+    async () => {
+      const packages = await packagesLoadedBy(["check", "--nodes", "examples/nodes.yaml", "examples/policies"]);
+      expect(packages).toContain("yaml");
+      expect(packages).not.toContain("@kubernetes/client-node");
+    },
+    SPAWN_BUDGET_MS,
+  );
 
-  it("webhook loads the Kubernetes client (so the check above is not vacuous)", async () => {
-    expect(await packagesLoadedBy(["webhook", "--no-such-flag"])).toContain("@kubernetes/client-node");
-  }, SPAWN_BUDGET_MS);
+  it(
+    "webhook loads the Kubernetes client (so the check above is not vacuous)",
+    async () => {
+      expect(await packagesLoadedBy(["webhook", "--no-such-flag"])).toContain("@kubernetes/client-node");
+    },
+    SPAWN_BUDGET_MS,
+  );
 });

@@ -10,7 +10,12 @@ async function fixture(): Promise<{ dir: string; policy: string; nodes: string }
   const dir = await tempTree({
     "policies/p.yaml": policyYaml("mixed", { "net.ipv4.tcp_fin_timout": "30", "net.ipv4.tcp_tw_reuse": "2" }),
     "policies/ok.yaml": policyYaml("fine", { "net.ipv4.tcp_keepalive_time": "300" }),
-    "nodes.yaml": [nodeYaml("old-1", "4.9.0-19-amd64"), nodeYaml("old-2", "4.9.0-19-amd64"), nodeYaml("new-1", "6.1.100+"), nodeYaml("win-1", "10.0.20348", {}, "windows")].join("---\n"),
+    "nodes.yaml": [
+      nodeYaml("old-1", "4.9.0-19-amd64"),
+      nodeYaml("old-2", "4.9.0-19-amd64"),
+      nodeYaml("new-1", "6.1.100+"),
+      nodeYaml("win-1", "10.0.20348", {}, "windows"),
+    ].join("---\n"),
   });
   return { dir, policy: path.join(dir, "policies/p.yaml"), nodes: path.join(dir, "nodes.yaml") };
 }
@@ -21,7 +26,20 @@ const sarifSchema = z.object({
   runs: z
     .array(
       z.object({
-        tool: z.object({ driver: z.object({ name: z.literal("tcp-tuning"), version: z.string(), rules: z.array(z.object({ id: z.string(), name: z.string(), shortDescription: z.object({ text: z.string().min(1) }), defaultConfiguration: z.object({ level: z.enum(["error", "warning"]) }) })) }) }),
+        tool: z.object({
+          driver: z.object({
+            name: z.literal("tcp-tuning"),
+            version: z.string(),
+            rules: z.array(
+              z.object({
+                id: z.string(),
+                name: z.string(),
+                shortDescription: z.object({ text: z.string().min(1) }),
+                defaultConfiguration: z.object({ level: z.enum(["error", "warning"]) }),
+              }),
+            ),
+          }),
+        }),
         invocations: z.array(z.object({ executionSuccessful: z.boolean() })),
         results: z.array(
           z.object({
@@ -29,7 +47,14 @@ const sarifSchema = z.object({
             ruleIndex: z.number().int(),
             level: z.enum(["error", "warning"]),
             message: z.object({ text: z.string().min(1) }),
-            locations: z.array(z.object({ physicalLocation: z.object({ artifactLocation: z.object({ uri: z.string().min(1) }), region: z.object({ startLine: z.number().int().min(1), startColumn: z.number().int().min(1) }) }) })),
+            locations: z.array(
+              z.object({
+                physicalLocation: z.object({
+                  artifactLocation: z.object({ uri: z.string().min(1) }),
+                  region: z.object({ startLine: z.number().int().min(1), startColumn: z.number().int().min(1) }),
+                }),
+              }),
+            ),
             properties: z.object({ policy: z.string(), sysctl: z.string().optional(), nodes: z.array(z.string()).optional() }),
           }),
         ),
@@ -48,7 +73,12 @@ describe("check --output", () => {
     expect(mixed?.verdict).toBe("denied");
     expect(mixed?.source).toEqual({ file: f.policy, line: 1, column: 1 });
     expect(mixed?.findings.find((x) => x.rule === "TT004")?.location).toEqual({ file: f.policy, line: 8, column: 7 });
-    expect(Object.fromEntries((mixed?.nodes ?? []).map((n) => [n.node, n.verdict]))).toEqual({ "old-1": "denied", "old-2": "denied", "new-1": "allowed", "win-1": "skipped" });
+    expect(Object.fromEntries((mixed?.nodes ?? []).map((n) => [n.node, n.verdict]))).toEqual({
+      "old-1": "denied",
+      "old-2": "denied",
+      "new-1": "allowed",
+      "win-1": "skipped",
+    });
     expect(mixed?.nodes.find((n) => n.node === "old-1")?.findings.find((x) => x.rule === "TT013")?.location?.line).toBe(10);
     expect(doc.policies.find((p) => p.name === "fine")?.verdict).toBe("allowed");
     expect(doc.summary).toMatchObject({ policies: 2, allowed: 1, denied: 1, nodes: { total: 4, linux: 3, skipped: 1 } });
@@ -79,7 +109,11 @@ describe("check --output", () => {
     const commands = lines.filter((l) => l.startsWith("::"));
     expect(commands.length).toBeGreaterThan(1);
     for (const l of commands) expect(l).toMatch(/^::(error|warning|notice)( file=[^,:]+,line=\d+,col=\d+,title=[^:]+)?::\S/);
-    expect(commands).toContainEqual(expect.stringMatching(new RegExp(`^::error file=${f.policy},line=8,col=7,title=TT004 mixed net\\.ipv4\\.tcp_fin_timout::.*Did you mean net\\.ipv4\\.tcp_fin_timeout\\?`)));
+    expect(commands).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^::error file=${f.policy},line=8,col=7,title=TT004 mixed net\\.ipv4\\.tcp_fin_timout::.*Did you mean net\\.ipv4\\.tcp_fin_timeout\\?`),
+      ),
+    );
     expect(commands).toContainEqual(expect.stringMatching(/^::error file=.*,line=10,.*title=TT013 .*\(nodes: old-1, old-2\)$/));
     expect(lines.at(-1)).toMatch(/^tcp-tuning check: 1 policy, 0 allowed, 1 denied/);
   });
@@ -96,7 +130,10 @@ describe("check --output", () => {
   });
 
   it("text labels a finding about a node itself (unreadable kernel, undocumented label) as the node's, not the policy's", async () => {
-    const dir = await tempTree({ "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "1" }), "nodes.yaml": nodeYaml("odd", "not-a-kernel", { "tcptuning.io/nat": "maybe" }) });
+    const dir = await tempTree({
+      "p.yaml": policyYaml("p", { "net.ipv4.tcp_tw_reuse": "1" }),
+      "nodes.yaml": nodeYaml("odd", "not-a-kernel", { "tcptuning.io/nat": "maybe" }),
+    });
     const r = await run(["check", "--nodes", path.join(dir, "nodes.yaml"), path.join(dir, "p.yaml")]);
     expect(r.stdout).toMatch(/^ {2}warn TT014 \S+\n {4}\(node\) on odd$/m);
     expect(r.stdout).toMatch(/^ {2}warn TT041 \S+\n {4}\(node\) on odd$/m);
@@ -124,7 +161,18 @@ describe("check --output", () => {
     const r = await run(["check", "-o", "sarif", f.policy]);
     expect(r.code).toBe(1);
     const invocation = z
-      .object({ runs: z.array(z.object({ invocations: z.array(z.object({ executionSuccessful: z.boolean(), toolExecutionNotifications: z.array(z.object({ level: z.string(), message: z.object({ text: z.string() }) })) })) })) })
+      .object({
+        runs: z.array(
+          z.object({
+            invocations: z.array(
+              z.object({
+                executionSuccessful: z.boolean(),
+                toolExecutionNotifications: z.array(z.object({ level: z.string(), message: z.object({ text: z.string() }) })),
+              }),
+            ),
+          }),
+        ),
+      })
       .parse(JSON.parse(r.stdout)).runs[0]?.invocations[0];
     expect(invocation?.executionSuccessful).toBe(true);
     expect(invocation?.toolExecutionNotifications).toContainEqual({ level: "note", message: { text: expect.stringMatching(/^node checks were not run/) } });

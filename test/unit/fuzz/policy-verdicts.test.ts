@@ -10,6 +10,7 @@ import { buildCheckReport } from "../../../src/cli/check.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { createLogger } from "../../../src/log.js";
 import { catalogNames, evaluatePolicy } from "../../../src/rules/index.js";
+import { nodeListSnapshot } from "../../../src/webhook/admission.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { SOAK_FACTOR } from "../../support/soak.js";
 import { linuxNode, policyReview, preparedNodes } from "../webhook/support/reviews.js";
@@ -30,12 +31,13 @@ const NODES = [
   linuxNode("new", "6.8.0-45-generic", { pool: "b" }),
 ];
 const fleet = preparedNodes(NODES);
+const snapshot = nodeListSnapshot(fleet);
 
 const life = { validityMs: 3600_000, backdateMs: 60_000 };
 const ca = await createCa(new Date(), life);
 const server = new WebhookServer({
   tls: await issueServingCert(ca, { dnsNames: ["webhook.test.svc"], ipAddresses: ["127.0.0.1"] }, new Date(), life),
-  snapshot: () => ({ synced: true, nodes: fleet }),
+  snapshot: () => snapshot,
   ready: () => true,
   logger: createLogger("test", { level: "silent", pretty: false }),
 });
@@ -59,7 +61,17 @@ afterAll(async () => {
 const names = catalogNames();
 const sysctlName = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...names) },
-  { weight: 1, arbitrary: fc.constantFrom("kernel.core_pattern", "net.ipv4.conf.all.forwarding", "net/ipv4/../../kernel/core_pattern", "vm.swappiness", "net.ipv4.tcp_tw_reuse ", "") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "kernel.core_pattern",
+      "net.ipv4.conf.all.forwarding",
+      "net/ipv4/../../kernel/core_pattern",
+      "vm.swappiness",
+      "net.ipv4.tcp_tw_reuse ",
+      "",
+    ),
+  },
   { weight: 1, arbitrary: fc.stringMatching(/^net\.(ipv4|core|netfilter)\.[a-z_]{1,30}$/) },
 );
 const value = fc.oneof(
@@ -106,12 +118,15 @@ function webhookVerdict(doc: Record<string, unknown>): Promise<{ status: number;
 
 function post(body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method: "POST", path: "/validate", agent, headers: { "content-type": "application/json" }, timeout: 20_000 }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port, method: "POST", path: "/validate", agent, headers: { "content-type": "application/json" }, timeout: 20_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("webhook did not answer within 20 s")));
     req.on("error", reject);
     req.end(body);
@@ -119,70 +134,82 @@ function post(body: string): Promise<{ status: number; text: string }> {
 }
 
 describe(`fuzzing the checker and the webhook with the same policies (seed ${SEED}, ${RUNS} runs)`, () => {
-  it("never crashes or hangs, gives the same verdict from both, and every denial names a rule, a sysctl and a message", async () => {
-    const tally = { runs: 0, denied: 0, allowed: 0, inputErrors: 0 };
-    await fc.assert(
-      fc.asyncProperty(policyArb, async (p) => {
-        const doc = policyObject(p);
-        const [checker, webhook] = await Promise.all([checkerVerdict(doc), webhookVerdict(doc)]);
-        tally.runs++;
-        if (checker.inputError) tally.inputErrors++;
-        else if (checker.denied) tally.denied++;
-        else tally.allowed++;
-        expect(webhook.status).toBe(200);
-        expect({ denied: !webhook.allowed }).toEqual({ denied: checker.denied });
-        if (!webhook.allowed) expect(webhook.message).not.toBe("");
-        // Every deny finding of the engine (as both call it) names its rule, sysctl and message.
-        const report = evaluatePolicy(doc, fleet);
-        for (const f of [...report.findings, ...report.nodes.flatMap((n) => n.findings)].filter((x) => x.severity === "deny")) {
-          expect(f.rule).toMatch(/^TT\d{3}$/);
-          expect(f.message).not.toBe("");
-          if (report.findings.includes(f) && f.sysctl === undefined) expect(f.rule).toMatch(/^TT00\d$/);
-          else expect(typeof f.sysctl).toBe("string"); // the entry's name as written ("" for an empty one)
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    );
-    process.stderr.write(`policy fuzz (seed ${SEED}): ${JSON.stringify(tally)}\n`);
-    expect(tally.runs).toBe(RUNS);
-    expect(tally.denied).toBeGreaterThan(RUNS / 10);
-    expect(tally.allowed).toBeGreaterThan(RUNS / 20);
-  }, 600_000 * SOAK_FACTOR);
+  it(
+    "never crashes or hangs, gives the same verdict from both, and every denial names a rule, a sysctl and a message",
+    async () => {
+      const tally = { runs: 0, denied: 0, allowed: 0, inputErrors: 0 };
+      await fc.assert(
+        fc.asyncProperty(policyArb, async (p) => {
+          const doc = policyObject(p);
+          const [checker, webhook] = await Promise.all([checkerVerdict(doc), webhookVerdict(doc)]);
+          tally.runs++;
+          if (checker.inputError) tally.inputErrors++;
+          else if (checker.denied) tally.denied++;
+          else tally.allowed++;
+          expect(webhook.status).toBe(200);
+          expect({ denied: !webhook.allowed }).toEqual({ denied: checker.denied });
+          if (!webhook.allowed) expect(webhook.message).not.toBe("");
+          // Every deny finding of the engine (as both call it) names its rule, sysctl and message.
+          const report = evaluatePolicy(doc, fleet);
+          for (const f of [...report.findings, ...report.nodes.flatMap((n) => n.findings)].filter((x) => x.severity === "deny")) {
+            expect(f.rule).toMatch(/^TT\d{3}$/);
+            expect(f.message).not.toBe("");
+            if (report.findings.includes(f) && f.sysctl === undefined) expect(f.rule).toMatch(/^TT00\d$/);
+            else expect(typeof f.sysctl).toBe("string"); // the entry's name as written ("" for an empty one)
+          }
+        }),
+        { seed: SEED, numRuns: RUNS, endOnFailure: true },
+      );
+      process.stderr.write(`policy fuzz (seed ${SEED}): ${JSON.stringify(tally)}\n`);
+      expect(tally.runs).toBe(RUNS);
+      expect(tally.denied).toBeGreaterThan(RUNS / 10);
+      expect(tally.allowed).toBeGreaterThan(RUNS / 20);
+    },
+    600_000 * SOAK_FACTOR,
+  );
 
-  it(`answers ${RUNS} generated AdmissionReview envelopes (seed ${SEED + 1}) with a review or a 400 that says why, never a 500 or silence`, async () => {
-    const tally: Record<string, number> = {};
-    const json = fc.jsonValue({ maxDepth: 3 });
-    const or = <T,>(likely: fc.Arbitrary<T>): fc.Arbitrary<T | fc.JsonValue> => fc.oneof({ weight: 9, arbitrary: likely }, { weight: 1, arbitrary: json });
-    const request = fc.record({
-      uid: or(fc.uuid()),
-      kind: or(fc.constant({ group: "tcptuning.io", version: "v1alpha1", kind: "TcpTuningPolicy" })),
-      resource: or(fc.constant({ group: "tcptuning.io", version: "v1alpha1", resource: "tcptuningpolicies" })),
-      subResource: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant("status") }, { weight: 1, arbitrary: json }),
-      operation: or(fc.constantFrom("CREATE", "CREATE", "UPDATE", "DELETE", "CONNECT")),
-      object: or(policyArb.map(policyObject)),
-      oldObject: fc.oneof(fc.constant(undefined), policyArb.map(policyObject), json),
-      userInfo: or(fc.constant({ username: "alice" })),
-    });
-    const envelope = fc.record({
-      apiVersion: fc.oneof({ weight: 9, arbitrary: fc.constant("admission.k8s.io/v1") }, { weight: 1, arbitrary: json }),
-      kind: fc.oneof({ weight: 9, arbitrary: fc.constant("AdmissionReview") }, { weight: 1, arbitrary: json }),
-      request: fc.oneof({ weight: 9, arbitrary: request }, { weight: 1, arbitrary: json }),
-    });
-    await fc.assert(
-      fc.asyncProperty(envelope, async (review) => {
-        const { status, text } = await post(JSON.stringify(review));
-        tally[String(status)] = (tally[String(status)] ?? 0) + 1;
-        expect([200, 400]).toContain(status);
-        if (status === 400) expect((JSON.parse(text) as { message: string }).message).not.toBe("");
-        else {
-          const r = (JSON.parse(text) as { response: { uid: string; allowed: boolean; status?: { message?: string } } }).response;
-          expect(r.uid).toBe((review.request as { uid: string }).uid);
-          if (!r.allowed) expect(r.status?.message ?? "").not.toBe("");
-        }
-      }),
-      { seed: SEED + 1, numRuns: RUNS, endOnFailure: true },
-    );
-    process.stderr.write(`review fuzz (seed ${SEED + 1}): ${JSON.stringify(tally)}\n`);
-    expect(Object.keys(tally).sort()).toEqual(["200", "400"]);
-  }, 600_000 * SOAK_FACTOR);
+  it(
+    `answers ${RUNS} generated AdmissionReview envelopes (seed ${SEED + 1}) with a review or a 400 that says why, never a 500 or silence`,
+    async () => {
+      const tally: Record<string, number> = {};
+      const json = fc.jsonValue({ maxDepth: 3 });
+      const or = <T>(likely: fc.Arbitrary<T>): fc.Arbitrary<T | fc.JsonValue> => fc.oneof({ weight: 9, arbitrary: likely }, { weight: 1, arbitrary: json });
+      const request = fc.record({
+        uid: or(fc.uuid()),
+        kind: or(fc.constant({ group: "tcptuning.io", version: "v1alpha1", kind: "TcpTuningPolicy" })),
+        resource: or(fc.constant({ group: "tcptuning.io", version: "v1alpha1", resource: "tcptuningpolicies" })),
+        subResource: fc.oneof(
+          { weight: 8, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constant("status") },
+          { weight: 1, arbitrary: json },
+        ),
+        operation: or(fc.constantFrom("CREATE", "CREATE", "UPDATE", "DELETE", "CONNECT")),
+        object: or(policyArb.map(policyObject)),
+        oldObject: fc.oneof(fc.constant(undefined), policyArb.map(policyObject), json),
+        userInfo: or(fc.constant({ username: "alice" })),
+      });
+      const envelope = fc.record({
+        apiVersion: fc.oneof({ weight: 9, arbitrary: fc.constant("admission.k8s.io/v1") }, { weight: 1, arbitrary: json }),
+        kind: fc.oneof({ weight: 9, arbitrary: fc.constant("AdmissionReview") }, { weight: 1, arbitrary: json }),
+        request: fc.oneof({ weight: 9, arbitrary: request }, { weight: 1, arbitrary: json }),
+      });
+      await fc.assert(
+        fc.asyncProperty(envelope, async (review) => {
+          const { status, text } = await post(JSON.stringify(review));
+          tally[String(status)] = (tally[String(status)] ?? 0) + 1;
+          expect([200, 400]).toContain(status);
+          if (status === 400) expect((JSON.parse(text) as { message: string }).message).not.toBe("");
+          else {
+            const r = (JSON.parse(text) as { response: { uid: string; allowed: boolean; status?: { message?: string } } }).response;
+            expect(r.uid).toBe((review.request as { uid: string }).uid);
+            if (!r.allowed) expect(r.status?.message ?? "").not.toBe("");
+          }
+        }),
+        { seed: SEED + 1, numRuns: RUNS, endOnFailure: true },
+      );
+      process.stderr.write(`review fuzz (seed ${SEED + 1}): ${JSON.stringify(tally)}\n`);
+      expect(Object.keys(tally).sort()).toEqual(["200", "400"]);
+    },
+    600_000 * SOAK_FACTOR,
+  );
 });

@@ -18,7 +18,11 @@ describe("setCondition", () => {
   });
 
   it("moves the transition time when the status flips, and leaves other conditions alone", () => {
-    const a = setCondition(setCondition([], { type: "Ready", status: "True", reason: "R", message: "" }, t0), { type: "Degraded", status: "False", reason: "R", message: "" }, t0);
+    const a = setCondition(
+      setCondition([], { type: "Ready", status: "True", reason: "R", message: "" }, t0),
+      { type: "Degraded", status: "False", reason: "R", message: "" },
+      t0,
+    );
     const b = setCondition(a, { type: "Ready", status: "False", reason: "Failed", message: "x" }, t1);
     expect(b.find((c) => c.type === "Ready")?.lastTransitionTime).toBe("2026-01-01T00:05:00Z");
     expect(b.find((c) => c.type === "Degraded")).toEqual(a[1]);

@@ -7,7 +7,12 @@ import { loggerOptions, serializeErr } from "../../../src/log.js";
 
 const SECRET_HEADERS = { "audit-id": "3f2a", authorization: "Bearer very-secret-token", "set-cookie": "session=very-secret" };
 const conflict = () =>
-  new ApiException(409, "Unknown API Status Code!", JSON.stringify({ kind: "Status", status: "Failure", reason: "Conflict", message: "the object has been modified", code: 409 }), SECRET_HEADERS);
+  new ApiException(
+    409,
+    "Unknown API Status Code!",
+    JSON.stringify({ kind: "Status", status: "Failure", reason: "Conflict", message: "the object has been modified", code: 409 }),
+    SECRET_HEADERS,
+  );
 
 /** Log lines as the components write them (the shared options), captured as parsed JSON. */
 function capture(): { readonly logger: pino.Logger; readonly lines: () => Record<string, unknown>[] } {
@@ -19,7 +24,14 @@ function capture(): { readonly logger: pino.Logger; readonly lines: () => Record
     },
   });
   const logger = pino(loggerOptions("test", "debug"), sink);
-  return { logger, lines: () => text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger,
+    lines: () =>
+      text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe("log lines", () => {
@@ -54,7 +66,13 @@ describe("log lines", () => {
 
   it("log other errors with type, message, stack and their own primitive fields (errno codes)", () => {
     const err = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED", syscall: "connect", socket: { huge: true } });
-    expect(serializeErr(err)).toMatchObject({ type: "Error", message: "connect ECONNREFUSED 127.0.0.1:6443", code: "ECONNREFUSED", syscall: "connect", stack: expect.stringContaining("Error: connect ECONNREFUSED") });
+    expect(serializeErr(err)).toMatchObject({
+      type: "Error",
+      message: "connect ECONNREFUSED 127.0.0.1:6443",
+      code: "ECONNREFUSED",
+      syscall: "connect",
+      stack: expect.stringContaining("Error: connect ECONNREFUSED"),
+    });
     expect(serializeErr(err)).not.toHaveProperty("socket");
   });
 

@@ -60,9 +60,20 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
     "kubernetes pkg/kubelet/sysctl/safe_sysctls.go (utilkernel.*NamespacedKernelVersion); Kubernetes docs for tcp_rmem/tcp_wmem (4.15)",
     () => {
       const gates = Object.fromEntries(
-        ["ip_local_reserved_ports", "tcp_keepalive_time", "tcp_keepalive_intvl", "tcp_keepalive_probes", "tcp_fin_timeout", "tcp_rmem", "tcp_wmem"].map((k) => [k, spec(`net.ipv4.${k}`).kubeletSafeKernel]),
+        ["ip_local_reserved_ports", "tcp_keepalive_time", "tcp_keepalive_intvl", "tcp_keepalive_probes", "tcp_fin_timeout", "tcp_rmem", "tcp_wmem"].map((k) => [
+          k,
+          spec(`net.ipv4.${k}`).kubeletSafeKernel,
+        ]),
       );
-      expect(gates).toEqual({ ip_local_reserved_ports: "3.16", tcp_keepalive_time: "4.5", tcp_keepalive_intvl: "4.5", tcp_keepalive_probes: "4.5", tcp_fin_timeout: "4.6", tcp_rmem: "4.15", tcp_wmem: "4.15" });
+      expect(gates).toEqual({
+        ip_local_reserved_ports: "3.16",
+        tcp_keepalive_time: "4.5",
+        tcp_keepalive_intvl: "4.5",
+        tcp_keepalive_probes: "4.5",
+        tcp_fin_timeout: "4.6",
+        tcp_rmem: "4.15",
+        tcp_wmem: "4.15",
+      });
       for (const k of ["ip_local_port_range", "tcp_syncookies", "ip_unprivileged_port_start"]) expect(spec(`net.ipv4.${k}`).kubeletSafeKernel).toBeUndefined();
     },
   ],
@@ -94,7 +105,12 @@ const CORRECTIONS: readonly (readonly [correction: string, source: string, check
     "nf_conntrack_tcp_timeout_time_wait (like every seconds-to-jiffies key) stops at INT_MAX / HZ; the catalog takes 2147483, the ceiling at HZ=1000",
     "net/netfilter/nf_conntrack_standalone.c nf_ct_sysctl_table: proc_dointvec_jiffies; kernel/sysctl.c do_proc_dointvec_jiffies_conv() refuses more than INT_MAX / HZ",
     () => {
-      for (const k of ["net.netfilter.nf_conntrack_tcp_timeout_time_wait", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl"]) {
+      for (const k of [
+        "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_keepalive_intvl",
+      ]) {
         expect(takes(k, String(Math.floor(2147483647 / 1000))), k).toBe(true);
         expect(takes(k, String(Math.floor(2147483647 / 1000) + 1)), k).toBe(false);
         expect(takes(k, "2147483647"), k).toBe(false);

@@ -18,7 +18,9 @@ const nodeList = z.object({ items: z.array(nodeObjectSchema) }).parse(parse(read
 const nodes = nodeList.items.map((n) => prepareNode(nodeInputFromObject(n)));
 
 const reports = new Map<string, PolicyReport>();
-for (const file of readdirSync(join(FLEET, "policies")).filter((f) => f.endsWith(".yaml")).sort()) {
+for (const file of readdirSync(join(FLEET, "policies"))
+  .filter((f) => f.endsWith(".yaml"))
+  .sort()) {
   const report = evaluatePolicy(parse(readFileSync(join(FLEET, "policies", file), "utf8")), nodes);
   reports.set(report.name, report);
 }
@@ -70,7 +72,12 @@ describe("the sample fleet in test/fixtures/fleet", () => {
   });
 
   it("tells edge-a it is NAT, edge-b about per-connection timestamp offsets, and edge-c that its kernel has no tcp_tw_recycle", () => {
-    const nodeMessage = (node: string) => reports.get("edge-recycle")?.nodes.find((n) => n.node === node)?.findings.map((f) => f.message).join("\n") ?? "";
+    const nodeMessage = (node: string) =>
+      reports
+        .get("edge-recycle")
+        ?.nodes.find((n) => n.node === node)
+        ?.findings.map((f) => f.message)
+        .join("\n") ?? "";
     expect(nodeMessage("edge-a")).toMatch(/tcptuning\.io\/nat=inbound/);
     expect(nodeMessage("edge-b")).toMatch(/offset TCP timestamps per connection/);
     expect(nodeMessage("edge-b")).not.toMatch(/NAT placement is unknown/);
@@ -84,6 +91,11 @@ describe("the sample fleet in test/fixtures/fleet", () => {
   });
 
   it("leaves nodes the selector does not match out of the report", () => {
-    expect(reports.get("edge-recycle")?.nodes.map((n) => n.node).sort()).toEqual(["edge-a", "edge-b", "edge-c"]);
+    expect(
+      reports
+        .get("edge-recycle")
+        ?.nodes.map((n) => n.node)
+        .sort(),
+    ).toEqual(["edge-a", "edge-b", "edge-c"]);
   });
 });

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { boundaryValues, CATALOG, kernelAnswer, kernelBoundsFor, KNOWN_HZ, lookupSysctl, parseKernelVersion, parseValue, type KernelBounds, type SysctlSpec } from "../../../src/rules/index.js";
+import {
+  boundaryValues,
+  CATALOG,
+  kernelAnswer,
+  kernelBoundsFor,
+  KNOWN_HZ,
+  lookupSysctl,
+  parseKernelVersion,
+  parseValue,
+  type KernelBounds,
+  type SysctlSpec,
+} from "../../../src/rules/index.js";
 
 /** The catalog's claims about what the kernel itself accepts (SysctlSpec.kernel), held against its grammar. */
 
@@ -33,7 +44,9 @@ describe("the catalog's kernel bounds", () => {
   });
 
   it.each(CATALOG.map((s) => [s.name, s] as const))("%s says why it refuses values the kernel takes, and only then", (_name, s) => {
-    const looser = s.kernel.some((b: KernelBounds) => KNOWN_HZ.some((hz) => boundaryValues(s).some((value) => !parseValue(s.grammar, value).ok && kernelAnswer(s, b, value, hz).accepted)));
+    const looser = s.kernel.some((b: KernelBounds) =>
+      KNOWN_HZ.some((hz) => boundaryValues(s).some((value) => !parseValue(s.grammar, value).ok && kernelAnswer(s, b, value, hz).accepted)),
+    );
     if (looser) expect(s.stricterThanKernel?.trim(), "stricterThanKernel").toBeTruthy();
     else expect(s.stricterThanKernel).toBeUndefined();
   });

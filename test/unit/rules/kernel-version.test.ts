@@ -29,9 +29,12 @@ describe("parseKernelVersion", () => {
     expect(parseKernelVersion(raw)).toMatchObject({ major, minor, patch, flavour, prerelease, raw });
   });
 
-  it.each(["", "linux", "5", "5.", "5.x.1", "abc5.15.0", "kernel-5.15.0", "99999.1.0", "-5.15.0", ".5.15"])("refuses %j, which does not start with major.minor", (raw) => {
-    expect(parseKernelVersion(raw)).toBeUndefined();
-  });
+  it.each(["", "linux", "5", "5.", "5.x.1", "abc5.15.0", "kernel-5.15.0", "99999.1.0", "-5.15.0", ".5.15"])(
+    "refuses %j, which does not start with major.minor",
+    (raw) => {
+      expect(parseKernelVersion(raw)).toBeUndefined();
+    },
+  );
 
   it.each([null, undefined, 5, {}, ["5.15.0"]])("returns undefined for the non-string %j instead of throwing", (raw) => {
     expect(parseKernelVersion(raw as string | undefined)).toBeUndefined();

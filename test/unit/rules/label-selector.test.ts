@@ -16,7 +16,12 @@ const CASES: readonly (readonly [what: string, selector: LabelSelector | undefin
   ["matchLabels matches an equal label", { matchLabels: { tier: "edge" } }, edge, true],
   ["matchLabels does not match another value", { matchLabels: { tier: "edge" } }, app, false],
   ["matchLabels does not match a missing label", { matchLabels: { tier: "edge" } }, none, false],
-  ["matchLabels with an empty value matches only an empty label", { matchLabels: { "node-role.kubernetes.io/ingress": "" } }, { "node-role.kubernetes.io/ingress": "" }, true],
+  [
+    "matchLabels with an empty value matches only an empty label",
+    { matchLabels: { "node-role.kubernetes.io/ingress": "" } },
+    { "node-role.kubernetes.io/ingress": "" },
+    true,
+  ],
   ["In matches a listed value", { matchExpressions: [{ key: "tier", operator: "In", values: ["edge", "lb"] }] }, edge, true],
   ["In does not match an unlisted value", { matchExpressions: [{ key: "tier", operator: "In", values: ["lb"] }] }, edge, false],
   ["In does not match a missing label", { matchExpressions: [{ key: "tier", operator: "In", values: ["edge"] }] }, none, false],
@@ -33,9 +38,19 @@ const CASES: readonly (readonly [what: string, selector: LabelSelector | undefin
   ["Exists on `constructor` does not match a node without that label", { matchExpressions: [{ key: "constructor", operator: "Exists" }] }, none, false],
   ["Exists on `__proto__` does not match a node without that label", { matchExpressions: [{ key: "__proto__", operator: "Exists" }] }, none, false],
   ["Exists on `toString` does not match a node without that label", { matchExpressions: [{ key: "toString", operator: "Exists" }] }, app, false],
-  ["DoesNotExist on `hasOwnProperty` matches a node without that label", { matchExpressions: [{ key: "hasOwnProperty", operator: "DoesNotExist" }] }, none, true],
+  [
+    "DoesNotExist on `hasOwnProperty` matches a node without that label",
+    { matchExpressions: [{ key: "hasOwnProperty", operator: "DoesNotExist" }] },
+    none,
+    true,
+  ],
   ["NotIn on `constructor` matches a node without that label", { matchExpressions: [{ key: "constructor", operator: "NotIn", values: ["x"] }] }, none, true],
-  ["matchLabels on `constructor` does not match a node without that label", { matchLabels: { constructor: "function Object() { [native code] }" } }, none, false],
+  [
+    "matchLabels on `constructor` does not match a node without that label",
+    { matchLabels: { constructor: "function Object() { [native code] }" } },
+    none,
+    false,
+  ],
   ["In on `constructor` matches a node that really has that label", { matchExpressions: [{ key: "constructor", operator: "In", values: ["x"] }] }, ctor, true],
   ["Exists on `constructor` matches a node that really has that label", { matchExpressions: [{ key: "constructor", operator: "Exists" }] }, ctor, true],
 ];
@@ -55,7 +70,10 @@ describe("compileSelector", () => {
 describe("node selection through a whole policy", () => {
   it("does not select every node for a selector on `constructor` (a bug found before)", () => {
     const nodes = [node("a", "6.6.54-flatcar", { labels: { tier: "app" } }), node("b", "6.6.54-flatcar", { labels: {} })];
-    const report = evaluatePolicy(policyDoc([["net.ipv4.tcp_tw_reuse", "1"]], { nodeSelector: { matchExpressions: [{ key: "constructor", operator: "Exists" }] } }), nodes);
+    const report = evaluatePolicy(
+      policyDoc([["net.ipv4.tcp_tw_reuse", "1"]], { nodeSelector: { matchExpressions: [{ key: "constructor", operator: "Exists" }] } }),
+      nodes,
+    );
     expect(report.nodes).toEqual([]);
   });
 

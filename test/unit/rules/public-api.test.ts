@@ -24,6 +24,13 @@ const EXPORTS = [
   "parseValue",
   "closest",
   "referenceText",
+  "classifyNodes",
+  "evaluateByClass",
+  "evaluateClasses",
+  "expandClassReport",
+  "selectClasses",
+  "nodeClassKey",
+  "compileSelector",
 ] as const;
 
 describe("src/rules/index.ts", () => {
@@ -34,7 +41,12 @@ describe("src/rules/index.ts", () => {
   it("puts the entry's position on findings about an entry, so tools can point at its line", () => {
     const report = engine.evaluatePolicy({
       metadata: { name: "p" },
-      spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }, { name: "net.ipv4.tcp_syn_retries", value: "128" }] },
+      spec: {
+        sysctls: [
+          { name: "net.ipv4.tcp_keepalive_time", value: "300" },
+          { name: "net.ipv4.tcp_syn_retries", value: "128" },
+        ],
+      },
     });
     const invalid = report.findings.find((f) => f.rule === "TT006");
     expect(invalid).toMatchObject({ sysctl: "net.ipv4.tcp_syn_retries", value: "128", index: 1 });

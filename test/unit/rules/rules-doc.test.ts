@@ -12,7 +12,9 @@ describe("docs/rules.md", () => {
   });
 
   it.each(RULES.map((r) => [r.id, r] as const))("lists %s with its name, severity and summary", (id, r) => {
-    const row = renderRulesDoc().split("\n").find((l) => l.startsWith(`| ${id} |`));
+    const row = renderRulesDoc()
+      .split("\n")
+      .find((l) => l.startsWith(`| ${id} |`));
     expect(row).toContain(`\`${r.name}\``);
     expect(row).toContain(`| ${r.severity} |`);
     expect(row).toContain(r.summary.replace(/\|/g, "\\|"));

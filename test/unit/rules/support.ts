@@ -1,15 +1,7 @@
 /** Builders and checks shared by the rule engine's unit tests. */
 import { expect } from "vitest";
 import type { NodeProbe } from "../../../src/api/v1alpha1/node-state.js";
-import {
-  evaluatePolicy,
-  prepareNode,
-  RULES,
-  type DefaultPlacement,
-  type Finding,
-  type PolicyReport,
-  type PreparedNode,
-} from "../../../src/rules/index.js";
+import { evaluatePolicy, prepareNode, RULES, type DefaultPlacement, type Finding, type PolicyReport, type PreparedNode } from "../../../src/rules/index.js";
 
 export type Sysctls = readonly (readonly [name: string, value: string])[];
 
@@ -58,7 +50,8 @@ export function evaluate(sysctls: Sysctls, nodes?: readonly PreparedNode[], opts
 }
 
 /** Words a message uses when it says what to do instead. */
-const FIX = /\b(Remove|Use|Set|Keep|Start|Make|Add|Fix|Reserve|Drop|Leave|Name|Wait|Narrow|Exclude|Nothing to change|Nothing to do|Lower|Raise|Write|Move|Run|[Nn]othing to change|set (?:it|them) per pod)\b/;
+const FIX =
+  /\b(Remove|Use|Set|Keep|Start|Make|Add|Fix|Reserve|Drop|Leave|Name|Wait|Narrow|Exclude|Nothing to change|Nothing to do|Lower|Raise|Write|Move|Run|[Nn]othing to change|set (?:it|them) per pod)\b/;
 
 /** The shape every finding must have: rule id, severity, node, sysctl, value, a message naming them and a fix, a reference. */
 export function expectWellFormed(f: Finding, expected: { readonly node?: string; readonly sysctl?: string }): void {

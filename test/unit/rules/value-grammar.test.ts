@@ -4,7 +4,14 @@ import type { ParsedValue } from "../../../src/rules/value-grammar.js";
 
 const INT: ValueGrammar = { kind: "int", min: 0, max: 2147483647 };
 const RETRIES: ValueGrammar = { kind: "int", min: 1, max: 127 };
-const ENUM: ValueGrammar = { kind: "enum", values: [{ value: 0, meaning: "off" }, { value: 1, meaning: "on" }, { value: 2, meaning: "loopback", since: "4.18" }] };
+const ENUM: ValueGrammar = {
+  kind: "enum",
+  values: [
+    { value: 0, meaning: "off" },
+    { value: 1, meaning: "on" },
+    { value: 2, meaning: "loopback", since: "4.18" },
+  ],
+};
 const RANGE: ValueGrammar = { kind: "range", min: 1, max: 65535 };
 const TRIPLE: ValueGrammar = { kind: "triple", min: 1, max: 2147483647, unit: "bytes" };
 const PORTS: ValueGrammar = { kind: "portList", min: 1, max: 65535 };
@@ -27,8 +34,32 @@ const ACCEPTS: readonly Accepts[] = [
   ["a buffer triple with tabs", TRIPLE, "4096\t87380\t6291456", { kind: "triple", values: [4096, 87380, 6291456] }, "4096 87380 6291456"],
   ["an empty port list", PORTS, "", { kind: "portList", ranges: [] }, ""],
   ["one port", PORTS, "10250", { kind: "portList", ranges: [[10250, 10250]] }, "10250"],
-  ["ports and ranges", PORTS, "8080,30000-32767", { kind: "portList", ranges: [[8080, 8080], [30000, 32767]] }, "8080,30000-32767"],
-  ["ports and ranges with spaces", PORTS, " 8080, 30000 - 32767 ", { kind: "portList", ranges: [[8080, 8080], [30000, 32767]] }, "8080,30000-32767"],
+  [
+    "ports and ranges",
+    PORTS,
+    "8080,30000-32767",
+    {
+      kind: "portList",
+      ranges: [
+        [8080, 8080],
+        [30000, 32767],
+      ],
+    },
+    "8080,30000-32767",
+  ],
+  [
+    "ports and ranges with spaces",
+    PORTS,
+    " 8080, 30000 - 32767 ",
+    {
+      kind: "portList",
+      ranges: [
+        [8080, 8080],
+        [30000, 32767],
+      ],
+    },
+    "8080,30000-32767",
+  ],
 ];
 
 const REFUSES: readonly Refuses[] = [

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { admit, parseReview, review, type NodeSnapshot } from "../../../src/webhook/admission.js";
+import { expandClassReport } from "../../../src/rules/index.js";
+import { admit, nodeListSnapshot, parseReview, review, type NodeSnapshot } from "../../../src/webhook/admission.js";
 import { DRY_RUN_PREFIX, LIMITS } from "../../../src/webhook/messages.js";
 import { fleetExpected, fleetNodes, fleetPolicies } from "./support/fleet.js";
 import { linuxNode, policy, policyReview, preparedNodes } from "./support/reviews.js";
 
-const fleet: NodeSnapshot = { synced: true, nodes: preparedNodes(fleetNodes()) };
+const fleet: NodeSnapshot = nodeListSnapshot(preparedNodes(fleetNodes()));
 const expected = fleetExpected();
 
 function judge(body: unknown, snapshot: NodeSnapshot = fleet) {
@@ -46,7 +47,8 @@ describe("admission of the sample fleet's policies", () => {
     const keepalive = fleetPolicies().find((p) => p.name === "keepalive");
     const res = judge(policyReview(keepalive?.doc));
     expect(res.review.response.allowed).toBe(true);
-    const findings = [...(res.report?.findings ?? []), ...(res.report?.nodes.flatMap((n) => n.findings) ?? [])].filter((f) => f.severity === "warn");
+    const report = res.report && expandClassReport(res.report);
+    const findings = [...(report?.findings ?? []), ...(report?.nodes.flatMap((n) => n.findings) ?? [])].filter((f) => f.severity === "warn");
     const kinds = new Set(findings.map((f) => `${f.rule} ${f.sysctl ?? "(policy)"}`));
     expect(kinds.size).toBeGreaterThan(0);
     const warnings = res.review.response.warnings ?? [];
@@ -121,7 +123,7 @@ describe("admission decisions", () => {
   });
 
   it("refuses with 503 and a reason while the node cache has not synced", () => {
-    const res = judge(policyReview(recycle), { synced: false, nodes: [] });
+    const res = judge(policyReview(recycle), nodeListSnapshot([], false));
     expect(res.review.response.allowed).toBe(false);
     expect(res.review.response.status?.code).toBe(503);
     expect(res.review.response.status?.message).toMatch(/retry/);
@@ -136,17 +138,21 @@ describe("admission decisions", () => {
   it("lets what the agent probed on a node beat its kernel version string", () => {
     const nodes = [linuxNode("old-but-backported", "5.4.0-200-generic", { tier: "app" })];
     const delay = policy("delay", [{ name: "net.ipv4.tcp_tw_reuse_delay", value: "1000" }]);
-    expect(judge(policyReview(delay), { synced: true, nodes: preparedNodes(nodes) }).review.response.allowed).toBe(false);
-    const probe = { kernelRelease: "5.4.0-200-generic", probedAt: "2026-01-01T00:00:00Z", keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }] };
+    expect(judge(policyReview(delay), nodeListSnapshot(preparedNodes(nodes))).review.response.allowed).toBe(false);
+    const probe = {
+      kernelRelease: "5.4.0-200-generic",
+      probedAt: "2026-01-01T00:00:00Z",
+      keys: [{ name: "net.ipv4.tcp_tw_reuse_delay", present: true, value: "1000" }],
+    };
     const probed = preparedNodes(nodes, new Map([["old-but-backported", probe]]));
-    expect(judge(policyReview(delay), { synced: true, nodes: probed }).review.response.allowed).toBe(true);
+    expect(judge(policyReview(delay), nodeListSnapshot(probed)).review.response.allowed).toBe(true);
   });
 
   it("judges against the nodes in the snapshot: a policy allowed on new kernels is refused once an old node joins", () => {
     const delay = policy("delay", [{ name: "net.ipv4.tcp_tw_reuse_delay", value: "1000" }]);
     const young = [linuxNode("n1", "6.14.3-300.fc42.x86_64")];
-    expect(judge(policyReview(delay), { synced: true, nodes: preparedNodes(young) }).review.response.allowed).toBe(true);
-    const res = judge(policyReview(delay), { synced: true, nodes: preparedNodes([...young, linuxNode("n2", "6.6.54-flatcar")]) });
+    expect(judge(policyReview(delay), nodeListSnapshot(preparedNodes(young))).review.response.allowed).toBe(true);
+    const res = judge(policyReview(delay), nodeListSnapshot(preparedNodes([...young, linuxNode("n2", "6.6.54-flatcar")])));
     expect(res.review.response.status?.message).toMatch(/on node n2/);
   });
 });

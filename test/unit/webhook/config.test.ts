@@ -18,7 +18,9 @@ describe("webhookConfiguration", () => {
   });
 
   it("matches only TcpTuningPolicy CREATE and UPDATE, so nothing else in the cluster depends on it", async () => {
-    expect(hook?.rules).toEqual([{ apiGroups: ["tcptuning.io"], apiVersions: ["v1alpha1"], resources: ["tcptuningpolicies"], operations: ["CREATE", "UPDATE"], scope: "Cluster" }]);
+    expect(hook?.rules).toEqual([
+      { apiGroups: ["tcptuning.io"], apiVersions: ["v1alpha1"], resources: ["tcptuningpolicies"], operations: ["CREATE", "UPDATE"], scope: "Cluster" },
+    ]);
   });
 
   it("points at the Service's /validate and carries every CA of the bundle", async () => {

@@ -3,7 +3,9 @@ import { evaluatePolicy, prepareNode } from "../../../src/rules/index.js";
 import { DRY_RUN_PREFIX, LIMITS, admissionWarnings, clip, denialMessage, groupFindings, nodeList, warningLine } from "../../../src/webhook/messages.js";
 
 const edgeNodes = (n: number, kernel = "4.19.0-27-amd64") =>
-  Array.from({ length: n }, (_, i) => prepareNode({ name: `edge-${String(i).padStart(4, "0")}`, labels: { tier: "edge" }, operatingSystem: "linux", kernelVersion: kernel }));
+  Array.from({ length: n }, (_, i) =>
+    prepareNode({ name: `edge-${String(i).padStart(4, "0")}`, labels: { tier: "edge" }, operatingSystem: "linux", kernelVersion: kernel }),
+  );
 const doc = (sysctls: { name: string; value: string }[], extra: Record<string, unknown> = {}) => ({
   apiVersion: "tcptuning.io/v1alpha1",
   kind: "TcpTuningPolicy",

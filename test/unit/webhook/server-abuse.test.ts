@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
 import { createCa, issueServingCert } from "../../../src/certs/certificates.js";
+import { nodeListSnapshot } from "../../../src/webhook/admission.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { until } from "../../support/eventually.js";
 import { call } from "./support/https-client.js";
@@ -29,7 +30,7 @@ const life = { validityMs: 3600_000, backdateMs: 60_000 };
 const ca = await createCa(new Date(), life);
 const server = new WebhookServer({
   tls: await issueServingCert(ca, { dnsNames: ["webhook.test.svc"], ipAddresses: ["127.0.0.1"] }, new Date(), life),
-  snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("n1", "6.1.0")]) }),
+  snapshot: () => nodeListSnapshot(preparedNodes([linuxNode("n1", "6.1.0")])),
   ready: () => true,
   logger: createLogger("test", { level: "silent", pretty: false }),
   headersTimeoutMs: HEADERS_MS,
@@ -90,7 +91,9 @@ function normalLoad(connections: number): { stop: () => Promise<{ count: number;
 function tlsClient(): Promise<{ socket: TLSSocket; received: () => string; closedAt: Promise<number> }> {
   return new Promise((resolve, reject) => {
     let data = "";
-    const socket = tlsConnect({ host: "127.0.0.1", port, ca: ca.certPem, servername: "webhook.test.svc" }, () => resolve({ socket, received: () => data, closedAt }));
+    const socket = tlsConnect({ host: "127.0.0.1", port, ca: ca.certPem, servername: "webhook.test.svc" }, () =>
+      resolve({ socket, received: () => data, closedAt }),
+    );
     const closedAt = new Promise<number>((r) => socket.once("close", () => r(performance.now())));
     socket.on("data", (d: Buffer) => (data += d.toString("latin1")));
     socket.once("error", reject);
@@ -101,8 +104,18 @@ describe("the webhook server under abuse", () => {
   it.each([
     ["malformed JSON", { body: "{not json" }, 400, /malformed JSON/],
     ["a 3 MiB body", { body: Buffer.alloc(3 * 1024 * 1024, 0x20) }, 400, /over the 1048576-byte limit/],
-    ["a 3 MiB body sent chunked", { body: Buffer.alloc(3 * 1024 * 1024, 0x20), headers: { "transfer-encoding": "chunked" } }, 400, /over the 1048576-byte limit/],
-    ["a review without a uid", { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) }, 400, /request\.uid/],
+    [
+      "a 3 MiB body sent chunked",
+      { body: Buffer.alloc(3 * 1024 * 1024, 0x20), headers: { "transfer-encoding": "chunked" } },
+      400,
+      /over the 1048576-byte limit/,
+    ],
+    [
+      "a review without a uid",
+      { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) },
+      400,
+      /request\.uid/,
+    ],
   ])("answers %s with a reason within the bound", async (_what, options, status, reason) => {
     const t = performance.now();
     const reply = await call(port, ca.certPem, options);
@@ -160,7 +173,9 @@ describe("the webhook server under abuse", () => {
     await new Promise((r) => setTimeout(r, HEADERS_MS + 4 * CHECK_MS));
     expect(late.client.socket.destroyed).toBe(false);
     expect(late.client.received()).toBe("");
-    late.client.socket.write(`POST /validate HTTP/1.1\r\nhost: webhook\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(good)}\r\n\r\n${good}`);
+    late.client.socket.write(
+      `POST /validate HTTP/1.1\r\nhost: webhook\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(good)}\r\n\r\n${good}`,
+    );
     await until("the late request answered", () => late.client.received().includes("uid-normal"), 20_000);
     expect(late.client.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
 

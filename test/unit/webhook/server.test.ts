@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
 import { createCa, issueServingCert } from "../../../src/certs/certificates.js";
+import { nodeListSnapshot } from "../../../src/webhook/admission.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
 import { call } from "./support/https-client.js";
 import { linuxNode, policy, policyReview, preparedNodes } from "./support/reviews.js";
@@ -11,7 +12,7 @@ const ca = await createCa(new Date(), life);
 let synced = true;
 const server = new WebhookServer({
   tls: await issueServingCert(ca, names, new Date(), life),
-  snapshot: () => ({ synced, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
+  snapshot: () => nodeListSnapshot(preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]), synced),
   ready: () => synced,
   logger: createLogger("test", { level: "silent", pretty: false }),
   maxBodyBytes: 64 * 1024,
@@ -31,12 +32,21 @@ describe("the webhook server", () => {
   it("answers an AdmissionReview with the verdict and the echoed uid", async () => {
     const reply = await call(port, ca.certPem, { body: recycle });
     expect(reply.status).toBe(200);
-    expect(reply.json()).toMatchObject({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "uid-1", allowed: false, status: { code: 403 } } });
+    expect(reply.json()).toMatchObject({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: { uid: "uid-1", allowed: false, status: { code: 403 } },
+    });
   });
 
   it.each([
     ["malformed JSON", { body: "{not json" }, 400, /malformed JSON/],
-    ["a review without a uid", { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) }, 400, /request\.uid/],
+    [
+      "a review without a uid",
+      { body: JSON.stringify({ ...policyReview({}), request: { ...policyReview({}).request, uid: undefined } }) },
+      400,
+      /request\.uid/,
+    ],
     ["an empty body", { body: "" }, 400, /malformed JSON/],
     ["a JSON value that is not a review", { body: "42" }, 400, /AdmissionReview/],
     ["a body over the limit", { body: Buffer.alloc(65 * 1024, 0x20) }, 400, /limit/],
@@ -81,7 +91,7 @@ describe("a draining webhook server", () => {
   it("says it is not ready while it still answers admissions", async () => {
     const draining = new WebhookServer({
       tls: await issueServingCert(ca, names, new Date(), life),
-      snapshot: () => ({ synced: true, nodes: preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]) }),
+      snapshot: () => nodeListSnapshot(preparedNodes([linuxNode("old", "4.4.0-210-generic", { "tcptuning.io/nat": "inbound" })]), true),
       ready: () => true,
       logger: createLogger("test", { level: "silent", pretty: false }),
     });

@@ -4,7 +4,10 @@ import type { NodeProbe } from "../../../../src/api/v1alpha1/node-state.js";
 let counter = 0;
 
 /** An AdmissionReview v1 request as the apiserver sends it for a TcpTuningPolicy. */
-export function policyReview(object: unknown, options: { operation?: string; oldObject?: unknown; uid?: string; kind?: string; resource?: string; subResource?: string } = {}) {
+export function policyReview(
+  object: unknown,
+  options: { operation?: string; oldObject?: unknown; uid?: string; kind?: string; resource?: string; subResource?: string } = {},
+) {
   counter++;
   const request: Record<string, unknown> = {
     uid: options.uid ?? `00000000-0000-4000-8000-${String(counter).padStart(12, "0")}`,
@@ -31,5 +34,10 @@ export function preparedNodes(objects: readonly unknown[], probes: ReadonlyMap<s
 }
 
 export function linuxNode(name: string, kernelVersion: string, labels: Record<string, string> = {}) {
-  return { apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/os": "linux", ...labels } }, status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } };
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/os": "linux", ...labels } },
+    status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } },
+  };
 }

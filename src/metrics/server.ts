@@ -1,0 +1,80 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+import type { Logger } from "../log.js";
+
+export interface MetricsServerOptions {
+  readonly registry: Registry;
+  /** Whether the component can do its job (an informer synced, a first pass done); /readyz says 503 until then. */
+  readonly ready: () => boolean;
+  /** Why it is not ready, for /readyz's body. */
+  readonly notReadyReason?: () => string;
+  readonly logger: Logger;
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Every component's plain-HTTP port: GET /metrics (Prometheus text format), /healthz (the process
+ * answers) and /readyz (it can do its job). One server, one port, so one probe configuration and one
+ * scrape configuration fit every component.
+ */
+export class MetricsServer {
+  private readonly server: Server;
+
+  constructor(private readonly options: MetricsServerOptions) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        options.logger.error({ err, path: req.url }, "metrics request failed");
+        if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "internal error");
+      });
+    });
+    this.server.keepAliveTimeout = 65_000;
+    this.server.requestTimeout = 30_000;
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once("error", onError);
+      this.server.listen(port, host, () => {
+        this.server.off("error", onError);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      send(res, 405, "text/plain; charset=utf-8", "use GET");
+      return;
+    }
+    switch (path) {
+      case "/metrics":
+        send(res, 200, this.options.registry.contentType, await this.options.registry.metrics());
+        return;
+      case "/healthz":
+        send(res, 200, "text/plain; charset=utf-8", "ok");
+        return;
+      case "/readyz": {
+        const ready = this.options.ready();
+        send(res, ready ? 200 : 503, "text/plain; charset=utf-8", ready ? "ok" : (this.options.notReadyReason?.() ?? "not ready"));
+        return;
+      }
+      default:
+        send(res, 404, "text/plain; charset=utf-8", `no handler for ${path ?? "/"}; try /metrics, /healthz or /readyz`);
+    }
+  }
+}
