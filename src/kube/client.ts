@@ -1,8 +1,10 @@
 /**
  * Kubeconfig loading and API clients. Every API client in src is made by `makeApiClient`, which gives
- * each request a timeout (timeout.ts) and our User-Agent; never `kubeConfig.makeApiClient` directly.
+ * each request a timeout (timeout.ts), honours 429 + Retry-After for idempotent requests
+ * (retry-after.ts) and sends our User-Agent; never `kubeConfig.makeApiClient` directly.
  */
 import { createConfiguration, KubeConfig, ServerConfiguration, type Configuration } from "@kubernetes/client-node";
+import { retryAfterHttpLibrary, type RetryAfterOptions } from "./retry-after.js";
 import { DEFAULT_API_TIMEOUT_MS, timeoutMiddleware } from "./timeout.js";
 
 /** The field manager name for server-side apply and managedFields: one per component. */
@@ -32,11 +34,15 @@ export interface ApiClientOptions {
   readonly signal?: AbortSignal;
   /** User-Agent, default "tcp-tuning-operator". */
   readonly userAgent?: string;
+  /** How 429 + Retry-After is honoured (retries, longest wait); RETRY_AFTER_DEFAULTS when absent. */
+  readonly retryAfter?: RetryAfterOptions;
 }
 
 /**
  * `kc.makeApiClient(Api)` with a timeout on every request: a dead API server makes a call fail with
- * an ApiTimeoutError ("GET /api/v1/nodes timed out after 30000 ms") instead of hanging.
+ * an ApiTimeoutError ("GET /api/v1/nodes timed out after 30000 ms") instead of hanging. A 429 with
+ * Retry-After is waited out and the request sent again when it is idempotent (GET, apply), within
+ * that same timeout.
  */
 export function makeApiClient<A>(kc: KubeConfig, api: new (config: Configuration) => A, options: ApiClientOptions = {}): A {
   const cluster = kc.getCurrentCluster();
@@ -44,6 +50,7 @@ export function makeApiClient<A>(kc: KubeConfig, api: new (config: Configuration
   const config = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
+    httpApi: retryAfterHttpLibrary(options.retryAfter),
     promiseMiddleware: [
       {
         pre: (ctx) => {

@@ -75,7 +75,26 @@ export class ControlPlane {
     readonly timings: StartTimings,
     private readonly processes: ProcessGroup[],
     private readonly ownsDir: boolean,
+    private readonly tls: Tls,
   ) {}
+
+  /**
+   * Stops one process of the control plane (SIGTERM, as a rolling restart does) and starts it again
+   * with the same flags, port and data, then waits until it serves again: for tests of watches and
+   * clients across an apiserver or etcd restart. Returns how long it was away, in milliseconds.
+   */
+  async restart(name: "kube-apiserver" | "etcd", downMs = 0): Promise<number> {
+    const index = this.processes.findIndex((p) => p.name === name);
+    const old = this.processes[index];
+    if (!old) throw new Error(`no ${name} in this control plane`);
+    const t0 = performance.now();
+    await old.stop();
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    const next = new ProcessGroup(old.options);
+    this.processes[index] = next;
+    await waitFor(next, "/readyz to answer ok after the restart", async () => (await get(`${this.server}/readyz`, this.tls)).status === 200);
+    return Math.round(performance.now() - t0);
+  }
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const controllers = options.controllers ?? false;
@@ -211,7 +230,7 @@ export class ControlPlane {
         total: Math.round((tControllers ?? tApi) - t0),
       };
       progress(`control plane ready in ${timings.total} ms`);
-      return new ControlPlane(dir, server, kubeconfigPath, pki, timings, processes, ownsDir);
+      return new ControlPlane(dir, server, kubeconfigPath, pki, timings, processes, ownsDir, tls);
     } catch (err) {
       await stopAll(processes);
       if (ownsDir && process.env["TCP_TUNING_KEEP_CONTROL_PLANE"] !== "1") await rm(dir, { recursive: true, force: true });

@@ -31,6 +31,8 @@ export interface ProcessGroupOptions {
 export class ProcessGroup {
   readonly name: string;
   readonly logFile: string;
+  /** What it was started with (a restart starts the same again). */
+  readonly options: ProcessGroupOptions;
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private readonly tail: string[] = [];
@@ -42,6 +44,7 @@ export class ProcessGroup {
   constructor(options: ProcessGroupOptions) {
     this.name = options.name;
     this.logFile = options.logFile;
+    this.options = options;
     this.tailLines = options.tailLines ?? 40;
     this.log = createWriteStream(options.logFile, { flags: "a" });
     const [command, args] = SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", options.command, ...options.args]] : [options.command, [...options.args]];
