@@ -226,17 +226,15 @@ describe("components behind a throttling apiserver", () => {
       "1s",
     ]);
     try {
-      await kc
-        .makeApiClient(CustomObjectsApi)
-        .createClusterCustomObject({
-          ...POLICY_REF,
-          body: {
-            apiVersion: API_GROUP_VERSION,
-            kind: "TcpTuningPolicy",
-            metadata: { name: fleet },
-            spec: { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: FIN, value: "31" }] },
-          },
-        });
+      await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+        ...POLICY_REF,
+        body: {
+          apiVersion: API_GROUP_VERSION,
+          kind: "TcpTuningPolicy",
+          metadata: { name: fleet },
+          spec: { nodeSelector: { matchLabels: { fleet } }, sysctls: [{ name: FIN, value: "31" }] },
+        },
+      });
       for (const node of nodeNames) {
         await eventually(
           `${node}'s state to carry the policy`,
