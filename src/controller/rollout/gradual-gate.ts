@@ -1,12 +1,11 @@
-import type { DesiredSysctl, NodeState, NodeStateStatus } from "../../api/v1alpha1/node-state.js";
-import type { Rollout } from "../../api/v1alpha1/policy.js";
+import type { DesiredSysctl, NodeState } from "../../api/v1alpha1/node-state.js";
 import type { RolloutStatus } from "../../api/v1alpha1/rollout-status.js";
 import type { ConditionInput } from "../../kube/conditions.js";
 import { nodeRolloutView } from "./node-rollout-view.js";
 import { progressMessage, rolloutConditions } from "./progress.js";
 import { rolloutStep, type RolloutEvent, type RolloutNode } from "./rollout-step.js";
 import { ZONE_LABEL } from "./wave-plan.js";
-import type { RolloutGate } from "../rollout-gate.js";
+import type { GateNode, GatePolicy, RolloutGate } from "../rollout-gate.js";
 
 /**
  * The gradual rollout gate: canary, waves, soak and health gate for every policy at once. For each
@@ -16,29 +15,9 @@ import type { RolloutGate } from "../rollout-gate.js";
  * the node has now.
  */
 
-export interface GradualGateNode {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  /** spec.sysctls of the node state now; undefined when the object does not exist yet. */
-  readonly current: readonly DesiredSysctl[] | undefined;
-  /** What the node should have once every rollout is done. */
-  readonly desired: readonly DesiredSysctl[];
-  readonly generation: number | undefined;
-  readonly status: NodeStateStatus | undefined;
-}
-
-export interface GradualGatePolicy {
-  readonly name: string;
-  readonly generation: number;
-  readonly rollout: Rollout | undefined;
-  /** Matched Linux nodes where the policy is allowed. */
-  readonly nodes: readonly string[];
-  readonly annotations?: Readonly<Record<string, string>> | undefined;
-  /** status.rollout as last written. */
-  readonly previousRollout?: RolloutStatus | undefined;
-  /** The policy is being deleted: its keys leave every node, in waves. */
-  readonly deleting?: boolean | undefined;
-}
+/** What the gradual gate reads of the gate's input (rollout-gate.ts): all of it but what it derives itself. */
+export type GradualGateNode = Omit<GateNode, "policies">;
+export type GradualGatePolicy = Omit<GatePolicy, "previous">;
 
 export interface GradualGateInput {
   readonly nodes: readonly GradualGateNode[];
