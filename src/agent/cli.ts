@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { createLogger } from "../log.js";
-import { AgentMetrics, componentRegistry, MetricsServer } from "../metrics/index.js";
+import { AgentMetrics, componentRegistry, MetricsServer, metricsListenArgs } from "../metrics/index.js";
 import { Agent, type AgentBackend } from "./main.js";
 import { createFileBackend } from "./file-backend.js";
 import { createSysctlFs } from "./sysctl-fs.js";
@@ -88,6 +88,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     strict: true,
     allowPositionals: false,
   });
+  const metrics = metricsListenArgs(values, env);
   return optionsSchema.parse({
     nodeName: values["node-name"] ?? env["NODE_NAME"] ?? "",
     sysctlRoot: values["sysctl-root"] ?? "/proc/sys",
@@ -100,8 +101,8 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     pollIntervalMs: parseDuration(values["poll-interval"] ?? "1s"),
     procNet: values["proc-net"] ?? "/proc/net",
     countersReportIntervalMs: parseDuration(values["counters-report-interval"] ?? "10m"),
-    metricsPort: Number(values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080"),
-    metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
+    metricsPort: metrics.port,
+    metricsHost: metrics.host,
     countersIntervalMs: parseDuration(values["counters-interval"] ?? "30s"),
     countersWindowMs: parseDuration(values["counters-window"] ?? "10m"),
   });

@@ -5,7 +5,7 @@ import { loadKubeConfig, makeApiClient } from "../kube/client.js";
 import { LeaderElector } from "../kube/leader-election.js";
 import { createLogger } from "../log.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
-import { componentRegistry, ControllerMetrics, MetricsServer } from "../metrics/index.js";
+import { componentRegistry, ControllerMetrics, MetricsServer, metricsListenArgs } from "../metrics/index.js";
 import { Reconciler } from "./controller.js";
 
 export const CONTROLLER_USAGE = `Usage: tcp-tuning controller [options]
@@ -74,12 +74,6 @@ function parseBool(flag: string, text: string): boolean {
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
-function parsePort(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535) throw new Error(`--metrics-port must be an integer from 0 to 65535, got "${text}"`);
-  return n;
-}
-
 export function parseControllerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ControllerSettings | "help" {
   const { values } = parseArgs({
     args: [...argv],
@@ -111,6 +105,7 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
     throw new Error(`--concurrency must be an integer from 1 to 64, got "${values.concurrency}"`);
   const logLevel = values["log-level"] ?? env["LOG_LEVEL"] ?? "info";
   if (!LEVELS.includes(logLevel)) throw new Error(`--log-level must be one of ${LEVELS.join(", ")}, got "${logLevel}"`);
+  const metrics = metricsListenArgs(values, env);
   const settings: ControllerSettings = {
     kubeconfig: values.kubeconfig,
     leaderElect: parseBool("leader-elect", values["leader-elect"] ?? "true"),
@@ -125,8 +120,8 @@ export function parseControllerArgs(argv: readonly string[], env: NodeJS.Process
     apiTimeoutMs: parseDuration("api-timeout", values["api-timeout"] ?? "30s"),
     syncTimeoutMs: parseDuration("sync-timeout", values["sync-timeout"] ?? "2m"),
     defaultPlacement: parseDefaultPlacement(values["default-placement"] ?? ""),
-    metricsPort: parsePort(values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080"),
-    metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
+    metricsPort: metrics.port,
+    metricsHost: metrics.host,
     logLevel,
   };
   if (!(settings.renewDeadlineMs < settings.leaseDurationMs)) throw new Error("--renew-deadline must be shorter than --lease-duration");

@@ -12,6 +12,23 @@ export interface MetricsServerOptions {
   readonly logger: Logger;
 }
 
+/** The chart's metrics port; 0 picks a free one. */
+export const DEFAULT_METRICS_PORT = 8080;
+
+/**
+ * Where a component serves its metrics: --metrics-port, else $METRICS_PORT, else 8080; --metrics-host,
+ * else $METRICS_HOST, else every address. One rule for the agent, the webhook and the controller.
+ */
+export function metricsListenArgs(
+  values: { readonly "metrics-port"?: string | undefined; readonly "metrics-host"?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): { readonly port: number; readonly host: string } {
+  const text = (values["metrics-port"] ?? env["METRICS_PORT"] ?? String(DEFAULT_METRICS_PORT)).trim();
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new Error(`--metrics-port must be an integer from 0 to 65535, got "${text}"`);
+  return { port, host: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0" };
+}
+
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
   res.end(body);

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../kube/client.js";
 import { createLogger, type Logger } from "../log.js";
-import { componentRegistry, MetricsServer, WebhookMetrics } from "../metrics/index.js";
+import { componentRegistry, MetricsServer, metricsListenArgs, WebhookMetrics } from "../metrics/index.js";
 import { parseDefaultPlacement, type DefaultPlacement } from "../rules/index.js";
 import {
   CertDirectory,
@@ -154,12 +154,13 @@ export function parseWebhookArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new Error("--ca-bundle-only does not apply to --tls-mode cert-manager: cert-manager's CA injector owns the caBundle");
   // cert-manager mode writes nothing: the chart owns the configuration and the CA injector its caBundle.
   const configWrites: ConfigWrites = tlsMode === "cert-manager" || values["no-manage-config"] ? "none" : values["ca-bundle-only"] ? "ca-bundle" : "all";
+  const metrics = metricsListenArgs(values, env);
   return {
     kubeconfig: values.kubeconfig,
     port: intArg("port", values.port ?? env["WEBHOOK_PORT"] ?? "8443", 0),
     host: values.host ?? env["WEBHOOK_HOST"] ?? "0.0.0.0",
-    metricsPort: intArg("metrics-port", values["metrics-port"] ?? env["METRICS_PORT"] ?? "8080", 0),
-    metricsHost: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0",
+    metricsPort: metrics.port,
+    metricsHost: metrics.host,
     namespace,
     service,
     url,
