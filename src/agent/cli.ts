@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { createLogger } from "../log.js";
-import { AgentMetrics, componentRegistry, MetricsServer, metricsListenArgs } from "../metrics/index.js";
+import { AGENT_METRICS_PORT, AgentMetrics, componentRegistry, MetricsServer, metricsListenArgs } from "../metrics/index.js";
 import { Agent, type AgentBackend } from "./main.js";
 import { createFileBackend } from "./file-backend.js";
 import { createSysctlFs } from "./sysctl-fs.js";
@@ -22,7 +22,7 @@ import { createSysctlFs } from "./sysctl-fs.js";
  *   --poll-interval DUR     with --desired-file: how often to re-read it (default 1s)
  *   --proc-net DIR          TCP counters source, default /proc/net
  *   --counters-report-interval DUR  when nothing else changed, write the counters to status this often (+-20 %), default 10m
- *   --metrics-port N        plain-HTTP /metrics, /healthz, /readyz (default $METRICS_PORT or 8080; 0 = any free port)
+ *   --metrics-port N        plain-HTTP /metrics, /healthz, /readyz (default $METRICS_PORT or 9810, the chart's agent port; 0 = any free port)
  *   --metrics-host ADDR     its listen address (default $METRICS_HOST or 0.0.0.0)
  *   --counters-interval DUR how often the TCP counters are sampled (+-20 % jitter), default 30s
  *   --counters-window DUR   after a change, write every sample to status for this long, default 10m
@@ -31,7 +31,7 @@ import { createSysctlFs } from "./sysctl-fs.js";
 export const AGENT_USAGE = `usage: tcp-tuning agent [--node-name NAME] [--sysctl-root DIR] [--state-file FILE] [--drift-interval 60s]
                         [--kubeconfig FILE | --desired-file FILE [--status-file FILE] [--events-file FILE] [--poll-interval 1s]]
                         [--proc-net DIR] [--counters-report-interval 10m] [--counters-interval 30s] [--counters-window 10m]
-                        [--metrics-port 8080] [--metrics-host 0.0.0.0]
+                        [--metrics-port 9810] [--metrics-host 0.0.0.0]
 `;
 
 /** Test hook: pause (forever) after this many sysctl writes of one pass, so a test can kill -9 mid-generation. */
@@ -88,7 +88,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     strict: true,
     allowPositionals: false,
   });
-  const metrics = metricsListenArgs(values, env);
+  const metrics = metricsListenArgs(values, env, AGENT_METRICS_PORT);
   return optionsSchema.parse({
     nodeName: values["node-name"] ?? env["NODE_NAME"] ?? "",
     sysctlRoot: values["sysctl-root"] ?? "/proc/sys",

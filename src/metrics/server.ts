@@ -12,18 +12,26 @@ export interface MetricsServerOptions {
   readonly logger: Logger;
 }
 
-/** The chart's metrics port; 0 picks a free one. */
+/** The chart's metrics port of the webhook and the controller (pod network); 0 picks a free one. */
 export const DEFAULT_METRICS_PORT = 8080;
 
 /**
- * Where a component serves its metrics: --metrics-port, else $METRICS_PORT, else 8080; --metrics-host,
- * else $METRICS_HOST, else every address. One rule for the agent, the webhook and the controller.
+ * The chart's metrics port of the agent. The agent runs in the node's own network namespace
+ * (hostNetwork), where 8080 is often taken by something else on the node, so it gets a port of its own.
+ */
+export const AGENT_METRICS_PORT = 9810;
+
+/**
+ * Where a component serves its metrics: --metrics-port, else $METRICS_PORT, else the component's
+ * default (8080; the agent 9810); --metrics-host, else $METRICS_HOST, else every address. One rule for
+ * the agent, the webhook and the controller.
  */
 export function metricsListenArgs(
   values: { readonly "metrics-port"?: string | undefined; readonly "metrics-host"?: string | undefined },
   env: NodeJS.ProcessEnv,
+  defaultPort: number = DEFAULT_METRICS_PORT,
 ): { readonly port: number; readonly host: string } {
-  const text = (values["metrics-port"] ?? env["METRICS_PORT"] ?? String(DEFAULT_METRICS_PORT)).trim();
+  const text = (values["metrics-port"] ?? env["METRICS_PORT"] ?? String(defaultPort)).trim();
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535) throw new Error(`--metrics-port must be an integer from 0 to 65535, got "${text}"`);
   return { port, host: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0" };

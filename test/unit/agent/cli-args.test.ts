@@ -11,7 +11,7 @@ describe("tcp-tuning agent's command line", () => {
       pollIntervalMs: 1000,
       procNet: "/proc/net",
       countersReportIntervalMs: 600_000,
-      metricsPort: 8080,
+      metricsPort: 9810,
       metricsHost: "0.0.0.0",
       countersIntervalMs: 30_000,
       countersWindowMs: 600_000,

@@ -14,6 +14,14 @@ describe("where a component serves its metrics", () => {
     expect(metricsListenArgs({ "metrics-port": flag }, env)).toEqual({ port, host });
   });
 
+  it("gives the agent, which listens in the node's own network namespace, the chart's agent port 9810 by default and the others 8080", () => {
+    const agent = parseAgentArgs([], { NODE_NAME: "n" });
+    const webhook = parseWebhookArgs([], {});
+    const controller = parseControllerArgs([], {});
+    if (webhook === "help" || controller === "help") throw new Error("unexpected help");
+    expect([agent.metricsPort, webhook.metricsPort, controller.metricsPort]).toEqual([9810, 8080, 8080]);
+  });
+
   it.each(["http", "-1", "65536", "80.5", ""])("refuses the port %j and says which flag and which range", (text) => {
     expect(() => metricsListenArgs({ "metrics-port": text }, {})).toThrow(/--metrics-port must be an integer from 0 to 65535/);
   });
