@@ -1,24 +1,14 @@
 import type { NodeInput } from "../../src/rules/index.js";
+import { seeded } from "../../test/support/seeded.js";
 
 /**
  * A synthetic fleet and policies for the benchmarks: a realistic mix of kernels, placements, selectors
  * and sysctls (good and bad), deterministic for a seed, so every run judges the same fleet.
  */
 
-/** mulberry32: a small deterministic PRNG, so every run judges the same fleet. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** A fleet generator for a seed: makeNode(i) and makePolicy(i) draw from one deterministic stream. */
 export function syntheticFleet(seed: number): { makeNode: (i: number) => NodeInput; makePolicy: (i: number) => unknown } {
-  const random = rng(seed);
+  const random = seeded(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   /** Picks by weight: [[weight, value], ...]. */
   function weighted<T>(items: readonly (readonly [number, T])[]): T {

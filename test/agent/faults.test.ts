@@ -10,6 +10,7 @@ import { AgentProcess, agentFiles, eventually, readStatus, removeAgentFiles, wri
 import { SOAK_FACTOR } from "../support/soak.js";
 import { expectHostSysctlsUntouched } from "./support/host-guard.js";
 import { createNamespace, destroyAllNamespaces, destroyNamespace, nsExec } from "./support/netns.js";
+import { seeded } from "../support/seeded.js";
 
 /**
  * Faults of the agent's own (issue 14): kill -9 at random moments of an apply, a corrupted state
@@ -34,18 +35,6 @@ const KEYS: Record<string, readonly string[]> = {
   "net.core.somaxconn": ["1024", "4096", "8192"],
 };
 const NAMES = Object.keys(KEYS);
-
-/** A seeded uniform generator (mulberry32): the kill moments of a run can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function readAll(ns: string): Promise<Record<string, string>> {
   const lines = (await nsExec(ns, ["sysctl", "-n", ...NAMES])).trim().split("\n");

@@ -8,6 +8,7 @@ import type { NodeStateStatus } from "../../../src/api/v1alpha1/node-state.js";
 import { createLogger } from "../../../src/log.js";
 import { until } from "../../support/eventually.js";
 import { cleanupAll, pushBackend, sysctlRoot } from "./support/sysctl-root.js";
+import { seeded } from "../../support/seeded.js";
 
 /** Status writes proportional to change (issue 10): the gate on a simulated clock, then a real agent. */
 
@@ -34,18 +35,6 @@ function steady(t: number, extra: Partial<NodeStateStatus> = {}): NodeStateStatu
       },
     ],
     ...extra,
-  };
-}
-
-/** A seeded uniform generator (mulberry32), so the fleet simulation is the same at every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
