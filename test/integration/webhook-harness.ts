@@ -74,6 +74,69 @@ export function alwaysDenied(name: string): Record<string, unknown> {
   };
 }
 
+/** A policy the webhook admits everywhere (one keepalive key), for load that must pass. */
+export function alwaysAllowed(name: string): Record<string, unknown> {
+  return {
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: "TcpTuningPolicy",
+    metadata: { name },
+    spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] },
+  };
+}
+
+/**
+ * Load through the apiserver: `workers` loops of dry-run policy creates, alternately one the webhook
+ * refuses and one it admits, until stop(). A refused create must be the webhook's refusal and an
+ * admitted one must not be refused: anything else is listed in `failures`. `pauseMs(worker, i)` is
+ * waited after request i (0: none), for bursts that leave the apiserver's connections idle.
+ */
+export class AdmissionLoad {
+  readonly failures: string[] = [];
+  readonly latencies: number[] = [];
+  readonly started = performance.now();
+  private stopped = false;
+  private readonly loops: Promise<void>[];
+
+  constructor(
+    private readonly objects: CustomObjectsApi,
+    private readonly prefix: string,
+    workers: number,
+    private readonly pauseMs: (worker: number, i: number) => number = () => 0,
+  ) {
+    this.loops = Array.from({ length: workers }, (_, w) => this.loop(w));
+  }
+
+  get requests(): number {
+    return this.latencies.length;
+  }
+
+  /** Stops the loops after their request in flight; resolves with the seconds the load ran. */
+  async stop(): Promise<number> {
+    this.stopped = true;
+    await Promise.all(this.loops);
+    return (performance.now() - this.started) / 1000;
+  }
+
+  private async loop(w: number): Promise<void> {
+    for (let i = 0; !this.stopped; i++) {
+      const deny = i % 2 === 0;
+      const name = uniqueName(`${this.prefix}-${w}`);
+      const t = performance.now();
+      try {
+        await this.objects.createClusterCustomObject({ ...POLICY_REF, body: deny ? alwaysDenied(name) : alwaysAllowed(name), dryRun: "All" });
+        if (deny) this.failures.push(`${name}: admitted although the webhook refuses it`);
+      } catch (err) {
+        const refusedByWebhook = err instanceof ApiException && err.code === 403 && String(err.body).includes("is refused");
+        if (!deny || !refusedByWebhook)
+          this.failures.push(`${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : String(err)}`);
+      }
+      this.latencies.push(performance.now() - t);
+      const pause = this.pauseMs(w, i);
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
 /** Waits until the apiserver really calls the webhook (it picks up a new configuration asynchronously). */
 export async function waitUntilEnforced(kc: KubeConfig, timeoutMs = 20_000): Promise<void> {
   const objects = kc.makeApiClient(CustomObjectsApi);

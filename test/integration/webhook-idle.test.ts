@@ -1,9 +1,9 @@
-import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { connect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubeConfig, uniqueName } from "../support/cluster.js";
+import { kubeConfig } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
-import { POLICY_REF, alwaysDenied, percentile, startTestWebhook, type TestWebhook } from "./webhook-harness.js";
+import { AdmissionLoad, percentile, startTestWebhook, type TestWebhook } from "./webhook-harness.js";
 
 /**
  * Under load through the real apiserver, the webhook used to answer connections that had never
@@ -31,13 +31,6 @@ let kc: KubeConfig;
 let objects: CustomObjectsApi;
 let webhook: TestWebhook;
 
-const allowed = (name: string) => ({
-  apiVersion: "tcptuning.io/v1alpha1",
-  kind: "TcpTuningPolicy",
-  metadata: { name },
-  spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] },
-});
-
 beforeAll(async () => {
   kc = kubeConfig();
   objects = kc.makeApiClient(CustomObjectsApi);
@@ -51,39 +44,19 @@ afterAll(async () => {
 
 describe("the webhook under load through the real apiserver", () => {
   it("answers no connection that never carried a request, and fails no admission, while Node's headers timeout fires", async () => {
-    let stop = false;
-    const failures: string[] = [];
-    const latencies: number[] = [];
-    const worker = async (w: number): Promise<void> => {
-      for (let i = 0; !stop; i++) {
-        const deny = i % 2 === 0;
-        const name = uniqueName(`idle-${w}`);
-        const t = performance.now();
-        try {
-          await objects.createClusterCustomObject({ ...POLICY_REF, body: deny ? alwaysDenied(name) : allowed(name), dryRun: "All" });
-          if (deny) failures.push(`${name}: admitted although the webhook refuses it`);
-        } catch (err) {
-          const refused = err instanceof ApiException && err.code === 403 && String(err.body).includes("is refused");
-          if (!deny || !refused) failures.push(`${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : String(err)}`);
-        }
-        latencies.push(performance.now() - t);
-        // Bursts and pauses, so the apiserver's pool dials ahead and leaves connections idle.
-        if (i % 20 === 19) await new Promise((r) => setTimeout(r, 500 + ((w * 137) % 1500)));
-      }
-    };
     const server = webhook.hook.server;
     const idle = await Promise.all(Array.from({ length: 4 }, () => unusedConnection(webhook.settings.port)));
-    const started = performance.now();
-    const workers = Array.from({ length: 8 }, (_, w) => worker(w));
+    // Bursts and pauses, so the apiserver's pool dials ahead and leaves connections idle.
+    const load = new AdmissionLoad(objects, "idle", 8, (w, i) => (i % 20 === 19 ? 500 + ((w * 137) % 1500) : 0));
+    const started = load.started;
     // Node checks its timeouts every 30 s; run at least 45 s, and until the timeout has fired on an unused connection (at most 150 s).
     while (performance.now() - started < 45_000 || (server.timeouts.keptSilent === 0 && performance.now() - started < 150_000)) {
       await new Promise((r) => setTimeout(r, 500));
     }
-    stop = true;
-    await Promise.all(workers);
+    const seconds = await load.stop();
+    const { failures, latencies } = load;
     const idleBytes = idle.map((c) => c.received());
     for (const c of idle) c.socket.destroy();
-    const seconds = (performance.now() - started) / 1000;
     process.stderr.write(
       `idle-connection run: ${latencies.length} admissions in ${seconds.toFixed(1)} s, ${failures.length} failures, p99 ${percentile(latencies, 99).toFixed(0)} ms; headers timeouts: ${server.timeouts.keptSilent} unused connections kept silent, ${server.timeouts.answered408} answered 408\n`,
     );

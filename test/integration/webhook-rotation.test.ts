@@ -6,18 +6,11 @@ import { kubeConfig, uniqueName } from "../support/cluster.js";
 import { installCrds } from "../support/crds.js";
 import { caBundleOf } from "../../src/webhook/config.js";
 import { createCa, fingerprint, issueServingCert, issuedBy, type TlsManager } from "../../src/certs/index.js";
-import { POLICY_REF, alwaysDenied, percentile, startTestWebhook, type TestWebhook } from "./webhook-harness.js";
+import { AdmissionLoad, POLICY_REF, alwaysAllowed, percentile, startTestWebhook, type TestWebhook } from "./webhook-harness.js";
 
 let kc: KubeConfig;
 let objects: CustomObjectsApi;
 let webhook: TestWebhook;
-
-const allowed = (name: string) => ({
-  apiVersion: "tcptuning.io/v1alpha1",
-  kind: "TcpTuningPolicy",
-  metadata: { name },
-  spec: { sysctls: [{ name: "net.ipv4.tcp_keepalive_time", value: "300" }] },
-});
 
 /** The certificate the webhook serves to a new TLS connection right now. */
 function servedCertificate(port: number): Promise<X509Certificate> {
@@ -68,29 +61,8 @@ describe("certificate rotation under load", () => {
     const served0 = await servedCertificate(webhook.hook.port);
     const seenBefore = webhook.hook.server.latency.count;
 
-    let stop = false;
-    const failures: string[] = [];
-    const latencies: number[] = [];
-    let requests = 0;
-    const worker = async (w: number): Promise<void> => {
-      for (let i = 0; !stop; i++) {
-        const deny = i % 2 === 0;
-        const name = uniqueName(`rot-${w}`);
-        const t = performance.now();
-        try {
-          await objects.createClusterCustomObject({ ...POLICY_REF, body: deny ? alwaysDenied(name) : allowed(name), dryRun: "All" });
-          if (deny) failures.push(`${name}: admitted although the webhook refuses it`);
-        } catch (err) {
-          const refusedByWebhook = err instanceof ApiException && err.code === 403 && String(err.body).includes("is refused");
-          if (!deny || !refusedByWebhook)
-            failures.push(`${name}: ${err instanceof ApiException ? `${err.code} ${String(err.body).slice(0, 300)}` : String(err)}`);
-        }
-        latencies.push(performance.now() - t);
-        requests++;
-      }
-    };
-    const started = performance.now();
-    const workers = [0, 1, 2, 3].map((w) => worker(w));
+    const load = new AdmissionLoad(objects, "rot", 4);
+    const started = load.started;
 
     await new Promise((r) => setTimeout(r, 1500));
     await tlsManager().rotateCaNow();
@@ -102,9 +74,8 @@ describe("certificate rotation under load", () => {
     }
     // Keep going a little after the old CA left the bundle: the apiserver now trusts the new CA only.
     await new Promise((r) => setTimeout(r, 2000));
-    stop = true;
-    await Promise.all(workers);
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = await load.stop();
+    const { failures, latencies, requests } = load;
 
     const history = tlsManager().history.map((h) => `${h.step}@${h.at.toISOString().slice(17, 23)}`);
     const report = {
@@ -147,7 +118,7 @@ describe("certificate rotation under load", () => {
     // A caBundle change makes the apiserver build a new client, hence new TLS connections and a real handshake.
     await webhook.hook.config.setCaBundle([...state.bundle, (await createCa(new Date(), life)).certPem]);
     const attempt = () =>
-      objects.createClusterCustomObject({ ...POLICY_REF, body: allowed(uniqueName("stranger")), dryRun: "All" }).then(
+      objects.createClusterCustomObject({ ...POLICY_REF, body: alwaysAllowed(uniqueName("stranger")), dryRun: "All" }).then(
         () => "admitted",
         (err: unknown) => (err instanceof ApiException ? `${err.code} ${String(err.body)}` : String(err)),
       );

@@ -82,6 +82,24 @@ async function start(argv: string[]): Promise<RunningWebhook> {
   return hook;
 }
 
+/** start() on 127.0.0.1:port for the configuration configName in namespace ns, with the mode's own flags first. */
+function startOn(port: number, ns: string, configName: string, modeFlags: readonly string[]): Promise<RunningWebhook> {
+  const url = `https://127.0.0.1:${port}/validate`;
+  return start([...modeFlags, "--url", url, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+}
+
+/** A temporary cert directory holding a new CA and a serving certificate it signed, as a Secret volume would. */
+async function certDirWithNewCa(prefix: string): Promise<{ dir: string; ca: KeyPair; first: KeyPair }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const ca = await createCa(new Date(), life);
+  const first = await servingCert(ca);
+  await atomicWrite(dir, tlsFiles(ca, first));
+  return { dir, ca, first };
+}
+
+const servingCert = (ca: KeyPair): Promise<KeyPair> => issueServingCert(ca, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
+
 /** What a write would have changed: resourceVersion, the whole caBundle bytes and who manages which fields. */
 async function fingerprintOf(name: string): Promise<{ resourceVersion: string | undefined; caBundle: string | undefined; managers: string[] }> {
   const c = await admission.readValidatingWebhookConfiguration({ name });
@@ -94,40 +112,21 @@ async function fingerprintOf(name: string): Promise<{ resourceVersion: string | 
 
 describe("webhook TLS modes on the real control plane", () => {
   it("cert-manager mode serves the mounted files, follows an atomic rotation on disk without a restart, and leaves the caBundle byte for byte alone", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "tt-cm-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const ca = await createCa(new Date(), life);
+    const { dir, ca, first } = await certDirWithNewCa("tt-cm-");
     const other = await createCa(new Date(), life); // the injector's bundle may hold more than the signing CA
-    const first = await issueServingCert(ca, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
-    await atomicWrite(dir, tlsFiles(ca, first));
     const port = await freePort();
     const configName = uniqueName("tt-cm-webhook");
     await chartOwnedConfiguration(configName, port, [ca.certPem, other.certPem]);
     const before = await fingerprintOf(configName);
     const ns = await namespace();
 
-    const hook = await start([
-      "--tls-mode",
-      "cert-manager",
-      "--cert-dir",
-      dir,
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      ns,
-      "--config-name",
-      configName,
-    ]);
+    const hook = await startOn(port, ns, configName, ["--tls-mode", "cert-manager", "--cert-dir", dir]);
     expect(hook.tls).toBeUndefined();
     expect(await servedSerial(hook.port)).toBe(serial(first));
     await waitUntilEnforced(kc, 60_000);
 
     // cert-manager renews: the kubelet swaps ..data under the running webhook.
-    const second = await issueServingCert(ca, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
+    const second = await servingCert(ca);
     await atomicWrite(dir, tlsFiles(ca, second));
     await eventually(
       "a new TLS connection to see the renewed certificate",
@@ -158,19 +157,7 @@ describe("webhook TLS modes on the real control plane", () => {
     const before = await fingerprintOf(configName);
     const ns = await namespace();
 
-    const hook = await start([
-      "--no-manage-config",
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      ns,
-      "--config-name",
-      configName,
-    ]);
+    const hook = await startOn(port, ns, configName, ["--no-manage-config"]);
     const tls = hook.tls;
     if (!tls) throw new Error("self-managed mode has a TlsManager");
     expect(tls.history.map((h) => h.step)).toEqual(["bootstrap"]);
@@ -187,19 +174,7 @@ describe("webhook TLS modes on the real control plane", () => {
     const created = await chartOwnedConfiguration(configName, port, []);
     const ns = await namespace();
 
-    const hook = await start([
-      "--ca-bundle-only",
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      ns,
-      "--config-name",
-      configName,
-    ]);
+    const hook = await startOn(port, ns, configName, ["--ca-bundle-only"]);
     await waitUntilEnforced(kc, 60_000);
     const live = await admission.readValidatingWebhookConfiguration({ name: configName });
     const bundle = Buffer.from(live.webhooks?.[0]?.clientConfig.caBundle ?? "", "base64").toString("utf8");
@@ -211,75 +186,36 @@ describe("webhook TLS modes on the real control plane", () => {
   }, 180_000);
 
   it("files mode with --no-manage-config serves the files and writes nothing to the configuration", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "tt-files-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const ca = await createCa(new Date(), life);
-    const first = await issueServingCert(ca, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
-    await atomicWrite(dir, tlsFiles(ca, first));
+    const { dir, ca } = await certDirWithNewCa("tt-files-");
     const port = await freePort();
     const configName = uniqueName("tt-files-webhook");
     await chartOwnedConfiguration(configName, port, [ca.certPem]);
     const before = await fingerprintOf(configName);
     const ns = await namespace();
 
-    const hook = await start([
-      "--tls-mode",
-      "files",
-      "--no-manage-config",
-      "--cert-dir",
-      dir,
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      ns,
-      "--config-name",
-      configName,
-    ]);
+    const hook = await startOn(port, ns, configName, ["--tls-mode", "files", "--no-manage-config", "--cert-dir", dir]);
     await waitUntilEnforced(kc, 60_000);
     const next = await createCa(new Date(), life);
-    const second = await issueServingCert(next, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
+    const second = await servingCert(next);
     await atomicWrite(dir, tlsFiles(next, second));
     await eventually("the new files to be served", async () => ((await servedSerial(hook.port)) === serial(second) ? true : undefined), 60_000, 200);
     expect(await fingerprintOf(configName)).toEqual(before);
   }, 180_000);
 
   it("files mode managing the configuration takes its caBundle from ca.crt and follows a new CA on disk", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "tt-files-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const ca = await createCa(new Date(), life);
-    const first = await issueServingCert(ca, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
-    await atomicWrite(dir, tlsFiles(ca, first));
+    const { dir, ca } = await certDirWithNewCa("tt-files-");
     const port = await freePort();
     const configName = uniqueName("tt-files-managed-webhook");
     cleanups.push(() => admission.deleteValidatingWebhookConfiguration({ name: configName }));
     const ns = await namespace();
 
-    const hook = await start([
-      "--tls-mode",
-      "files",
-      "--cert-dir",
-      dir,
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      ns,
-      "--config-name",
-      configName,
-    ]);
+    const hook = await startOn(port, ns, configName, ["--tls-mode", "files", "--cert-dir", dir]);
     const bundleText = async (): Promise<string> => Buffer.from((await fingerprintOf(configName)).caBundle ?? "", "base64").toString("utf8");
     expect(await bundleText()).toBe(ca.certPem);
     await waitUntilEnforced(kc, 60_000);
 
     const next = await createCa(new Date(), life);
-    const second = await issueServingCert(next, { dnsNames: [], ipAddresses: ["127.0.0.1"] }, new Date(), life);
+    const second = await servingCert(next);
     await atomicWrite(dir, { ...tlsFiles(next, second), "ca.crt": next.certPem + ca.certPem });
     await eventually("the caBundle to follow ca.crt", async () => ((await bundleText()) === next.certPem + ca.certPem ? true : undefined), 60_000, 200);
     expect(await servedSerial(hook.port)).toBe(serial(second));
