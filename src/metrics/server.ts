@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo, Server } from "node:net";
 import type { Registry } from "prom-client";
 import type { Logger } from "../log.js";
 
@@ -37,6 +37,19 @@ export function metricsListenArgs(
   return { port, host: values["metrics-host"] ?? env["METRICS_HOST"] ?? "0.0.0.0" };
 }
 
+/** Listens on host:port and resolves with the address once bound, or rejects with the bind error (EADDRINUSE...). */
+export async function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
+
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
   res.end(body);
@@ -48,7 +61,7 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
  * scrape configuration fit every component.
  */
 export class MetricsServer {
-  private readonly server: Server;
+  private readonly server: HttpServer;
 
   constructor(private readonly options: MetricsServerOptions) {
     this.server = createServer((req, res) => {
@@ -61,16 +74,8 @@ export class MetricsServer {
     this.server.requestTimeout = 30_000;
   }
 
-  async listen(port: number, host: string): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once("error", onError);
-      this.server.listen(port, host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return listenOn(this.server, port, host);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.js";
-import type { WebhookMetrics } from "../metrics/index.js";
+import { listenOn, type WebhookMetrics } from "../metrics/index.js";
 import type { ClassReport, Finding } from "../rules/index.js";
 import { admit, parseReview, type NodeSnapshot, type Outcome } from "./admission.js";
 import type { KeyPair } from "../certs/index.js";
@@ -214,16 +214,8 @@ export class WebhookServer {
     return this.draining;
   }
 
-  async listen(port: number, host: string): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once("error", onError);
-      this.server.listen(port, host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return listenOn(this.server, port, host);
   }
 
   /** Stops accepting connections, lets requests in flight finish for up to graceMs, then closes the rest. */
