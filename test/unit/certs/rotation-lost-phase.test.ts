@@ -1,24 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { fingerprint, issuedBy } from "../../../src/certs/certificates.js";
-import { planRotation, type PkiState, type RotationPolicy } from "../../../src/certs/rotation.js";
+import { planRotation, type PkiState } from "../../../src/certs/rotation.js";
 import { decodeState, encodeState, PHASE_SINCE_ANNOTATION } from "../../../src/certs/secret-store.js";
+import { at, S, t0, testRotationPolicy } from "./support/rotation-clock.js";
 
 /**
  * A Secret that loses its rotation-phase annotation mid-rotation (someone edits it, a tool strips
  * annotations): the rotation must still converge, and never sooner than its waits allow (issue 14).
  */
 
-const S = 1000;
-const policy: RotationPolicy = {
-  names: { dnsNames: ["wh.ns.svc"], ipAddresses: ["127.0.0.1"] },
-  caLife: { validityMs: 600 * S, backdateMs: 0 },
-  servingLife: { validityMs: 120 * S, backdateMs: 0 },
-  renewFraction: 2 / 3,
-  propagationMs: 10 * S,
-  retireAfterMs: 20 * S,
-};
-const t0 = new Date("2026-12-01T00:00:00Z");
-const at = (s: number) => new Date(t0.getTime() + s * S);
+const policy = testRotationPolicy;
 
 /** The state as read back from a Secret whose annotations were dropped. */
 function withoutAnnotation(state: PkiState): PkiState {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { fingerprint, issuedBy, validityOf } from "../../../src/certs/certificates.js";
-import { planRotation, type PkiState, type RotationPolicy, type RotationStep } from "../../../src/certs/rotation.js";
+import { planRotation, type PkiState, type RotationStep } from "../../../src/certs/rotation.js";
+import { at, t0, testRotationPolicy } from "./support/rotation-clock.js";
 
-const S = 1000;
-const policy: RotationPolicy = {
-  names: { dnsNames: ["wh.ns.svc"], ipAddresses: ["127.0.0.1"] },
-  caLife: { validityMs: 600 * S, backdateMs: 0 },
-  servingLife: { validityMs: 120 * S, backdateMs: 0 },
-  renewFraction: 2 / 3,
-  propagationMs: 10 * S,
-  retireAfterMs: 20 * S,
-};
-const t0 = new Date("2026-12-01T00:00:00Z");
-const at = (s: number) => new Date(t0.getTime() + s * S);
+const policy = testRotationPolicy;
 
 /**
  * Simulates an apiserver whose view of the caBundle lags the configuration by `lagS` seconds, ticks
