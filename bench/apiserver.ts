@@ -20,6 +20,7 @@ import { webhookConfiguration } from "../src/webhook/config.js";
 import { ControlPlane } from "../test/support/control-plane.js";
 import { installCrds } from "../test/support/crds.js";
 import { freePort } from "../test/support/ports.js";
+import { webhookChartEnv } from "./support/chart-env.js";
 import { syntheticFleet } from "./support/fleet.js";
 import { compileTargets, cpuMs, loadAverage, rssMiB, spread, startTarget, stop, table } from "./support/proc.js";
 
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
 
     // Our webhook: the real command, compiled, managing its own configuration.
     const port = await freePort();
+    const chartEnv = webhookChartEnv(ROOT);
     const cli = join(ROOT, "bench/results/dist/src/cli/main.js");
     const ours = spawn(
       process.execPath,
@@ -169,7 +171,8 @@ async function main(): Promise<void> {
         "--metrics-host",
         "127.0.0.1",
       ],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } },
+      // With the chart's environment for the webhook (V8's young generation, malloc arenas), as in a cluster.
+      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...chartEnv, LOG_LEVEL: "warn" } },
     );
     children.push(ours);
     let stderr = "";
@@ -249,13 +252,17 @@ async function main(): Promise<void> {
       "",
       table(["webhook", "p50", "p99", "p50 / no-op", "p99 / no-op"], rows),
       "",
-      `our webhook process: synced ${NODES} nodes and registered in ${syncS.toFixed(1)} s; RSS ${rssSynced.toFixed(0)} MiB synced, ${rssSettled.toFixed(0)} MiB 20 s later, ${rssAfter.toFixed(0)} MiB after the load (target < 150 MiB); CPU ${cpuPerAdmission.toFixed(2)} ms per admission`,
+      `our webhook process (environment from the chart: ${
+        Object.entries(chartEnv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ") || "none"
+      }): synced ${NODES} nodes and registered in ${syncS.toFixed(1)} s; RSS ${rssSynced.toFixed(0)} MiB synced, ${rssSettled.toFixed(0)} MiB 20 s later, ${rssAfter.toFixed(0)} MiB after the load (target < 150 MiB); CPU ${cpuPerAdmission.toFixed(2)} ms per admission`,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
     mkdirSync(dirname(JSON_OUT), { recursive: true });
     writeFileSync(
       JSON_OUT,
-      `${JSON.stringify({ bench: "apiserver", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: [load0, load1], nodes: NODES, creates: CREATES, runs: runs.map((r) => Object.fromEntries(KINDS.map((k) => [k, { p50: pct(r[k], 50), p99: pct(r[k], 99) }]))), webhook: { syncS, rssSyncedMiB: rssSynced, rssSettledMiB: rssSettled, rssAfterMiB: rssAfter, cpuMsPerAdmission: cpuPerAdmission }, createNodesS }, null, 2)}\n`,
+      `${JSON.stringify({ bench: "apiserver", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: [load0, load1], nodes: NODES, creates: CREATES, runs: runs.map((r) => Object.fromEntries(KINDS.map((k) => [k, { p50: pct(r[k], 50), p99: pct(r[k], 99) }]))), webhook: { env: chartEnv, syncS, rssSyncedMiB: rssSynced, rssSettledMiB: rssSettled, rssAfterMiB: rssAfter, cpuMsPerAdmission: cpuPerAdmission }, createNodesS }, null, 2)}\n`,
     );
     process.stdout.write(`wrote ${JSON_OUT}\n`);
   } finally {

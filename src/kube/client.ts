@@ -45,9 +45,17 @@ export interface ApiClientOptions {
  * that same timeout.
  */
 export function makeApiClient<A>(kc: KubeConfig, api: new (config: Configuration) => A, options: ApiClientOptions = {}): A {
+  return new api(apiConfiguration(kc, options));
+}
+
+/**
+ * The request pipeline behind makeApiClient (server, auth, User-Agent, timeout, Retry-After), for a
+ * request that no generated API class makes (raw-list.ts reads a LIST as plain JSON through it).
+ */
+export function apiConfiguration(kc: KubeConfig, options: ApiClientOptions = {}): Configuration {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
-  const config = createConfiguration({
+  return createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
     httpApi: retryAfterHttpLibrary(options.retryAfter),
@@ -62,5 +70,4 @@ export function makeApiClient<A>(kc: KubeConfig, api: new (config: Configuration
       timeoutMiddleware(options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS, options.signal),
     ],
   });
-  return new api(config);
 }

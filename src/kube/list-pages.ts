@@ -2,7 +2,8 @@ import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-
 
 /**
  * Items per LIST page: bounds the memory a LIST of 5,000 whole Nodes (10 to 30 KB each) takes at once
- * (a page is read as text, parsed and deserialized before it is projected: several times its size).
+ * (through a generated client call, a page is read as text, parsed and deserialized before it is
+ * projected: several times its size; raw-list.ts reads one item at a time instead).
  */
 export const LIST_PAGE_SIZE = 100;
 

@@ -1,8 +1,9 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, NODE_STATE_PLURAL } from "../api/v1alpha1/group.js";
-import { makeApiClient } from "../kube/client.js";
+import { apiConfiguration } from "../kube/client.js";
 import { ResilientInformer } from "../kube/informer.js";
 import { listAllPages } from "../kube/list-pages.js";
+import { rawListPage } from "../kube/raw-list.js";
 import type { Logger } from "../log.js";
 import type { DefaultPlacement } from "../rules/index.js";
 import type { NodeSnapshot } from "./admission.js";
@@ -15,6 +16,9 @@ export interface NodeCacheOptions {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
 }
 
+const NODES_PATH = "/api/v1/nodes";
+/** rawListPage projects as it reads: listAllPages keeps its items as they are. */
+const keep = <S>(item: S): S => item;
 const NODE_STATES_PATH = `/apis/${API_GROUP}/${API_VERSION}/${NODE_STATE_PLURAL}`;
 
 /** What the webhook keeps of a Node: the fields the engine reads (a whole Node is 10 to 30 KB of images and conditions). */
@@ -73,16 +77,18 @@ export class NodeCache {
 
   constructor(options: NodeCacheOptions) {
     this.index = new NodeIndex(options.defaultPlacement);
-    const core = makeApiClient(options.kubeConfig, CoreV1Api);
-    const custom = makeApiClient(options.kubeConfig, CustomObjectsApi);
+    // Both collections are listed raw (raw-list.ts), each item parsed and projected as it arrives, not
+    // through client-node's model classes: a page of whole Nodes turned into class instances grew the
+    // heap far beyond what the cache holds, and V8 kept it.
+    const api = apiConfiguration(options.kubeConfig);
     const logger = options.logger;
     const backoff = options.backoff ? { backoff: options.backoff } : {};
     // Listed page by page and projected as they are read, watched objects projected on arrival (the
     // informer's transform): neither a LIST nor the informer's store holds whole Nodes.
     this.nodes = new ResilientInformer<NodeLike, ProjectedNode>({
       kubeConfig: options.kubeConfig,
-      path: "/api/v1/nodes",
-      list: () => listAllPages((page) => core.listNode(page), projectNode),
+      path: NODES_PATH,
+      list: () => listAllPages(rawListPage(api, NODES_PATH, projectNode), keep),
       transform: projectNode,
       logger,
       onAdd: (n) => this.index.upsertNode(n),
@@ -96,17 +102,7 @@ export class NodeCache {
       kubeConfig: options.kubeConfig,
       path: NODE_STATES_PATH,
       transform: projectNodeState,
-      list: () =>
-        listAllPages(
-          async (page) =>
-            (await custom.listClusterCustomObject({
-              group: API_GROUP,
-              version: API_VERSION,
-              plural: NODE_STATE_PLURAL,
-              ...page,
-            })) as KubernetesListObject<KubernetesObject>,
-          projectNodeState,
-        ),
+      list: () => listAllPages(rawListPage(api, NODE_STATES_PATH, projectNodeState), keep),
       logger,
       onAdd: (s) => this.index.upsertState(s),
       onUpdate: (s) => this.index.upsertState(s),

@@ -145,6 +145,18 @@ describe("the Helm chart", () => {
       expect(args(only(objects, "Deployment", suffix))).toContain("--default-placement=nat=outbound,load-balancer=snat,tcp-timestamps=stripped");
   });
 
+  it("gives the webhook container webhook.env (by default its memory settings), which a null removes, and the controller none of it", async () => {
+    const env = (o: Rendered): Record<string, unknown> =>
+      Object.fromEntries(((containers(o)[0]!["env"] as { name: string; value?: unknown }[]) ?? []).map((e) => [e.name, e.value]));
+    const objects = await renderChart();
+    expect(env(only(objects, "Deployment", "-webhook"))).toMatchObject({ NODE_OPTIONS: "--max-semi-space-size=2", MALLOC_ARENA_MAX: "2" });
+    expect(env(only(objects, "Deployment", "-controller"))).not.toHaveProperty("NODE_OPTIONS");
+    const changed = await renderChart({ setJson: ['webhook.env={"MALLOC_ARENA_MAX":null,"UV_THREADPOOL_SIZE":"2"}'] });
+    const webhook = env(only(changed, "Deployment", "-webhook"));
+    expect(webhook).toMatchObject({ NODE_OPTIONS: "--max-semi-space-size=2", UV_THREADPOOL_SIZE: "2" });
+    expect(webhook).not.toHaveProperty("MALLOC_ARENA_MAX");
+  });
+
   it("with metrics off renders no metrics Service or ServiceMonitor, while the probes keep their plain-HTTP port", async () => {
     const objects = await renderChart({ valuesFiles: [join(CHART_DIR, "ci", "metrics-off-values.yaml")] });
     expect(objects.filter((o) => o.kind === "ServiceMonitor" || o.metadata.name.endsWith("-metrics"))).toEqual([]);
