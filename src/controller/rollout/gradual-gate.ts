@@ -70,11 +70,13 @@ export function decideGradually(input: GradualGateInput): GradualGateDecision {
     const rolloutNodes: RolloutNode[] = concerned.map((n) => {
       const target = matched.has(n.name) ? n.desired.filter((d) => d.policy === p.name) : [];
       const view = nodeRolloutView(asNodeState(n), p.name, target);
+      const unreported = n.current !== undefined && (n.generation === undefined || n.status?.observedGeneration !== n.generation);
       return {
         name: n.name,
         zone: n.labels[ZONE_LABEL],
         atTarget: view.atTarget,
         progress: view.progress,
+        changing: !view.atTarget && unreported && (n.current ?? []).some((d) => d.policy === p.name),
         message: view.message,
         counterHistory: n.status?.counterHistory,
       };

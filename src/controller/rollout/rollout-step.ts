@@ -51,6 +51,11 @@ export interface RolloutNode {
   readonly atTarget: boolean;
   /** The agent's report on that desired state (meaningful when atTarget). */
   readonly progress: NodeProgress;
+  /**
+   * Not at the target, but its agent has not yet reported a spec that carries other entries of the
+   * policy (its previous generation's, when the spec changed mid-wave): it is changing all the same.
+   */
+  readonly changing?: boolean | undefined;
   readonly message?: string | undefined;
   readonly counterHistory?: readonly CounterSample[] | undefined;
 }
@@ -235,8 +240,15 @@ export function rolloutStep(input: RolloutStepInput): RolloutStepResult {
     // stale status can never release more nodes at once than a wave may hold.
     const judgedMembers = new Set(members);
     const orphans = input.nodes.filter((n) => n.atTarget && n.progress === "inFlight" && !judgedMembers.has(n.name)).map((n) => n.name);
+    // Nodes still applying the policy's previous generation (the spec changed while a wave was in
+    // flight) are changing too: they hold their places in the wave that starts, which waits for
+    // them rather than put more nodes in flight than a wave holds.
+    const elsewhere = input.nodes.filter((n) => !n.atTarget && n.changing === true).length;
     const size = waveSize(spec, s.wave + 1, all.length);
-    const planned = (planWaves({ policy: input.policy, spec, all, waiting, nextWave: s.wave + 1 })[0] ?? []).slice(0, Math.max(0, size - orphans.length));
+    const planned = (planWaves({ policy: input.policy, spec, all, waiting, nextWave: s.wave + 1 })[0] ?? []).slice(
+      0,
+      Math.max(0, size - orphans.length - elsewhere),
+    );
     const next = [...orphans, ...planned.map((n) => n.name)];
     if (next.length > 0) {
       s.wave += 1;

@@ -45,6 +45,28 @@ describe("the controller's plan with the gradual gate", () => {
     expect(plan.statuses.get("p")?.conditions?.find((c) => c.type === "Progressing")?.message).toBe("wave 1/3: 0/6 nodes restored, 2 in flight");
   });
 
+  it("on a spec change, waits for the nodes still applying the previous generation before it gives the new one to a canary", () => {
+    const g1 = [{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }];
+    const applying = () => ({ sysctls: g1, generation: 2, status: appliedStatus(1, []) }); // wave 2 of generation 1, not reported yet
+    const idle = () => ({ sysctls: [], generation: 1, status: appliedStatus(1, []) });
+    const gen2 = () => {
+      const obj = policyObject("p", { [FIN]: "25" }, { generation: 2 });
+      (obj["spec"] as Record<string, unknown>)["rollout"] = { maxUnavailable: 2, canary: { nodes: 1 } };
+      return policyView(obj);
+    };
+    const before = Array.from({ length: 6 }, (_, i) => node(`n${i}`, { labels: zones(i), state: i < 2 ? applying() : idle() }));
+    const held = planCluster(clusterView([gen2()], before), createGradualGate(), NOW);
+    expect([...held.nodes.values()].filter((n) => n.spec.some((s) => s.policyGeneration === 2))).toEqual([]);
+    expect(held.nodes.get("n0")?.spec).toEqual(g1);
+    expect(held.statuses.get("p")?.conditions?.find((c) => c.type === "Progressing")?.message).toBe("waiting to start wave 1/4: 0/6 nodes applied");
+    // Once they have reported, the canary goes.
+    const landed = Array.from({ length: 6 }, (_, i) =>
+      node(`n${i}`, { labels: zones(i), state: i < 2 ? { sysctls: g1, generation: 2, status: appliedStatus(2, g1) } : idle() }),
+    );
+    const next = planCluster(clusterView([gen2()], landed), createGradualGate(), NOW);
+    expect([...next.nodes.values()].filter((n) => n.spec.some((s) => s.policyGeneration === 2))).toHaveLength(1);
+  });
+
   it("reports the whole rollout complete and Ready once every node has applied the generation", () => {
     const fin = [{ name: FIN, value: "30", policy: "p", policyGeneration: 1 }];
     const nodes = Array.from({ length: 3 }, (_, i) =>

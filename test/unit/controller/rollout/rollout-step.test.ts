@@ -16,6 +16,8 @@ interface SimNode {
   zone: string;
   atTarget: boolean;
   progress: RolloutNode["progress"];
+  /** Still applying a spec that is not the target (the previous generation's, when the spec changed mid-wave). */
+  changingElsewhere?: boolean;
   message?: string;
   history: CounterSample[];
   /** listenOverflows per second while at target (baseline 0.2/s otherwise). */
@@ -78,6 +80,7 @@ class World {
   step(): RolloutStepResult {
     // Agents report what was published at the previous step.
     for (const n of this.agentsPaused ? [] : this.nodes) {
+      n.changingElsewhere = false;
       if (n.atTarget && n.progress === "inFlight") {
         n.progress = this.failing.has(n.name) ? "failed" : "done";
         if (this.failing.has(n.name)) n.message = "net.ipv4.tcp_fin_timeout Failed: EINVAL";
@@ -97,6 +100,7 @@ class World {
         zone: n.zone,
         atTarget: n.atTarget,
         progress: n.progress,
+        changing: n.changingElsewhere === true,
         message: n.message,
         counterHistory: [...n.history],
       })),
@@ -115,11 +119,21 @@ class World {
         n.progress = "inFlight";
       }
     }
-    const changing = this.nodes.filter((n) => n.atTarget && n.progress === "inFlight").length;
+    const changing = this.nodes.filter((n) => (n.atTarget && n.progress === "inFlight") || n.changingElsewhere).length;
     this.maxChanging = Math.max(this.maxChanging, changing);
     this.changingByWave.set(d.status.wave, Math.max(this.changingByWave.get(d.status.wave) ?? 0, changing));
     this.tick(1000);
     return d;
+  }
+
+  /** A spec change: a new generation whose target no node has; nodes applying the old one go on applying it. */
+  newGeneration(): void {
+    this.generation++;
+    for (const n of this.nodes) {
+      if (n.atTarget && n.progress === "inFlight") n.changingElsewhere = true;
+      n.atTarget = false;
+      n.progress = "inFlight";
+    }
   }
 
   run(maxSteps = 500, until: (d: RolloutStepResult) => boolean = (d) => d.complete || d.status.halted !== undefined): RolloutStepResult {
@@ -366,6 +380,26 @@ describe("a status older than the node states, with the released nodes still app
     w.agentsPaused = false;
     expect(w.run().complete).toBe(true);
     expect(w.maxChanging).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("a spec change while a wave is applying", () => {
+  it("starts the new generation's canary only once the previous generation's wave has landed: never more than a wave's nodes change at once", () => {
+    const w = new World(30, { maxUnavailable: 3, canary: { nodes: 1 } });
+    w.run(500, (d) => d.status.wave === 3); // wave 3's nodes released, not yet reported
+    w.newGeneration();
+    w.agentsPaused = true; // they take their time
+    w.maxChanging = 0;
+    w.changingByWave.clear();
+    const first = w.step();
+    expect(first.release.size).toBe(0);
+    expect(w.nodes.filter((n) => n.changingElsewhere)).toHaveLength(3);
+    w.agentsPaused = false;
+    const d = w.run();
+    expect(d.complete).toBe(true);
+    expect(d.status).toMatchObject({ generation: 3, nodes: { total: 30, done: 30 } });
+    expect(w.changingByWave.get(1)).toBe(1);
+    expect(w.maxChanging).toBe(3);
   });
 });
 
