@@ -120,6 +120,12 @@ async function lease(): Promise<{ holder: string; transitions: number } | undefi
   }
 }
 
+const WRITES = new Set(["applied node state", "updated policy status"]);
+
+async function nodeStateWrites(c: ControllerProcess): Promise<number> {
+  return c.count("applied node state");
+}
+
 /** The running process the Lease names. */
 async function liveLeader(): Promise<ControllerProcess | undefined> {
   const l = await lease();
@@ -145,9 +151,11 @@ function stage(p: Policy): number {
 
 /**
  * Which stages the kills aim at: KILLS spread over stages 1 to STAGES, at most KILLS_PER_STAGE on
- * one, the stages (and each kill's delay) drawn from the seed.
+ * one, the stages drawn from the seed. Each kill comes either a random delay after its stage began
+ * (or after the previous takeover), or right after the leader's next node state write (the moment
+ * between a wave's node states and its status).
  */
-function killPlan(random: () => number): { stage: number; delayMs: number }[] {
+function killPlan(random: () => number): { stage: number; delayMs: number; onWrite: boolean }[] {
   const stages = Array.from({ length: STAGES }, (_, i) => i + 1);
   const slots = Array.from({ length: KILLS_PER_STAGE }, () => stages).flat();
   for (let i = slots.length - 1; i > 0; i--) {
@@ -157,7 +165,7 @@ function killPlan(random: () => number): { stage: number; delayMs: number }[] {
   return slots
     .slice(0, KILLS)
     .sort((a, b) => a - b)
-    .map((stage) => ({ stage, delayMs: Math.floor(random() * MAX_KILL_DELAY_MS) }));
+    .map((stage) => ({ stage, delayMs: Math.floor(random() * MAX_KILL_DELAY_MS), onWrite: random() < 0.5 }));
 }
 
 interface StateEvent extends NodeStateEventLike {
@@ -292,7 +300,7 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
       );
 
       // The kills: each waits for its stage (and a live leader), then its delay, then SIGKILL.
-      const kills: { leader: string; stage: number; delayMs: number; takeoverMs: number; by: string }[] = [];
+      const kills: { leader: string; stage: number; how: string; sinceWriteMs: number; takeoverMs: number; by: string }[] = [];
       let done: Policy | undefined;
       for (const k of plan) {
         const ready = await eventually(
@@ -310,13 +318,25 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
           done = ready.complete;
           break;
         }
-        await sleep(k.delayMs);
+        let how = `${k.delayMs} ms`;
+        if (k.onWrite) {
+          const before = await nodeStateWrites(ready.leader);
+          const seen = await eventually(
+            "the leader's next node state write",
+            async () => (ready.leader.exited !== undefined || (await nodeStateWrites(ready.leader)) > before ? true : undefined),
+            (SOAK_SECONDS + 60) * 1000,
+            20,
+          ).catch(() => false);
+          how = seen ? "on a write" : "no write seen";
+        } else {
+          await sleep(k.delayMs);
+        }
         // The Lease may have moved meanwhile (a leader that could not renew in time exits).
-        const victim = (await liveLeader()) ?? ready.leader;
-        const at = stage(await getPolicy());
-        killed.add(victim.name);
+        const victim = ready.leader.exited === undefined ? ready.leader : ((await liveLeader()) ?? ready.leader);
         const killedAt = Date.now();
         victim.kill();
+        killed.add(victim.name);
+        const at = stage(await getPolicy());
         const next = await eventually(
           `a takeover after kill ${kills.length + 1}`,
           async () => {
@@ -326,7 +346,9 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
           120_000,
           100,
         );
-        kills.push({ leader: victim.name, stage: at, delayMs: k.delayMs, takeoverMs: Date.now() - killedAt, by: next.name });
+        const writes = (await victim.logs()).filter((l) => WRITES.has(l.msg)).map((l) => Date.parse(String(l["time"])));
+        const lastWrite = Math.max(-Infinity, ...writes);
+        kills.push({ leader: victim.name, stage: at, how, sinceWriteMs: killedAt - lastWrite, takeoverMs: Date.now() - killedAt, by: next.name });
       }
       const changeError = await change;
       if (changeError) throw changeError;
@@ -381,7 +403,9 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
         seed: SEED,
         kills: kills.length,
         killStages: kills.map((k) => k.stage),
-        killDelaysMs: kills.map((k) => k.delayMs),
+        killMoments: kills.map((k) => k.how),
+        // How long before its kill each victim last wrote (a node state or the policy's status); null: never.
+        msSinceVictimsLastWrite: kills.map((k) => (Number.isFinite(k.sinceWriteMs) ? k.sinceWriteMs : null)),
         takeoverMs: kills.map((k) => k.takeoverMs),
         leaseTransitions: transitions,
         controllersStarted: started.length,
@@ -397,6 +421,8 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
         halfAppliedSpecs: broken.length,
       };
       process.stderr.write(`leader-chaos figures: ${JSON.stringify(figures)}\n`);
+      for (const c of started.filter((x) => x.exited !== undefined && !killed.has(x.name)))
+        process.stderr.write(`--- ${c.name} exited on its own (${c.exited}); its last lines ---\n${c.group.lastLines(12)}\n--- end ---\n`);
 
       expect(kills.length, `kills before the rollout completed (plan ${JSON.stringify(plan)})`).toBe(KILLS);
       // Each kill was followed by a takeover by another process; the Lease counted every change of holder.
