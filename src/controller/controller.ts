@@ -3,6 +3,7 @@ import { CustomObjectsApi, EventsV1Api, type KubeConfig, type KubernetesObject }
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, NODE_STATE_KIND, NODE_STATE_PLURAL, POLICY_KIND, POLICY_PLURAL } from "../api/v1alpha1/group.js";
 import type { DesiredSysctl } from "../api/v1alpha1/node-state.js";
 import type { PolicyStatus } from "../api/v1alpha1/policy.js";
+import type { RolloutStatus } from "../api/v1alpha1/rollout-status.js";
 import { isConflict, isNotFound } from "../kube/api-error.js";
 import { mergePatch } from "../kube/patch.js";
 import { applyCustomObject, applyCustomObjectStatus } from "../kube/apply.js";
@@ -18,6 +19,7 @@ import { planCluster, type ClusterPlan, type EventIntent } from "./cluster-plan.
 import { nodeStateApplyBody, nodeStateUpToDate } from "./node-state-spec.js";
 import type { RolloutGate } from "./rollout-gate.js";
 import { createGradualGate } from "./rollout/gradual-gate.js";
+import { releaseRecorded } from "./rollout/wave-journal.js";
 
 /**
  * The controller process's reconciler: informers in, server-side applies out.
@@ -26,8 +28,10 @@ import { createGradualGate } from "./rollout/gradual-gate.js";
  * the whole ClusterPlan from the caches (pure, cluster-plan.ts) and queues "node/NAME" for each node
  * state whose spec differs from the plan and "policy/NAME" for each status that differs. Those keys
  * are applied one by one by the workers, each compared again right before its write, so an
- * unchanged cluster costs no write at all. The queue de-duplicates keys and retries failures with
- * backoff. Only the leader writes; a standby keeps its caches warm and takes over within the lease
+ * unchanged cluster costs no write at all. A node state that enters a rollout's wave waits until
+ * the policy status naming that wave is written (rollout/wave-journal.ts), so a leader that dies in
+ * between never leaves changed nodes no recorded wave holds. The queue de-duplicates keys and
+ * retries failures with backoff. Only the leader writes; a standby keeps its caches warm and takes over within the lease
  * duration.
  */
 
@@ -209,7 +213,7 @@ export class Reconciler {
     if (!this.leading) return;
     let queued = 0;
     for (const [name, n] of plan.nodes) {
-      if (!this.specUpToDate(name, n.uid, n.spec)) {
+      if (!this.specUpToDate(name, n.uid, n.spec) && this.waveRecorded(name, n.spec)) {
         this.queue.add(`node/${name}`);
         queued++;
       }
@@ -245,14 +249,39 @@ export class Reconciler {
   private statusUpToDate(name: string, status: PolicyStatus): boolean {
     const cached = this.cache.policies.get(name) as (KubernetesObject & { status?: unknown }) | undefined;
     if (!cached) return true; // deleted meanwhile: its status is moot
+    return isDeepStrictEqual(plain(this.recordedStatus(name) ?? {}), plain(status));
+  }
+
+  /** A policy's status as the cluster holds it: the cache, or this process's last write if the cache is behind. */
+  private recordedStatus(name: string): unknown {
+    const cached = this.cache.policies.get(name) as (KubernetesObject & { status?: unknown }) | undefined;
     const written = this.writtenStatuses.get(name);
-    const current = written && !newerOrEqual(cached.metadata?.resourceVersion, written.resourceVersion) ? written.value : cached.status;
-    return isDeepStrictEqual(plain(current ?? {}), plain(status));
+    return written && !newerOrEqual(cached?.metadata?.resourceVersion, written.resourceVersion) ? written.value : cached?.status;
+  }
+
+  /** A node state's spec.sysctls as the cluster holds it (the same rule). */
+  private recordedSpec(name: string): readonly DesiredSysctl[] | undefined {
+    const cached = this.cache.states.get(name);
+    const view = cached ? nodeStateView(cached) : undefined;
+    const written = this.writtenSpecs.get(name);
+    if (written && (!view || !newerOrEqual(view.resourceVersion, written.resourceVersion))) return written.value;
+    return view?.object.spec.sysctls;
+  }
+
+  /** Write-ahead (rollout/wave-journal.ts): a node enters a wave only once the status naming it is written. */
+  private waveRecorded(name: string, spec: readonly DesiredSysctl[]): boolean {
+    return releaseRecorded({
+      node: name,
+      current: this.recordedSpec(name),
+      next: spec,
+      planned: (policy) => this.plan?.statuses.get(policy)?.rollout,
+      recorded: (policy) => (this.recordedStatus(policy) as { rollout?: RolloutStatus } | undefined)?.rollout,
+    });
   }
 
   private async applyNodeState(name: string): Promise<void> {
     const n = this.plan?.nodes.get(name);
-    if (!n || this.specUpToDate(name, n.uid, n.spec)) return;
+    if (!n || this.specUpToDate(name, n.uid, n.spec) || !this.waveRecorded(name, n.spec)) return;
     const body = nodeStateApplyBody({ name, uid: n.uid }, n.spec);
     const result = (await applyCustomObject(this.custom, { group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL, name }, body as never, {
       fieldManager: FIELD_MANAGERS.controller,
@@ -277,6 +306,8 @@ export class Reconciler {
       })) as KubernetesObject;
       this.writes.statuses++;
       this.writtenStatuses.set(name, { resourceVersion: result.metadata?.resourceVersion, value: status });
+      // The node states of a wave this status records may be written now.
+      this.requestSync();
       const ready = status.conditions?.find((c) => c.type === "Ready");
       this.options.logger.info(
         { controller: "controller", policy: name, nodes: status.nodes, ready: ready?.status, reason: ready?.reason },
