@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION, NODE_STATE_PLURAL, POLICY_PLURAL } from "../../src/api/v1alpha1/group.js";
 import { nodeStateSchema, type DesiredSysctl } from "../../src/api/v1alpha1/node-state.js";
 import { policySchema, type Policy } from "../../src/api/v1alpha1/policy.js";
+import type { RolloutStatus } from "../../src/api/v1alpha1/rollout-status.js";
 import { mergePatch } from "../../src/kube/patch.js";
 import { ZONE_LABEL } from "../../src/controller/rollout/wave-plan.js";
 import { ChangingNodes, type NodeStateEventLike } from "../support/changing-nodes.js";
@@ -268,6 +269,7 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
       await eventually("a leader", liveLeader, 120_000, 200);
       const transitionsBefore = (await lease())?.transitions ?? 0;
       const states = await ResourceWatch.open(kc, `/apis/${API_GROUP}/${API_VERSION}/${NODE_STATE_PLURAL}`);
+      const statuses = await ResourceWatch.open(kc, `/apis/${API_GROUP}/${API_VERSION}/${POLICY_PLURAL}`, { fieldSelector: `metadata.name=${policyName}` });
       const t0 = Date.now();
       await kubectl(["apply", "-f", "-"], {
         input: JSON.stringify({
@@ -323,16 +325,20 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
           const before = await nodeStateWrites(ready.leader);
           const seen = await eventually(
             "the leader's next node state write",
-            async () => (ready.leader.exited !== undefined || (await nodeStateWrites(ready.leader)) > before ? true : undefined),
+            async () => {
+              const now = await liveLeader();
+              if (now?.name !== ready.leader.name) return "the Lease moved";
+              return (await nodeStateWrites(ready.leader)) > before ? "on a write" : undefined;
+            },
             (SOAK_SECONDS + 60) * 1000,
             20,
-          ).catch(() => false);
-          how = seen ? "on a write" : "no write seen";
+          ).catch(() => "no write seen");
+          how = seen;
         } else {
           await sleep(k.delayMs);
         }
-        // The Lease may have moved meanwhile (a leader that could not renew in time exits).
-        const victim = ready.leader.exited === undefined ? ready.leader : ((await liveLeader()) ?? ready.leader);
+        // Whoever holds the Lease now (it may have moved: a leader that could not renew in time exits).
+        const victim = await eventually("a live leader to kill", liveLeader, 120_000, 50);
         const killedAt = Date.now();
         victim.kill();
         killed.add(victim.name);
@@ -370,6 +376,7 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
         60_000,
       );
       states.stop();
+      statuses.stop();
 
       // From the node states' watch history.
       const history = states.all().filter((e) => zoneOf.has(e.object.metadata?.name ?? "")) as readonly StateEvent[];
@@ -389,6 +396,31 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
         return { node, max: from < 0 || to < 0 ? -1 : Math.max(...changing.series.slice(from, to + 1)) };
       };
       const canaries = [canaryWindow(1), canaryWindow(2)];
+      // Every node changed by the rollout was in a wave the policy's status recorded before the
+      // change (both are in etcd: resourceVersions order them), so no node skipped its wave's soak
+      // and health gate because a leader died between the two writes.
+      const recorded = statuses.all().map((e) => ({
+        rv: BigInt(e.object.metadata?.resourceVersion ?? "0"),
+        rollout: (e.object as { status?: { rollout?: RolloutStatus } }).status?.rollout,
+      }));
+      const unrecorded: string[] = [];
+      const previous = new Map<string, string>();
+      let releases = 0;
+      for (const e of history) {
+        const name = e.object.metadata?.name as string;
+        const mine = entries(e);
+        const now = JSON.stringify(mine);
+        const before = previous.get(name);
+        previous.set(name, now);
+        if (before === undefined || before === now || mine.length === 0) continue;
+        releases++;
+        const rv = BigInt((e.object.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? "0");
+        const generation = mine[0]?.policyGeneration;
+        const inWave = recorded.some(
+          (r) => r.rv < rv && r.rollout?.generation === generation && r.rollout?.action === "Apply" && r.rollout?.waveNodes?.includes(name),
+        );
+        if (!inWave) unrecorded.push(`${name} -> generation ${generation} at resourceVersion ${rv}`);
+      }
       const broken = history.map(halfApplied).filter((x) => x !== undefined);
       const generations = new Map<string, Set<number>>();
       const events = new Map<string, number>();
@@ -419,6 +451,8 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
         specChangesPerNode: { min: Math.min(...specChanges), max: Math.max(...specChanges), total: specChanges.reduce((a, b) => a + b, 0) },
         watchEventsPerNode: { min: Math.min(...events.values()), max: Math.max(...events.values()), total: history.length },
         halfAppliedSpecs: broken.length,
+        releases,
+        releasesNoRecordedWaveHeld: unrecorded.length,
       };
       process.stderr.write(`leader-chaos figures: ${JSON.stringify(figures)}\n`);
       for (const c of started.filter((x) => x.exited !== undefined && !killed.has(x.name)))
@@ -429,6 +463,7 @@ describe(`a 50-node rollout whose leader is SIGKILLed ${KILLS} times, with a spe
       expect(kills.every((k) => k.by !== k.leader)).toBe(true);
       expect(transitions).toBeGreaterThanOrEqual(KILLS);
       expect(broken).toEqual([]);
+      expect(unrecorded).toEqual([]);
       expect(canaries.map((c) => c.max)).toEqual([1, 1]);
       expect(changing.max).toBeLessThanOrEqual(WAVE_LIMIT);
       expect(changing.max).toBeGreaterThan(1);
