@@ -28,7 +28,9 @@ import { ResourceWatch } from "../support/watch.js";
  * land in two rollouts and across the change.
  * Everything is judged from what the cluster recorded, not from the controller's own word: the
  * node states' watch history (how many change at once, whether a spec ever held some of the
- * policy's keys without the others), the simulated kernels and the Lease.
+ * policy's keys without the others), its order against the policy's status history (was each node
+ * in a wave recorded before it changed), the simulated kernels and the Lease. Figures are in
+ * docs/reliability.md.
  */
 
 const SEED = 20261214;
