@@ -27,6 +27,18 @@ export interface InformerOptions<T extends KubernetesObject, S extends Kubernete
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
 }
 
+/** A watch that lasted this long before the server ended it was no tight loop: it is reopened at once. */
+const STEADY_WATCH_MS = 2000;
+
+/**
+ * ListWatch reopens a watch that ended normally after 1, 2, 4 ... 30 s unless an event (or bookmark)
+ * came on it, so that a server closing every watch at once is not hammered; but it reopens at once
+ * after a client-side timeout. The apiserver ends every watch at its timeout (--min-request-timeout,
+ * 30 to 60 min by default), and on an idle collection no event may come for many of them: without
+ * this, such an informer would sit without a watch for up to 30 s after each.
+ */
+const resumeAtOnce = (): DOMException => new DOMException("the server ended the watch after a while; reopen it at once", "TimeoutError");
+
 type Waiter = { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
 type WatchCallback = (phase: string, obj: unknown, watchObj?: unknown) => void;
 type DoneCallback = (err: unknown) => void;
@@ -40,6 +52,9 @@ type DoneCallback = (err: unknown) => void;
  *   (connection refused, 404 before a CRD exists, 403, 5xx) it reports and stops; this restarts it with
  *   exponential backoff, resuming from the last resourceVersion (410 then makes it list afresh).
  * - Projection: `transform` is applied to listed items and watched objects before ListWatch sees them.
+ * - Idle watches: a watch the server ended normally after a while is reopened at once from its
+ *   resourceVersion (see resumeAtOnce), not after ListWatch's growing delay; watches ask for bookmarks,
+ *   which keep the resourceVersion current when the server has a newer one to give.
  * `synced` stays true after the first sync: a cache that is stale for a few seconds is better than
  * refusing every request. Handlers that throw cost one event (logged, counted), never the cache.
  */
@@ -54,6 +69,13 @@ export class ResilientInformer<T extends KubernetesObject, S extends KubernetesO
   errors = 0;
   /** Successful LISTs since start: the first is the initial sync, later ones are re-lists. */
   lists = 0;
+  /** Watch requests opened since start: the first after each LIST, then one per reconnect. */
+  watches = 0;
+  /** Watches refused as too old (410 Gone: e.g. after an apiserver restart): each makes ListWatch LIST afresh. */
+  expired = 0;
+  /** The longest time between a watch's end and the next watch's start (reconnect, backoff, re-list), in ms. */
+  longestUnwatchedMs = 0;
+  private watchEndedAt: number | undefined;
   /** Events whose handler threw: logged and skipped, so the cache and the process go on. */
   handlerErrors = 0;
 
@@ -76,11 +98,22 @@ export class ResilientInformer<T extends KubernetesObject, S extends KubernetesO
         done: DoneCallback,
       ): Promise<AbortController> => {
         this.markSynced();
+        this.watches++;
+        if (this.watchEndedAt !== undefined) this.longestUnwatchedMs = Math.max(this.longestUnwatchedMs, Math.round(performance.now() - this.watchEndedAt));
+        this.watchEndedAt = undefined;
         const projected: WatchCallback = (phase, obj, watchObj) => {
+          if (phase === "ERROR" && (obj as { code?: unknown } | undefined)?.code === 410) this.expiredWatch();
           const keep = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
           callback(phase, keep && obj && typeof obj === "object" ? project(obj as T) : obj, watchObj);
         };
-        return watch.watch(path, query, projected, done);
+        const opened = performance.now();
+        const ended: DoneCallback = (err) => {
+          this.watchEndedAt = performance.now();
+          if ((err as { statusCode?: unknown } | null | undefined)?.statusCode === 410) this.expiredWatch();
+          const steady = (err === null || err === undefined) && this.watchEndedAt - opened >= STEADY_WATCH_MS;
+          done(steady ? resumeAtOnce() : err);
+        };
+        return watch.watch(path, { ...query, allowWatchBookmarks: true }, projected, ended);
       },
     };
     this.informer = new ListWatch<S>(options.path, watching as unknown as Watch, listed, false);
@@ -157,6 +190,11 @@ export class ResilientInformer<T extends KubernetesObject, S extends KubernetesO
       clearTimeout(w.timer);
       w.resolve();
     }
+  }
+
+  private expiredWatch(): void {
+    this.expired++;
+    this.options.logger.info({ path: this.options.path, expired: this.expired }, "watch resourceVersion too old (410 Gone); listing afresh");
   }
 
   private guard(event: string, handler: (obj: S) => void): (obj: S) => void {

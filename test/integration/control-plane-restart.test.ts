@@ -12,12 +12,17 @@ import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
 import { ProcessGroup } from "../support/process-group.js";
 import { SimulatedAgents } from "../support/simulated-agents.js";
+import { SOAK_FACTOR } from "../support/soak.js";
+import { admission, startWebhookProcess } from "./webhook-harness.js";
 
 // kube-apiserver and etcd restarted under running watches (issue 14). This file runs its own control
 // plane (the shared one cannot be restarted under other files): the controller process (informers on
 // policies, node states and nodes), simulated agents (an informer on node states) and one real agent
 // process (its watch on its own node state, a plain-file sysctl root) all keep running; after each
 // restart a change is made and must reach every node: the watches recovered, nothing was lost.
+// Each restart runs SOAK_FACTOR times (once in CI, 10 times under `npm run soak`). The webhook process
+// runs throughout too (it judges every policy change here): at the end, nodes added and changed right
+// after another apiserver restart must reach its verdicts.
 
 const FIN = "net.ipv4.tcp_fin_timeout";
 const KERNEL = "6.1.0-18-amd64";
@@ -50,6 +55,7 @@ const CONTROLLER_ARGS = () => [
 ];
 let agents: SimulatedAgents;
 let agent: ProcessGroup;
+let webhook: ProcessGroup;
 
 async function readyEverywhere(value: string, generation: number): Promise<number> {
   const started = performance.now();
@@ -94,6 +100,7 @@ beforeAll(async () => {
   kc.loadFromFile(plane.kubeconfigPath);
   await installCrds(kc);
   dir = await mkdtemp(join(tmpdir(), "tt-restart-"));
+  webhook = await startWebhookProcess(kc, plane.kubeconfigPath, dir, "restart-webhook");
   const core = kc.makeApiClient(CoreV1Api);
   for (const name of [...SIMULATED, REAL]) {
     await core.createNode({ body: { metadata: { name, labels: { "kubernetes.io/os": "linux", fleet: "restart" } } } });
@@ -156,17 +163,21 @@ afterAll(async () => {
   await controller?.stop();
   await agent?.stop();
   await agents?.stop();
+  await webhook?.stop();
   await plane?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** kube-apiserver, then etcd, SOAK_FACTOR times: each restart changes the policy to a new value (generation 2, 3, ...). */
+const RESTARTS = Array.from({ length: 2 * SOAK_FACTOR }, (_, i) => {
+  const which = i % 2 === 0 ? "kube-apiserver" : "etcd";
+  return { which, round: Math.floor(i / 2) + 1, value: String(21 + i), generation: 2 + i } as const;
+});
+
 describe("the control plane restarted under running watches", () => {
-  it.each([
-    ["kube-apiserver", "25", 2],
-    ["etcd", "20", 3],
-  ] as const)(
-    "after %s restarts, a change made then reaches every node (controller, simulated agents' informer, the real agent's watch)",
-    async (which, value, generation) => {
+  it.each(RESTARTS)(
+    "after $which restarts (round $round), a change made then reaches every node (controller, simulated agents' informer, the real agent's watch)",
+    async ({ which, value, generation }) => {
       const downMs = await plane.restart(which, 2000);
       await setFin(value);
       const reconciledMs = await readyEverywhere(value, generation);
@@ -174,6 +185,7 @@ describe("the control plane restarted under running watches", () => {
         `control-plane-restart: ${which} away ${downMs} ms; the change after it reached all ${SIMULATED.length + 1} nodes in ${reconciledMs} ms; controller processes restarted after a lost Lease so far: ${controllerRestarts}\n`,
       );
       expect(agent.exitDescription()).toBeUndefined();
+      expect(webhook.exitDescription()).toBeUndefined();
       // The agent's state of the node is right in the API as well (its status at this generation).
       await eventually(
         "the real agent's status at the new generation",
@@ -195,4 +207,58 @@ describe("the control plane restarted under running watches", () => {
     },
     300_000,
   );
+
+  it("after kube-apiserver restarts, a node added and kernels changed right after it reach the webhook's verdicts (its node cache watched again)", async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    // net.ipv4.tcp_tw_reuse_delay exists from Linux 6.13: the webhook refuses a policy setting it on
+    // a node whose kernel is older (and no agent probe says otherwise), naming the node.
+    const NEW = "6.14.3-300.fc42.x86_64";
+    const OLD = "5.14.0-427.37.1.el9_4.x86_64";
+    const tier = "webhook-restart";
+    let n = 0;
+    const verdict = () =>
+      admission(kc, {
+        apiVersion: API_GROUP_VERSION,
+        kind: "TcpTuningPolicy",
+        metadata: { name: `delay-${n++}` },
+        spec: { nodeSelector: { matchLabels: { tier } }, sysctls: [{ name: "net.ipv4.tcp_tw_reuse_delay", value: "1000" }] },
+      });
+    const setKernel = (name: string, kernelVersion: string) =>
+      core.patchNodeStatus({ name, body: { status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } } }, mergePatch());
+    const refusedOn = (node: string) => new RegExp(`^403 .*does not exist on node ${node}`);
+    /** Milliseconds until the webhook's verdict on the delay policy matches. */
+    const verdictWithin = async (what: string, ok: (v: string) => boolean): Promise<number> => {
+      const t0 = performance.now();
+      await eventually(what, async () => (ok(await verdict()) ? true : undefined), 120_000, 250).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}\nwebhook: ${webhook.lastLines(10)}`);
+      });
+      return Math.round(performance.now() - t0);
+    };
+
+    await core.createNode({ body: { metadata: { name: "wh-a", labels: { tier, "kubernetes.io/os": "linux" } } } });
+    await setKernel("wh-a", NEW);
+    await verdictWithin("the delay policy admitted on wh-a's new kernel", (v) => v === "allowed");
+
+    const downMs = await plane.restart("kube-apiserver", 2000);
+    // As soon as the apiserver answers, while the webhook's watches are still reconnecting.
+    await eventually(
+      "wh-b created after the restart",
+      async () => {
+        await core.createNode({ body: { metadata: { name: "wh-b", labels: { tier, "kubernetes.io/os": "linux" } } } });
+        return true;
+      },
+      60_000,
+      500,
+    );
+    await setKernel("wh-b", OLD);
+    const added = await verdictWithin("the delay policy refused on wh-b, added after the restart", (v) => refusedOn("wh-b").test(v));
+    await setKernel("wh-b", NEW);
+    const upgraded = await verdictWithin("the delay policy admitted once wh-b's kernel is new", (v) => v === "allowed");
+    await setKernel("wh-a", OLD);
+    const downgraded = await verdictWithin("the delay policy refused on wh-a after its kernel went back", (v) => refusedOn("wh-a").test(v));
+    process.stderr.write(
+      `control-plane-restart: webhook after kube-apiserver away ${downMs} ms: node added then refused in ${added} ms, kernel upgraded then admitted in ${upgraded} ms, kernel downgraded then refused in ${downgraded} ms\n`,
+    );
+    expect(webhook.exitDescription()).toBeUndefined();
+  }, 300_000);
 });

@@ -1,10 +1,13 @@
+import { join } from "node:path";
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../../src/api/v1alpha1/group.js";
 import { mergePatch } from "../../src/kube/patch.js";
 import { createLogger } from "../../src/log.js";
 import { parseWebhookArgs, startWebhook, type RunningWebhook, type WebhookSettings } from "../../src/webhook/main.js";
 import { uniqueName } from "../support/cluster.js";
+import { REPO_ROOT } from "../support/control-plane.js";
 import { freePort } from "../support/ports.js";
+import { ProcessGroup } from "../support/process-group.js";
 import { fleetNodes } from "../unit/webhook/support/fleet.js";
 
 export const POLICY_REF = { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL };
@@ -62,6 +65,63 @@ export async function startTestWebhook(kc: KubeConfig, tune: (s: WebhookSettings
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     },
   };
+}
+
+/**
+ * The real `tcp-tuning webhook` command (bin/tcp-tuning.js) as a child process with JSON logs in
+ * `dir`, registered with the apiserver by URL, its Secret in a new namespace; resolves once the
+ * apiserver calls it. For tests that keep it running across apiserver restarts or idle watches.
+ */
+export async function startWebhookProcess(kc: KubeConfig, kubeconfigPath: string, dir: string, name: string): Promise<ProcessGroup> {
+  const namespace = uniqueName(name);
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  const port = await freePort();
+  const group = new ProcessGroup({
+    name,
+    command: process.execPath,
+    args: [
+      join(REPO_ROOT, "bin", "tcp-tuning.js"),
+      "webhook",
+      "--kubeconfig",
+      kubeconfigPath,
+      "--url",
+      `https://127.0.0.1:${port}/validate`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--namespace",
+      namespace,
+      "--config-name",
+      uniqueName(name),
+      "--shutdown-delay-seconds",
+      "0",
+      "--metrics-port",
+      "0",
+      "--metrics-host",
+      "127.0.0.1",
+    ],
+    env: { ...process.env, LOG_FORMAT: "json" },
+    logFile: join(dir, `${name}.log`),
+  });
+  try {
+    await waitUntilEnforced(kc, 60_000);
+  } catch (err) {
+    await group.stop();
+    throw group.failure((err as Error).message);
+  }
+  return group;
+}
+
+/** "allowed", or the apiserver's refusal as "CODE BODY": a server-side dry-run create of a policy. */
+export async function admission(kc: KubeConfig, body: unknown): Promise<string> {
+  try {
+    await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({ ...POLICY_REF, body, dryRun: "All" });
+    return "allowed";
+  } catch (err) {
+    if (err instanceof ApiException) return `${err.code} ${String(err.body)}`;
+    throw err;
+  }
 }
 
 /** A policy every node and every kernel refuses: the CRD admits it, only the webhook refuses it. */

@@ -10,7 +10,11 @@ export type RequestCounts = Map<string, number>;
 
 export const WRITE_VERBS = ["POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"] as const;
 
-export async function requestCounts(kc: KubeConfig): Promise<RequestCounts> {
+/**
+ * Keys are "VERB resource[/subresource]", summed over response codes; with `byCode`,
+ * "VERB resource[/subresource] CODE" (e.g. "LIST nodes 200", "WATCH nodes 429").
+ */
+export async function requestCounts(kc: KubeConfig, byCode = false): Promise<RequestCounts> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("no current cluster in the kubeconfig");
   const opts: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; headers?: Record<string, string> } = {};
@@ -31,7 +35,7 @@ export async function requestCounts(kc: KubeConfig): Promise<RequestCounts> {
     if (!line.startsWith("apiserver_request_total{")) continue;
     const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
     const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    const key = `${labels["verb"]} ${labels["resource"]}${labels["subresource"] ? `/${labels["subresource"]}` : ""}`;
+    const key = `${labels["verb"]} ${labels["resource"]}${labels["subresource"] ? `/${labels["subresource"]}` : ""}${byCode ? ` ${labels["code"]}` : ""}`;
     counts.set(key, (counts.get(key) ?? 0) + value);
   }
   return counts;
