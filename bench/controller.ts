@@ -1,17 +1,20 @@
 /**
  * `tsx bench/controller.ts [--full]`: the controller at scale in a real kube-apiserver (test/support's
- * control plane, a new one per node count and run). N realistic Linux Nodes; the real controller
- * process (compiled, leader election on, default --concurrency 4, as a ServiceAccount so that its
- * requests can be told apart in the apiserver's audit log) creates the N node states; then one policy
- * with four sysctls selecting every node, no spec.rollout, is created, and the benchmark watches the
- * node states until every spec holds the policy's values. Then nothing changes for a while: the
- * controller's requests at rest. Baseline in the same run, once the controller has stopped: a raw
- * client-node loop server-side applying the same N node-state specs (the controller's own body and
- * field manager, other values, so every apply is a real change), watched the same way.
- * Prints a table and writes JSON (and, in full mode, the SVG of time to converge against node count).
- * A script, not a test.
+ * control plane, a new one per node count and run). N realistic Linux Nodes and their agents,
+ * simulated (test/support/simulated-agents.ts: each applies its node state's spec and reports it in
+ * status, as the controller's waves wait for). The real controller process (compiled, leader election
+ * on, default --concurrency 4, as a ServiceAccount bound to cluster-admin, so that its requests can be
+ * told apart in the apiserver's audit log) creates the N node states; then one policy with four sysctls
+ * selecting every node, no spec.rollout, is created, and the benchmark watches the node states until
+ * every spec holds the policy's values. Then nothing changes for a while: the controller's requests at
+ * rest. Baseline in the same run, once the controller has stopped: a raw client-node loop, as the same
+ * ServiceAccount (same authentication, authorization and API priority level), server-side applying
+ * the same N node-state specs (the controller's own body, field manager and client; other values, so
+ * that every apply is a real change), with the agents reacting and the benchmark watching alike.
+ * Prints a table and writes JSON (and, with several node counts, the SVG of time to converge against
+ * node count). A script, not a test.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,8 +66,6 @@ const NODE_ARGS = [
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SA = { namespace: "default", name: "tcp-tuning-controller" };
 const CONTROLLER_USER = `system:serviceaccount:${SA.namespace}:${SA.name}`;
-/** The admin kubeconfig's user (test/support/pki.ts): the benchmark itself. */
-const ADMIN_USER = "admin";
 const POLICY_NAME = "bench-all-nodes";
 const SYSCTLS = [
   { name: "net.core.somaxconn", value: "8192" },
@@ -251,18 +252,21 @@ async function runOnce(nodes: number, run: number): Promise<RunResult> {
     await tracked.start();
 
     // The controller: creates the N node states (empty specs: no policy yet).
-    const logFd = openSync(values["controller-log"] ?? join(dir, "controller.log"), "a");
+    const logFile = values["controller-log"] ?? join(dir, "controller.log");
+    const logFd = openSync(logFile, "a");
     const tStart = Date.now();
     controller = startCli(
       ROOT,
       ["controller", "--kubeconfig", controllerKc, "--lease-namespace", "default", "--identity", "bench", "--metrics-port", "0", "--metrics-host", "127.0.0.1"],
-      { stdout: logFd, env: { LOG_FORMAT: "json" }, nodeArgs: NODE_ARGS },
+      // Logs into a file, not a pipe: the controller writes them synchronously, and a pipe the benchmark
+      // is slow to read would hold it up.
+      { stdout: logFd, stderr: logFd, env: { LOG_FORMAT: "json" }, nodeArgs: NODE_ARGS },
     );
     closeSync(logFd);
     const child = controller.child;
     const pid = child.pid as number;
     const exited = new Promise<never>((_, reject) =>
-      child.once("exit", (code) => reject(new Error(`the controller exited (${code}): ${controller?.stderr().slice(-3000)}`))),
+      child.once("exit", (code) => reject(new Error(`the controller exited (${code}): ${readFileSync(logFile, "utf8").slice(-3000)}`))),
     );
     exited.catch(() => undefined);
     const startSampler = rssSampler(pid);
@@ -306,7 +310,9 @@ async function runOnce(nodes: number, run: number): Promise<RunResult> {
 
     // The baseline: a raw loop applying the same N specs (the controller's body, field manager and client), other values.
     const raw: RawResult[] = [];
-    const api = makeApiClient(kc, CustomObjectsApi, { timeoutMs: 30_000 });
+    const rawKc = new KubeConfig();
+    rawKc.loadFromFile(controllerKc);
+    const api = makeApiClient(rawKc, CustomObjectsApi, { timeoutMs: 30_000 });
     const names = [...states.seen.keys()];
     for (const [round, concurrency] of RAW_CONCURRENCY.entries()) {
       const want = SYSCTLS.map((s) => ({ ...s, value: s.value.replace(/^\d+/, (n) => String(Number(n) + round + 1)) }));
@@ -328,7 +334,7 @@ async function runOnce(nodes: number, run: number): Promise<RunResult> {
         appliedS: (applied - r0) / 1000,
         convergeS: (r1 - r0) / 1000,
         objectsPerS: nodes / ((r1 - r0) / 1000),
-        requests: countRequests(readAudit(dir), ADMIN_USER, r0, r1 + 1),
+        requests: countRequests(readAudit(dir), CONTROLLER_USER, r0, r1 + 1),
       });
       process.stdout.write(`[${nodes} nodes, run ${run + 1}] raw loop (concurrency ${concurrency}) converged in ${((r1 - r0) / 1000).toFixed(1)} s\n`);
     }

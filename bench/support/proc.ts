@@ -92,13 +92,16 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Where the command's stdout goes: a file descriptor (e.g. a log file), or nowhere. */
   readonly stdout?: number | "ignore";
+  /** Where its stderr (the logs) goes: a file descriptor, or (by default) a pipe kept by `stderr()`. */
+  readonly stderr?: number;
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
 }
 
 /**
  * Starts the real `tcp-tuning ARGS` command from the compiled tree (bench/results/dist, see
- * compileTargets) as one node process, so its pid is the one to read /proc of. Keeps its stderr.
+ * compileTargets) as one node process, so its pid is the one to read /proc of. Keeps the end of its
+ * stderr when that is a pipe.
  */
 export function startCli(root: string, args: readonly string[], options: CliOptions = {}): { child: ChildProcess; stderr: () => string } {
   const cli = join(root, "bench/results/dist/src/cli/main.js");
@@ -111,7 +114,7 @@ export function startCli(root: string, args: readonly string[], options: CliOpti
       `const cli = await import(${JSON.stringify(cli)}); process.exitCode = await cli.runCli(process.argv.slice(1), cli.processIo());`,
       ...args,
     ],
-    { stdio: ["ignore", options.stdout ?? "ignore", "pipe"], env: { ...process.env, ...options.env } },
+    { stdio: ["ignore", options.stdout ?? "ignore", options.stderr ?? "pipe"], env: { ...process.env, ...options.env } },
   );
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-100_000)));
