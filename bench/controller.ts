@@ -48,6 +48,8 @@ const { values } = parseArgs({
     "cpu-prof": { type: "string" },
     "node-args": { type: "string" },
     "controller-log": { type: "string" },
+    "raw-agents": { type: "string" },
+    "controller-args": { type: "string" },
   },
 });
 const FULL = values.full;
@@ -56,6 +58,8 @@ const RUNS = Number(values.runs ?? "1");
 const STEADY_S = Number(values.steady ?? (FULL ? "60" : "20"));
 /** The raw loop's concurrencies: the controller's default (--concurrency 4) first, the ratio's reference. */
 const RAW_CONCURRENCY = (values.concurrency ?? (FULL ? "4,16" : "4")).split(",").map(Number);
+/** Whether the agents keep reacting during the raw loop ("on", as in a cluster) or are stopped first ("off": the bare write rate). */
+const RAW_AGENTS = (values["raw-agents"] ?? "on") === "on";
 const JSON_OUT = values.json ?? (FULL ? "docs/bench/controller.json" : "bench/results/controller.json");
 const SVG_OUT = values.svg ?? (FULL ? "docs/bench/controller-convergence.svg" : "bench/results/controller-convergence.svg");
 /** Flags for the controller's node process: --cpu-prof (a profile per run into that folder) and --node-args=A,B. */
@@ -63,6 +67,8 @@ const NODE_ARGS = [
   ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : []),
   ...(values["node-args"] ? values["node-args"].split(",") : []),
 ];
+/** More controller flags, comma-separated, e.g. --controller-args=--leader-elect=false. */
+const CONTROLLER_ARGS = values["controller-args"] ? values["controller-args"].split(",") : [];
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SA = { namespace: "default", name: "tcp-tuning-controller" };
 const CONTROLLER_USER = `system:serviceaccount:${SA.namespace}:${SA.name}`;
@@ -257,7 +263,20 @@ async function runOnce(nodes: number, run: number): Promise<RunResult> {
     const tStart = Date.now();
     controller = startCli(
       ROOT,
-      ["controller", "--kubeconfig", controllerKc, "--lease-namespace", "default", "--identity", "bench", "--metrics-port", "0", "--metrics-host", "127.0.0.1"],
+      [
+        "controller",
+        "--kubeconfig",
+        controllerKc,
+        "--lease-namespace",
+        "default",
+        "--identity",
+        "bench",
+        "--metrics-port",
+        "0",
+        "--metrics-host",
+        "127.0.0.1",
+        ...CONTROLLER_ARGS,
+      ],
       // Logs into a file, not a pipe: the controller writes them synchronously, and a pipe the benchmark
       // is slow to read would hold it up.
       { stdout: logFd, stderr: logFd, env: { LOG_FORMAT: "json" }, nodeArgs: NODE_ARGS },
@@ -310,6 +329,10 @@ async function runOnce(nodes: number, run: number): Promise<RunResult> {
 
     // The baseline: a raw loop applying the same N specs (the controller's body, field manager and client), other values.
     const raw: RawResult[] = [];
+    if (!RAW_AGENTS) {
+      await agents.stop();
+      agents = undefined;
+    }
     const rawKc = new KubeConfig();
     rawKc.loadFromFile(controllerKc);
     const api = makeApiClient(rawKc, CustomObjectsApi, { timeoutMs: 30_000 });
@@ -387,12 +410,33 @@ async function main(): Promise<void> {
   await compileTargets(ROOT);
   if (values["cpu-prof"]) mkdirSync(values["cpu-prof"], { recursive: true });
   const results: RunResult[] = [];
-  for (let run = 0; run < RUNS; run++) for (const n of NODE_COUNTS) results.push(await runOnce(n, run));
+  const failures: { nodes: number; run: number; error: string }[] = [];
+  const write = (): void => {
+    mkdirSync(dirname(JSON_OUT), { recursive: true });
+    writeFileSync(
+      JSON_OUT,
+      `${JSON.stringify({ bench: "controller", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, sysctls: SYSCTLS, steadySeconds: STEADY_S, rawWithAgents: RAW_AGENTS, controllerNodeArgs: NODE_ARGS, controllerArgs: CONTROLLER_ARGS, runs: results, failures }, null, 2)}\n`,
+    );
+  };
+  // A run that fails (e.g. the controller exits) is recorded and the others go on.
+  for (let run = 0; run < RUNS; run++)
+    for (const n of NODE_COUNTS) {
+      try {
+        results.push(await runOnce(n, run));
+      } catch (err) {
+        process.stdout.write(`[${n} nodes, run ${run + 1}] FAILED: ${(err as Error).message.slice(0, 4000)}\n`);
+        failures.push({ nodes: n, run, error: (err as Error).message.slice(0, 4000) });
+      }
+      write();
+    }
+  if (results.length === 0) throw new Error("every run failed");
+  process.exitCode = failures.length > 0 ? 1 : 0;
 
+  const counts = NODE_COUNTS.filter((n) => results.some((r) => r.nodes === n));
   const by = (n: number) => results.filter((r) => r.nodes === n);
   const ratio = (r: RunResult) => r.controller.objectsPerS / (r.raw[0]?.objectsPerS ?? NaN);
   const best = (r: RunResult) => Math.max(...r.raw.map((x) => x.objectsPerS));
-  const rows = NODE_COUNTS.map((n) => {
+  const rows = counts.map((n) => {
     const rs = by(n);
     return [
       String(n),
@@ -459,14 +503,9 @@ async function main(): Promise<void> {
     ),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
-  mkdirSync(dirname(JSON_OUT), { recursive: true });
-  writeFileSync(
-    JSON_OUT,
-    `${JSON.stringify({ bench: "controller", mode: FULL ? "full" : "quick", at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, sysctls: SYSCTLS, steadySeconds: STEADY_S, runs: results }, null, 2)}\n`,
-  );
   process.stdout.write(`wrote ${JSON_OUT}\n`);
-  if (NODE_COUNTS.length > 1) {
-    const med = (f: (r: RunResult) => number) => NODE_COUNTS.map((n) => [n, median(by(n).map(f))] as const);
+  if (counts.length > 1) {
+    const med = (f: (r: RunResult) => number) => counts.map((n) => [n, median(by(n).map(f))] as const);
     const svg = lineChart(
       [
         { name: "controller", points: med((r) => r.controller.convergeS) },
