@@ -7,13 +7,12 @@
  * through its informers; its RSS is read from /proc once it has cached them all.
  * Prints a table and writes JSON. A script, not a test.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, POLICY_PLURAL } from "../src/api/v1alpha1/group.js";
 import { createCa, issueServingCert } from "../src/certs/index.js";
 import { webhookConfiguration } from "../src/webhook/config.js";
@@ -21,8 +20,8 @@ import { ControlPlane } from "../test/support/control-plane.js";
 import { installCrds } from "../test/support/crds.js";
 import { freePort } from "../test/support/ports.js";
 import { webhookChartEnv } from "./support/chart-env.js";
-import { syntheticFleet } from "./support/fleet.js";
-import { compileTargets, cpuMs, loadAverage, rssMiB, spread, startTarget, stop, table } from "./support/proc.js";
+import { createNodes } from "./support/nodes.js";
+import { compileTargets, cpuMs, loadAverage, rssMiB, spread, startCli, startTarget, stop, table } from "./support/proc.js";
 
 const { values } = parseArgs({
   options: {
@@ -42,66 +41,6 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const POLICY_REF = { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL };
 const KINDS = ["ours", "noop", "none"] as const;
 
-/** A Node as big as a real one: the informer of old kept all of it (images, conditions, addresses). */
-function nodeBody(i: number, input: ReturnType<ReturnType<typeof syntheticFleet>["makeNode"]>): V1Node {
-  const images = Array.from({ length: 40 }, (_, k) => ({
-    names: [
-      `registry.example.com/team-${k % 7}/service-${k}@sha256:${(i * 7919 + k).toString(16).padStart(64, "0")}`,
-      `registry.example.com/team-${k % 7}/service-${k}:v1.${k}.0`,
-    ],
-    sizeBytes: 50_000_000 + k,
-  }));
-  const now = new Date();
-  return {
-    apiVersion: "v1",
-    kind: "Node",
-    metadata: {
-      name: input.name,
-      labels: input.labels,
-      annotations: { "node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true" },
-    },
-    spec: { podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`, providerID: `aws:///eu-west-1a/i-${i.toString(16).padStart(17, "0")}` },
-    status: {
-      nodeInfo: {
-        kernelVersion: input.kernelVersion ?? "",
-        operatingSystem: input.operatingSystem ?? "linux",
-        architecture: "amd64",
-        bootID: `${i}`,
-        containerRuntimeVersion: "containerd://2.1.0",
-        kubeProxyVersion: "",
-        kubeletVersion: "v1.37.2",
-        machineID: `${i}`,
-        osImage: "Ubuntu 24.04 LTS",
-        systemUUID: `${i}`,
-      },
-      capacity: { cpu: "8", memory: "32Gi", pods: "110", "ephemeral-storage": "100Gi" },
-      allocatable: { cpu: "7910m", memory: "31Gi", pods: "110", "ephemeral-storage": "92Gi" },
-      addresses: [
-        { type: "InternalIP", address: `10.0.${(i >> 8) & 255}.${i & 255}` },
-        { type: "Hostname", address: input.name },
-      ],
-      conditions: ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((type) => ({
-        type,
-        status: type === "Ready" ? "True" : "False",
-        lastHeartbeatTime: now,
-        lastTransitionTime: now,
-        reason: `Kubelet${type}`,
-        message: `kubelet reports ${type}`,
-      })),
-      images,
-    } as unknown as V1Node["status"],
-  };
-}
-
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
-}
-
 const pct = (xs: readonly number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
@@ -118,19 +57,7 @@ async function main(): Promise<void> {
     kc.loadFromFile(plane.kubeconfigPath);
     await installCrds(kc);
     const core = kc.makeApiClient(CoreV1Api);
-    const { makeNode } = syntheticFleet(1);
-    const protos = Array.from({ length: 60 }, (_, i) => makeNode(i));
-    const started = performance.now();
-    await pool(
-      Array.from({ length: NODES }, (_, i) => i),
-      16,
-      async (i) => {
-        const p = protos[i % protos.length] as ReturnType<typeof makeNode>;
-        const name = `node-${i}`;
-        await core.createNode({ body: nodeBody(i, { ...p, name, labels: { ...p.labels, "kubernetes.io/hostname": name } }) });
-      },
-    );
-    const createNodesS = (performance.now() - started) / 1000;
+    const createNodesS = (await createNodes(core, { count: NODES })).seconds;
     process.stdout.write(`created ${NODES} nodes in ${createNodesS.toFixed(0)} s\n`);
 
     // The no-op webhook, with a CA of its own.
@@ -146,13 +73,9 @@ async function main(): Promise<void> {
     // Our webhook: the real command, compiled, managing its own configuration.
     const port = await freePort();
     const chartEnv = webhookChartEnv(ROOT);
-    const cli = join(ROOT, "bench/results/dist/src/cli/main.js");
-    const ours = spawn(
-      process.execPath,
+    const { child: ours, stderr } = startCli(
+      ROOT,
       [
-        "--input-type=module",
-        "-e",
-        `const cli = await import(${JSON.stringify(cli)}); process.exitCode = await cli.runCli(process.argv.slice(1), cli.processIo());`,
         "webhook",
         "--kubeconfig",
         plane.kubeconfigPath,
@@ -172,17 +95,15 @@ async function main(): Promise<void> {
         "127.0.0.1",
       ],
       // With the chart's environment for the webhook (V8's young generation, malloc arenas), as in a cluster.
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...chartEnv, LOG_LEVEL: "warn" } },
+      { env: { ...chartEnv, LOG_LEVEL: "warn" } },
     );
     children.push(ours);
-    let stderr = "";
-    ours.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
     const admission = kc.makeApiClient(AdmissionregistrationV1Api);
     const t0 = performance.now();
     for (;;) {
       const c = await admission.readValidatingWebhookConfiguration({ name: "bench-ours" }).catch(() => undefined);
       if (c) break;
-      if (performance.now() - t0 > 300_000 || ours.exitCode !== null) throw new Error(`our webhook did not start: ${stderr.slice(-2000)}`);
+      if (performance.now() - t0 > 300_000 || ours.exitCode !== null) throw new Error(`our webhook did not start: ${stderr().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const syncS = (performance.now() - t0) / 1000;

@@ -11,6 +11,7 @@ const steps: readonly (readonly [string, readonly string[]])[] = [
   ["rule engine", ["bench/rules.ts", ...(full ? ["--json", "docs/bench/rules.json"] : ["--policies", "100", "--rounds", "1"])]],
   ["webhook, direct", ["bench/webhook.ts", ...(full ? ["--full"] : [])]],
   ["through the API server", ["bench/apiserver.ts", ...(full ? ["--full"] : [])]],
+  ["controller at scale", ["bench/controller.ts", ...(full ? ["--full"] : [])]],
   ["node agent", ["bench/agent.ts", ...(full ? ["--full"] : [])]],
 ];
 let failed = 0;

@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -78,4 +79,44 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** Peak resident memory of a process so far (VmHWM), in MiB, from /proc/PID/status. */
+export function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export interface CliOptions {
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Where the command's stdout goes: a file descriptor (e.g. a log file), or nowhere. */
+  readonly stdout?: number | "ignore";
+  /** Where its stderr (the logs) goes: a file descriptor, or (by default) a pipe kept by `stderr()`. */
+  readonly stderr?: number;
+  /** Extra node flags, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
+}
+
+/**
+ * Starts the real `tcp-tuning ARGS` command from the compiled tree (bench/results/dist, see
+ * compileTargets) as one node process, so its pid is the one to read /proc of. Keeps the end of its
+ * stderr when that is a pipe.
+ */
+export function startCli(root: string, args: readonly string[], options: CliOptions = {}): { child: ChildProcess; stderr: () => string } {
+  const cli = join(root, "bench/results/dist/src/cli/main.js");
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.nodeArgs ?? []),
+      "--input-type=module",
+      "-e",
+      `const cli = await import(${JSON.stringify(cli)}); process.exitCode = await cli.runCli(process.argv.slice(1), cli.processIo());`,
+      ...args,
+    ],
+    { stdio: ["ignore", options.stdout ?? "ignore", options.stderr ?? "pipe"], env: { ...process.env, ...options.env } },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-100_000)));
+  return { child, stderr: () => stderr };
 }

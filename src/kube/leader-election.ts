@@ -5,7 +5,9 @@
  * could not renew for `renewDeadlineMs`; a standby takes an abandoned Lease once its record has not
  * changed for `leaseDurationMs` by the standby's own clock (so clock skew between nodes does not
  * matter). Every write is an update with the resourceVersion read before it (optimistic concurrency:
- * of two candidates, one gets 409 Conflict). stop() releases a held Lease (like ReleaseOnCancel) so the
+ * of two candidates, one gets 409 Conflict). The leader renews without reading first, from the Lease as
+ * it last wrote it (client-go's "fast path"): one request per retry period instead of two; a 409 (the
+ * Lease was changed meanwhile) or any other failure falls back to reading it. stop() releases a held Lease (like ReleaseOnCancel) so the
  * next candidate takes over at its next retry instead of after the lease duration.
  */
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
@@ -57,6 +59,8 @@ export class LeaderElector {
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private observed: Observed | undefined;
+  /** The Lease as this candidate last wrote it while leading: the base of the next renewal. */
+  private held: V1Lease | undefined;
   private leading: AbortController | undefined;
   private lastRenewMs = 0;
   private stopping: AbortController = new AbortController();
@@ -146,6 +150,7 @@ export class LeaderElector {
     const controller = this.leading;
     if (!controller) return;
     this.leading = undefined;
+    this.held = undefined;
     this.options.logger.warn({ lease: this.options.name, identity: this.options.identity, why }, "stopped leading");
     controller.abort(new Error(`leadership of lease ${this.options.name} ended: ${why}`));
     try {
@@ -161,6 +166,7 @@ export class LeaderElector {
     // Each attempt must end before the renew deadline can pass unnoticed.
     const limit = Math.max(1000, Math.min(this.retryPeriodMs * 2, this.renewDeadlineMs));
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
+    if (this.leading && this.held && (await this.renewHeld(limit, durationSeconds))) return true;
     try {
       let lease: V1Lease;
       try {
@@ -179,6 +185,7 @@ export class LeaderElector {
           `create lease ${namespace}/${name}`,
         );
         this.observe(created);
+        this.held = created;
         return true;
       }
       const spec = lease.spec ?? {};
@@ -201,11 +208,29 @@ export class LeaderElector {
       };
       const updated = await withTimeout(api.replaceNamespacedLease({ name, namespace, body }), limit, `update lease ${namespace}/${name}`);
       this.observe(updated);
+      this.held = updated;
       if (!mine) this.options.logger.info({ lease: name, from: holder || "(released)", identity }, "acquired lease");
       return true;
     } catch (err) {
       if (isConflict(err) || isAlreadyExists(err)) return false; // another candidate wrote first
       this.options.logger.warn({ err, lease: name }, "could not acquire or renew lease");
+      return false;
+    }
+  }
+
+  /** The leader's renewal from the Lease it last wrote, without reading it; false: read it and try again. */
+  private async renewHeld(limit: number, durationSeconds: number): Promise<boolean> {
+    const { api, namespace, name } = this.options;
+    const held = this.held as V1Lease;
+    try {
+      const body: V1Lease = { ...held, spec: { ...held.spec, leaseDurationSeconds: durationSeconds, renewTime: microNow() } };
+      const updated = await withTimeout(api.replaceNamespacedLease({ name, namespace, body }), limit, `renew lease ${namespace}/${name}`);
+      this.observe(updated);
+      this.held = updated;
+      return true;
+    } catch (err) {
+      this.held = undefined;
+      if (!isConflict(err)) this.options.logger.warn({ err, lease: name }, "could not renew lease from the last written copy; reading it");
       return false;
     }
   }

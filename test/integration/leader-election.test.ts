@@ -8,7 +8,7 @@ import { LeaderElector } from "../../src/kube/leader-election.js";
 import { createLogger } from "../../src/log.js";
 import { kubeConfig, kubeconfigPath, uniqueName } from "../support/cluster.js";
 import { REPO_ROOT } from "../support/control-plane.js";
-import { until } from "../support/eventually.js";
+import { eventually, until } from "../support/eventually.js";
 import { ProcessGroup } from "../support/process-group.js";
 
 /**
@@ -40,10 +40,26 @@ interface Candidate {
   readonly events: string[];
 }
 
-function candidate(lease: string, identity: string): Candidate {
+/** The Lease API with a count of each method called: what an elector asked of the apiserver. */
+function counting(target: CoordinationV1Api): { api: CoordinationV1Api; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(target, {
+    get(t, prop, receiver) {
+      const value: unknown = Reflect.get(t, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.set(String(prop), (calls.get(String(prop)) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
+  return { api: proxy, calls };
+}
+
+function candidate(lease: string, identity: string, leaseApi: CoordinationV1Api = api): Candidate {
   const events: string[] = [];
   const elector = new LeaderElector({
-    api,
+    api: leaseApi,
     namespace: NAMESPACE,
     name: lease,
     identity,
@@ -109,6 +125,42 @@ describe("LeaderElector on a coordination.k8s.io/v1 Lease", () => {
       expect(String(l.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
     } finally {
       await Promise.all([a.elector.stop(), b.elector.stop()]);
+    }
+  });
+
+  it("renews with one update per retry period and no read, and reads the Lease again only once someone else changed it", async () => {
+    const lease = uniqueName("lease");
+    const { api: leaseApi, calls } = counting(api);
+    const a = candidate(lease, "a", leaseApi);
+    a.elector.start();
+    try {
+      await until("a leads", () => a.elector.isLeader, 30_000);
+      calls.clear();
+      await until("six renewals", () => (calls.get("replaceNamespacedLease") ?? 0) >= 6, 60_000);
+      const reads = calls.get("readNamespacedLease") ?? 0;
+      // Before the fast path, every renewal read the Lease first (reads == renewals). A renewal that
+      // timed out on a loaded machine reads it once: allow that, not one read per renewal.
+      expect(reads).toBeLessThan((calls.get("replaceNamespacedLease") ?? 0) / 2);
+
+      // Someone else writes the Lease (a label): the leader's copy is stale, its next update gets 409,
+      // it reads the Lease, finds itself the holder and renews: it keeps leading.
+      await eventually("an outside write of the Lease", async () => {
+        const current = await api.readNamespacedLease({ name: lease, namespace: NAMESPACE });
+        const body = { ...current, metadata: { ...current.metadata, labels: { touched: "yes" } } };
+        // 409 when the leader renewed between the read and this write: read again.
+        return api.replaceNamespacedLease({ name: lease, namespace: NAMESPACE, body }).catch(() => undefined);
+      });
+      const readsBefore = calls.get("readNamespacedLease") ?? 0;
+      await until("a read after the outside write", () => (calls.get("readNamespacedLease") ?? 0) > readsBefore, 30_000);
+      const renewals = calls.get("replaceNamespacedLease") ?? 0;
+      await until("two more renewals", () => (calls.get("replaceNamespacedLease") ?? 0) >= renewals + 2, 30_000);
+      expect(a.elector.isLeader).toBe(true);
+      expect(a.events).toEqual(["started"]);
+      const l = await api.readNamespacedLease({ name: lease, namespace: NAMESPACE });
+      expect(l.spec?.holderIdentity).toBe("a");
+      expect(l.metadata?.labels).toEqual({ touched: "yes" });
+    } finally {
+      await a.elector.stop();
     }
   });
 
