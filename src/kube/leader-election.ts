@@ -63,6 +63,7 @@ export class LeaderElector {
   private held: V1Lease | undefined;
   private leading: AbortController | undefined;
   private lastRenewMs = 0;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private stopping: AbortController = new AbortController();
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -107,16 +108,48 @@ export class LeaderElector {
 
   private async loop(): Promise<void> {
     while (!this.stopping.signal.aborted) {
+      // A renewal counts from when it was sent: the Lease's new record may be seen by a standby from then on.
+      const sent = now();
       const ok = await this.tryAcquireOrRenew();
-      const t = now();
       if (ok) {
-        this.lastRenewMs = t;
+        this.lastRenewMs = sent;
         if (!this.leading) this.startLeading();
-      } else if (this.leading && t - this.lastRenewMs >= this.renewDeadlineMs) {
-        this.endLeading(`could not renew for ${Math.round(t - this.lastRenewMs)} ms (renew deadline ${this.renewDeadlineMs} ms)`);
-      }
+        this.armRenewDeadline();
+      } else this.checkRenewDeadline();
       await this.sleep(this.retryPeriodMs);
     }
+  }
+
+  /**
+   * Leadership ends at the renew deadline itself, not when a slow attempt finally returns: an attempt
+   * (a read and an update, each up to its timeout) may outlast the deadline, and a leader that kept
+   * leading until it returned could still be writing once the lease has run out and a standby leads.
+   */
+  private armRenewDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    const renewedAt = this.lastRenewMs;
+    // Ends leadership unless a renewal came since; not a clock comparison, which a timer may reach a millisecond early.
+    this.deadlineTimer = setTimeout(
+      () => {
+        if (this.leading && this.lastRenewMs === renewedAt)
+          this.endLeading(`could not renew for ${Math.round(now() - renewedAt)} ms (renew deadline ${this.renewDeadlineMs} ms)`);
+      },
+      Math.max(0, renewedAt + this.renewDeadlineMs - now()),
+    );
+    this.deadlineTimer.unref();
+  }
+
+  private checkRenewDeadline(): void {
+    const since = now() - this.lastRenewMs;
+    if (this.leading && since >= this.renewDeadlineMs) {
+      this.endLeading(`could not renew for ${Math.round(since)} ms (renew deadline ${this.renewDeadlineMs} ms)`);
+    }
+  }
+
+  /** The timeout of one API call of an attempt: while leading, never past the renew deadline. */
+  private callLimit(limit: number): number {
+    if (!this.leading) return limit;
+    return Math.max(50, Math.min(limit, this.lastRenewMs + this.renewDeadlineMs - now()));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -151,6 +184,7 @@ export class LeaderElector {
     if (!controller) return;
     this.leading = undefined;
     this.held = undefined;
+    clearTimeout(this.deadlineTimer);
     this.options.logger.warn({ lease: this.options.name, identity: this.options.identity, why }, "stopped leading");
     controller.abort(new Error(`leadership of lease ${this.options.name} ended: ${why}`));
     try {
@@ -163,14 +197,14 @@ export class LeaderElector {
   /** One attempt: true when this candidate holds the Lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name, identity } = this.options;
-    // Each attempt must end before the renew deadline can pass unnoticed.
+    // One call of an attempt at most; while leading, callLimit() also stops each call at the renew deadline.
     const limit = Math.max(1000, Math.min(this.retryPeriodMs * 2, this.renewDeadlineMs));
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
     if (this.leading && this.held && (await this.renewHeld(limit, durationSeconds))) return true;
     try {
       let lease: V1Lease;
       try {
-        lease = await withTimeout(api.readNamespacedLease({ name, namespace }), limit, `read lease ${namespace}/${name}`);
+        lease = await withTimeout(api.readNamespacedLease({ name, namespace }), this.callLimit(limit), `read lease ${namespace}/${name}`);
       } catch (err) {
         if (!isNotFound(err)) throw err;
         const created = await withTimeout(
@@ -181,7 +215,7 @@ export class LeaderElector {
               spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: microNow(), renewTime: microNow(), leaseTransitions: 0 },
             },
           }),
-          limit,
+          this.callLimit(limit),
           `create lease ${namespace}/${name}`,
         );
         this.observe(created);
@@ -206,7 +240,7 @@ export class LeaderElector {
           leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
         },
       };
-      const updated = await withTimeout(api.replaceNamespacedLease({ name, namespace, body }), limit, `update lease ${namespace}/${name}`);
+      const updated = await withTimeout(api.replaceNamespacedLease({ name, namespace, body }), this.callLimit(limit), `update lease ${namespace}/${name}`);
       this.observe(updated);
       this.held = updated;
       if (!mine) this.options.logger.info({ lease: name, from: holder || "(released)", identity }, "acquired lease");
@@ -224,7 +258,7 @@ export class LeaderElector {
     const held = this.held as V1Lease;
     try {
       const body: V1Lease = { ...held, spec: { ...held.spec, leaseDurationSeconds: durationSeconds, renewTime: microNow() } };
-      const updated = await withTimeout(api.replaceNamespacedLease({ name, namespace, body }), limit, `renew lease ${namespace}/${name}`);
+      const updated = await withTimeout(api.replaceNamespacedLease({ name, namespace, body }), this.callLimit(limit), `renew lease ${namespace}/${name}`);
       this.observe(updated);
       this.held = updated;
       return true;

@@ -35,6 +35,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** When each candidate last started and stopped leading ("a started", "a stopped"), by performance.now(). */
+const times = new Map<string, number>();
+
 interface Candidate {
   readonly elector: LeaderElector;
   readonly events: string[];
@@ -56,6 +59,31 @@ function counting(target: CoordinationV1Api): { api: CoordinationV1Api; calls: M
   return { api: proxy, calls };
 }
 
+/**
+ * The Lease API as seen through a network that can go dark: after stall(), every call hangs (never
+ * answers, as a black-holed connection would). Records when the last write of the Lease (a renewal)
+ * that succeeded was sent.
+ */
+function stallable(target: CoordinationV1Api): { api: CoordinationV1Api; stall: () => void; lastSuccessSentAt: () => number } {
+  let stalled = false;
+  let lastSuccessSentAt = 0;
+  const proxy = new Proxy(target, {
+    get(t, prop, receiver) {
+      const value: unknown = Reflect.get(t, prop, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (stalled) return new Promise(() => undefined);
+        const sentAt = performance.now();
+        const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+        // A renewal sent before the stall may still succeed; a read is no renewal.
+        if (String(prop) !== "readNamespacedLease") lastSuccessSentAt = Math.max(lastSuccessSentAt, sentAt);
+        return result;
+      };
+    },
+  });
+  return { api: proxy, stall: () => void (stalled = true), lastSuccessSentAt: () => lastSuccessSentAt };
+}
+
 function candidate(lease: string, identity: string, leaseApi: CoordinationV1Api = api): Candidate {
   const events: string[] = [];
   const elector = new LeaderElector({
@@ -66,8 +94,14 @@ function candidate(lease: string, identity: string, leaseApi: CoordinationV1Api 
     leaseDurationMs: LEASE_MS,
     renewDeadlineMs: RENEW_MS,
     retryPeriodMs: RETRY_MS,
-    onStartedLeading: () => void events.push("started"),
-    onStoppedLeading: () => void events.push("stopped"),
+    onStartedLeading: () => {
+      events.push("started");
+      times.set(`${identity} started`, performance.now());
+    },
+    onStoppedLeading: () => {
+      events.push("stopped");
+      times.set(`${identity} stopped`, performance.now());
+    },
     logger: log,
   });
   return { elector, events };
@@ -161,6 +195,36 @@ describe("LeaderElector on a coordination.k8s.io/v1 Lease", () => {
       expect(l.metadata?.labels).toEqual({ touched: "yes" });
     } finally {
       await a.elector.stop();
+    }
+  });
+
+  it("a leader whose Lease calls hang stops leading at its renew deadline, not when its calls time out, and before a standby can lead", async () => {
+    const lease = uniqueName("lease");
+    const dark = stallable(api);
+    const a = candidate(lease, "a", dark.api);
+    a.elector.start();
+    await until("a leads", () => a.elector.isLeader, 30_000);
+    const b = candidate(lease, "b");
+    b.elector.start();
+    try {
+      await until("b has seen a holding the lease", () => b.elector.leader === "a", 30_000);
+      dark.stall();
+      await until("a stops leading", () => !a.elector.isLeader, 30_000, 50);
+      await until("b leads", () => b.elector.isLeader, 30_000);
+      const stoppedAfterRenewal = (times.get("a stopped") as number) - dark.lastSuccessSentAt();
+      const gap = (times.get("b started") as number) - (times.get("a stopped") as number);
+      process.stderr.write(
+        `stalled leader: stopped ${Math.round(stoppedAfterRenewal)} ms after its last renewal was sent; b led ${Math.round(gap)} ms later\n`,
+      );
+      // The deadline counts from the last renewal sent; a timer ends it there (plus a loaded event
+      // loop's lateness). Before, the leader went on until its hung attempt (up to 3 calls of 2 s) gave up.
+      expect(stoppedAfterRenewal).toBeGreaterThanOrEqual(RENEW_MS - 500); // the proxy notes the send a moment after the elector
+      expect(stoppedAfterRenewal).toBeLessThan(RENEW_MS + 700);
+      // Never two leaders: a stopped before b, which waited for the lease to run out by its own clock.
+      expect(gap).toBeGreaterThan(0);
+      expect(a.events).toEqual(["started", "stopped"]);
+    } finally {
+      await Promise.all([a.elector.stop(), b.elector.stop()]);
     }
   });
 
