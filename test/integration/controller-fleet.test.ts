@@ -16,6 +16,7 @@ import { ControllerProcess } from "../support/controller-process.js";
 import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
 import { DEFAULT_KERNEL_VALUES, SimulatedAgents } from "../support/simulated-agents.js";
+import { createLinuxNode, existingNodeStates } from "../support/controller-fixtures.js";
 
 /**
  * The controller process (`tcp-tuning controller`) on 50 Nodes whose agents are simulated
@@ -45,11 +46,6 @@ const late = `${fleet}-late`;
 const tierOf = (i: number): string => (i % 2 === 0 ? "a" : "b");
 const preexistingStates = new Set<string>();
 const policies: string[] = [];
-
-async function createNode(name: string, labels: Record<string, string>, kernelVersion: string): Promise<void> {
-  await core.createNode({ body: { metadata: { name, labels: { "kubernetes.io/os": "linux", ...labels } } } });
-  await core.patchNodeStatus({ name, body: { status: { nodeInfo: { kernelVersion, operatingSystem: "linux" } } } }, mergePatch());
-}
 
 async function applyPolicy(name: string, spec: Record<string, unknown>): Promise<void> {
   policies.push(name);
@@ -100,18 +96,10 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   events = kc.makeApiClient(EventsV1Api);
-  // Right after a CRD is installed its storage may still be initialising (429): wait for a LIST.
-  const existing = await eventually(
-    "node states to be listable",
-    async () =>
-      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
-        items: { metadata: { name: string } }[];
-      },
-  );
-  for (const s of existing.items) preexistingStates.add(s.metadata.name);
+  for (const name of await existingNodeStates(custom)) preexistingStates.add(name);
   dir = await mkdtemp(join(tmpdir(), "tt-controller-"));
   for (let i = 0; i < NODES; i += 10) {
-    await Promise.all(nodeNames.slice(i, i + 10).map((n, j) => createNode(n, { fleet, tier: tierOf(i + j) }, KERNEL)));
+    await Promise.all(nodeNames.slice(i, i + 10).map((n, j) => createLinuxNode(core, n, { fleet, tier: tierOf(i + j) }, KERNEL)));
   }
   agents = new SimulatedAgents(kc);
   await agents.start();
@@ -234,7 +222,7 @@ describe("the controller on 50 nodes with simulated agents", () => {
   }, 240_000);
 
   it("rejects a late-joining node with an old kernel, with an Event naming node and reason, while the others stay applied", async () => {
-    await createNode(late, { fleet, tier: "b" }, "4.9.0-19-amd64");
+    await createLinuxNode(core, late, { fleet, tier: "b" }, "4.9.0-19-amd64");
     // A 4.9 kernel has no ip_unprivileged_port_start (4.11): its agent's probe does not list it.
     const { [UNPRIV]: _absent, ...oldKernel } = DEFAULT_KERNEL_VALUES;
     agents.add(late, "4.9.0-19-amd64", oldKernel);

@@ -13,6 +13,7 @@ import { ControllerProcess } from "../support/controller-process.js";
 import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
 import { SimulatedAgents } from "../support/simulated-agents.js";
+import { existingNodeStates } from "../support/controller-fixtures.js";
 
 /**
  * Two `tcp-tuning controller` processes on one Lease: only the leader writes; SIGKILLed, the other
@@ -91,14 +92,7 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   leases = kc.makeApiClient(CoordinationV1Api);
-  const existing = await eventually(
-    "node states to be listable",
-    async () =>
-      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
-        items: { metadata: { name: string } }[];
-      },
-  );
-  for (const s of existing.items) preexistingStates.add(s.metadata.name);
+  for (const name of await existingNodeStates(custom)) preexistingStates.add(name);
   dir = await mkdtemp(join(tmpdir(), "tt-leader-"));
   await Promise.all(
     nodeNames.map(async (name) => {

@@ -7,7 +7,6 @@ import { API_GROUP, API_VERSION, NODE_STATE_PLURAL, POLICY_PLURAL } from "../../
 import { nodeStateSchema, type DesiredSysctl } from "../../src/api/v1alpha1/node-state.js";
 import { policySchema, type Policy } from "../../src/api/v1alpha1/policy.js";
 import type { RolloutStatus } from "../../src/api/v1alpha1/rollout-status.js";
-import { mergePatch } from "../../src/kube/patch.js";
 import { ZONE_LABEL } from "../../src/controller/rollout/wave-plan.js";
 import { ChangingNodes, type NodeStateEventLike } from "../support/changing-nodes.js";
 import { kubeConfig, kubeconfigPath, kubectl, uniqueName } from "../support/cluster.js";
@@ -18,6 +17,7 @@ import { seeded } from "../support/seeded.js";
 import { SimulatedAgents } from "../support/simulated-agents.js";
 import { SOAK_FACTOR } from "../support/soak.js";
 import { ResourceWatch } from "../support/watch.js";
+import { createLinuxNodes, deletePolicyNow, existingNodeStates, waitForReportedNodeStates } from "../support/controller-fixtures.js";
 
 /**
  * Issue 14, the control plane's own fault: the leader SIGKILLed at random moments of a gradual
@@ -199,22 +199,9 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   leases = kc.makeApiClient(CoordinationV1Api);
-  const existing = await eventually(
-    "node states to be listable",
-    async () =>
-      (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
-        items: { metadata: { name: string } }[];
-      },
-  );
-  for (const s of existing.items) preexistingStates.add(s.metadata.name);
+  for (const name of await existingNodeStates(custom)) preexistingStates.add(name);
   dir = await mkdtemp(join(tmpdir(), "tt-leader-chaos-"));
-  for (let i = 0; i < NODES; i += 10)
-    await Promise.all(
-      nodeNames.slice(i, i + 10).map(async (name) => {
-        await core.createNode({ body: { metadata: { name, labels: { "kubernetes.io/os": "linux", fleet, [ZONE_LABEL]: zoneOf.get(name) as string } } } });
-        await core.patchNodeStatus({ name, body: { status: { nodeInfo: { kernelVersion: KERNEL, operatingSystem: "linux" } } } }, mergePatch());
-      }),
-    );
+  await createLinuxNodes(core, nodeNames, (n) => ({ fleet, [ZONE_LABEL]: zoneOf.get(n) as string }), KERNEL);
   // Counter samples every second, written for a while after each apply: the health gate needs them after each soak.
   agents = new SimulatedAgents(kc, { countersIntervalMs: 1000, countersWindowMs: (SOAK_SECONDS + 30) * 1000 });
   await agents.start();
@@ -222,17 +209,7 @@ beforeAll(async () => {
   replicas.push(startController(), startController());
   supervising = true;
   supervisor = supervise();
-  await eventually(
-    "a reported node state for every node",
-    async () => {
-      const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
-        items: { metadata: { name: string }; status?: { observedGeneration?: number } }[];
-      };
-      return list.items.filter((s) => zoneOf.has(s.metadata.name) && s.status?.observedGeneration !== undefined).length === NODES ? true : undefined;
-    },
-    240_000,
-    500,
-  );
+  await waitForReportedNodeStates(custom, new Set(nodeNames), 240_000);
 }, 360_000);
 
 afterAll(async () => {
@@ -240,13 +217,7 @@ afterAll(async () => {
   await supervisor;
   for (const c of started) await c.stop();
   await agents?.stop();
-  await custom
-    .patchClusterCustomObject(
-      { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: policyName, body: { metadata: { finalizers: null } } },
-      mergePatch(),
-    )
-    .catch(() => undefined);
-  await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: policyName }).catch(() => undefined);
+  await deletePolicyNow(custom, policyName);
   for (const n of nodeNames) await core.deleteNode({ name: n }).catch(() => undefined);
   const states = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
     items: { metadata: { name: string } }[];

@@ -18,6 +18,7 @@ import { eventually } from "../support/eventually.js";
 import { SimulatedAgents } from "../support/simulated-agents.js";
 import { ResourceWatch } from "../support/watch.js";
 import { ProcessGroup } from "../support/process-group.js";
+import { createLinuxNodes, deletePolicyNow, existingNodeStates, waitForReportedNodeStates } from "../support/controller-fixtures.js";
 
 /**
  * The gradual rollout end to end: the controller process (`tcp-tuning controller`, which uses the
@@ -42,11 +43,6 @@ const fleet = uniqueName("waves");
 const nodeNames = Array.from({ length: NODES }, (_, i) => `${fleet}-${String(i).padStart(2, "0")}`);
 const zoneOf = new Map(nodeNames.map((n, i) => [n, ZONES[i % ZONES.length] as string]));
 const policies: string[] = [];
-
-async function createNode(name: string): Promise<void> {
-  await core.createNode({ body: { metadata: { name, labels: { "kubernetes.io/os": "linux", fleet, [ZONE_LABEL]: zoneOf.get(name) as string } } } });
-  await core.patchNodeStatus({ name, body: { status: { nodeInfo: { kernelVersion: KERNEL, operatingSystem: "linux" } } } }, mergePatch());
-}
 
 async function applyPolicy(name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}): Promise<void> {
   if (!policies.includes(name)) policies.push(name);
@@ -133,11 +129,9 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   events = kc.makeApiClient(EventsV1Api);
-  await eventually("node states to be listable", async () =>
-    custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL }),
-  );
+  await existingNodeStates(custom);
   dir = await mkdtemp(join(tmpdir(), "tt-rollout-"));
-  for (let i = 0; i < NODES; i += 10) await Promise.all(nodeNames.slice(i, i + 10).map((n) => createNode(n)));
+  await createLinuxNodes(core, nodeNames, (n) => ({ fleet, [ZONE_LABEL]: zoneOf.get(n) as string }), KERNEL);
   agents = new SimulatedAgents(kc, { countersIntervalMs: 1000, countersWindowMs: 15_000 });
   await agents.start();
   for (const n of nodeNames) agents.add(n, KERNEL);
@@ -152,32 +146,13 @@ beforeAll(async () => {
     "5s",
   ]);
   // Every node state exists and its agent has reported before any policy.
-  await eventually(
-    "a reported node state for every node",
-    async () => {
-      const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: NODE_STATE_PLURAL })) as {
-        items: { metadata: { name: string }; status?: { observedGeneration?: number } }[];
-      };
-      const reported = list.items.filter((s) => zoneOf.has(s.metadata.name) && s.status?.observedGeneration !== undefined);
-      return reported.length === NODES ? true : undefined;
-    },
-    180_000,
-    500,
-  );
+  await waitForReportedNodeStates(custom, new Set(nodeNames), 180_000);
 }, 300_000);
 
 afterAll(async () => {
   await controller?.stop();
   await agents?.stop();
-  for (const p of policies) {
-    await custom
-      .patchClusterCustomObject(
-        { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: p, body: { metadata: { finalizers: null } } },
-        mergePatch(),
-      )
-      .catch(() => undefined);
-    await custom.deleteClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL, name: p }).catch(() => undefined);
-  }
+  for (const p of policies) await deletePolicyNow(custom, p);
   for (const n of nodeNames) await core.deleteNode({ name: n }).catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
