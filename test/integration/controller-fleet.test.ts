@@ -9,7 +9,7 @@ import { nodeStateSchema, type NodeState } from "../../src/api/v1alpha1/node-sta
 import { policySchema, type Policy } from "../../src/api/v1alpha1/policy.js";
 import { isNotFound } from "../../src/kube/api-error.js";
 import { mergePatch } from "../../src/kube/patch.js";
-import { requestCounts, writesBetween } from "../support/apiserver-metrics.js";
+import { CONTROLLER_WRITTEN_RESOURCES, requestCounts, writesTo } from "../support/apiserver-metrics.js";
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
 import { REPO_ROOT } from "../support/control-plane.js";
 import { ControllerProcess } from "../support/controller-process.js";
@@ -303,7 +303,7 @@ describe("the controller on 50 nodes with simulated agents", () => {
       async () => {
         const before = await requestCounts(kc);
         await new Promise((r) => setTimeout(r, 4000));
-        const w = writesBetween(before, await requestCounts(kc), ["leases", "nodes"]);
+        const w = writesTo(before, await requestCounts(kc), CONTROLLER_WRITTEN_RESOURCES);
         return Object.keys(w).length === 0 ? true : undefined;
       },
       120_000,
@@ -312,7 +312,7 @@ describe("the controller on 50 nodes with simulated agents", () => {
     const before = await requestCounts(kc);
     const passes = await controller.count("computed desired state");
     await eventually("three resyncs", async () => ((await controller.count("computed desired state")) >= passes + 3 ? true : undefined), 60_000, 500);
-    const writes = writesBetween(before, await requestCounts(kc), ["leases", "nodes"]);
+    const writes = writesTo(before, await requestCounts(kc), CONTROLLER_WRITTEN_RESOURCES);
     process.stderr.write(`controller-fleet: writes during 3 resyncs of ${NODES} nodes: ${JSON.stringify(writes)}\n`);
     expect(writes).toEqual({});
     // What kubectl shows of it (docs/controller.md quotes a run of this).

@@ -7,7 +7,7 @@ import { API_GROUP, API_VERSION, NODE_STATE_PLURAL, POLICY_PLURAL } from "../../
 import { nodeStateSchema } from "../../src/api/v1alpha1/node-state.js";
 import { policySchema, type Policy } from "../../src/api/v1alpha1/policy.js";
 import { mergePatch } from "../../src/kube/patch.js";
-import { requestCounts, writesBetween } from "../support/apiserver-metrics.js";
+import { CONTROLLER_WRITTEN_RESOURCES, requestCounts, writesTo } from "../support/apiserver-metrics.js";
 import { kubeConfig, kubectl, uniqueName } from "../support/cluster.js";
 import { ControllerProcess } from "../support/controller-process.js";
 import { installCrds } from "../support/crds.js";
@@ -164,12 +164,12 @@ describe("two controller processes on one Lease", () => {
       async () => {
         const t = await requestCounts(kc);
         await new Promise((r) => setTimeout(r, 3000));
-        return Object.keys(writesBetween(t, await requestCounts(kc), ["leases", "nodes"])).length === 0 ? true : undefined;
+        return Object.keys(writesTo(t, await requestCounts(kc), CONTROLLER_WRITTEN_RESOURCES)).length === 0 ? true : undefined;
       },
       60_000,
       0,
     );
-    const writes = writesBetween(before, await requestCounts(kc), ["leases", "nodes"]);
+    const writes = writesTo(before, await requestCounts(kc), CONTROLLER_WRITTEN_RESOURCES);
     process.stderr.write(`controller-leader: writes for the change: ${JSON.stringify(writes)}\n`);
     expect(writes[`APPLY ${NODE_STATE_PLURAL}`]).toBe(NODES);
     const applies = (await standby.logs()).filter((l) => l.msg === "applied node state").map((l) => l["node"]);
