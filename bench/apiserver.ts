@@ -22,6 +22,7 @@ import { freePort } from "../test/support/ports.js";
 import { webhookChartEnv } from "./support/chart-env.js";
 import { createNodes } from "./support/nodes.js";
 import { compileTargets, cpuMs, loadAverage, rssMiB, spread, startCli, startTarget, stop, table } from "./support/proc.js";
+import { localWebhookArgs } from "../test/support/webhook-args.js";
 
 const { values } = parseArgs({
   options: {
@@ -79,16 +80,7 @@ async function main(): Promise<void> {
         "webhook",
         "--kubeconfig",
         plane.kubeconfigPath,
-        "--url",
-        `https://127.0.0.1:${port}/validate`,
-        "--port",
-        String(port),
-        "--host",
-        "127.0.0.1",
-        "--namespace",
-        "default",
-        "--config-name",
-        "bench-ours",
+        ...localWebhookArgs(port, "default", "bench-ours"),
         "--metrics-port",
         "0",
         "--metrics-host",

@@ -9,6 +9,7 @@ import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/ports.js";
 import { POLICY_REF, alwaysDenied, waitUntilEnforced } from "./webhook-harness.js";
+import { localWebhookArgs } from "../support/webhook-args.js";
 
 let kc: KubeConfig;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -48,18 +49,7 @@ describe("tcp-tuning webhook run by a person against a local cluster", () => {
   it("says in one line that its namespace is missing and how to fix it, and exits 1", async () => {
     const namespace = uniqueName("tt-missing");
     const port = await freePort();
-    const run = runWebhookProcess([
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      namespace,
-      "--config-name",
-      uniqueName("tt-dev-missing"),
-    ]);
+    const run = runWebhookProcess([...localWebhookArgs(port, namespace, uniqueName("tt-dev-missing"))]);
     expect(await within(run.exited, 60_000, "exit")).toBe(1);
     const lines = run.stderr().trim().split("\n");
     expect(lines).toEqual([
@@ -75,20 +65,7 @@ describe("tcp-tuning webhook run by a person against a local cluster", () => {
     const configName = uniqueName("tt-dev-webhook");
     cleanups.push(() => new WebhookConfigClient(kc, configName).delete());
     const port = await freePort();
-    const run = runWebhookProcess([
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      namespace,
-      "--config-name",
-      configName,
-      "--shutdown-delay-seconds",
-      "0",
-    ]);
+    const run = runWebhookProcess([...localWebhookArgs(port, namespace, configName), "--shutdown-delay-seconds", "0"]);
     await waitUntilEnforced(kc, 60_000);
     const admission = kc.makeApiClient(AdmissionregistrationV1Api);
     expect((await admission.readValidatingWebhookConfiguration({ name: configName })).webhooks?.[0]?.failurePolicy).toBe("Fail");

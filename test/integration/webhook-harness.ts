@@ -9,6 +9,7 @@ import { REPO_ROOT } from "../support/control-plane.js";
 import { freePort } from "../support/ports.js";
 import { ProcessGroup } from "../support/process-group.js";
 import { fleetNodes } from "../unit/webhook/support/fleet.js";
+import { localWebhookArgs } from "../support/webhook-args.js";
 
 export const POLICY_REF = { group: API_GROUP, version: API_VERSION, plural: POLICY_PLURAL };
 
@@ -30,25 +31,7 @@ export async function startTestWebhook(kc: KubeConfig, tune: (s: WebhookSettings
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const port = await freePort();
   const configName = uniqueName("tcp-tuning-webhook");
-  const parsed = parseWebhookArgs(
-    [
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      namespace,
-      "--config-name",
-      configName,
-      "--metrics-port",
-      "0",
-      "--metrics-host",
-      "127.0.0.1",
-    ],
-    {},
-  );
+  const parsed = parseWebhookArgs([...localWebhookArgs(port, namespace, configName), "--metrics-port", "0", "--metrics-host", "127.0.0.1"], {});
   if (parsed === "help") throw new Error("unexpected help");
   const settings = tune({ ...parsed, syncTimeoutMs: 30_000 });
   const logger = createLogger("webhook-test", { level: process.env["WEBHOOK_TEST_LOG_LEVEL"] ?? "warn", pretty: false });
@@ -84,16 +67,7 @@ export async function startWebhookProcess(kc: KubeConfig, kubeconfigPath: string
       "webhook",
       "--kubeconfig",
       kubeconfigPath,
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      namespace,
-      "--config-name",
-      uniqueName(name),
+      ...localWebhookArgs(port, namespace, uniqueName(name)),
       "--shutdown-delay-seconds",
       "0",
       "--metrics-port",

@@ -11,6 +11,7 @@ import { kubeConfig, kubeconfigPath, kubectl, uniqueName } from "../support/clus
 import { installCrds } from "../support/crds.js";
 import { freePort } from "../support/ports.js";
 import { alwaysDenied, waitUntilEnforced } from "./webhook-harness.js";
+import { localWebhookArgs } from "../support/webhook-args.js";
 
 let kc: KubeConfig;
 let child: ChildProcess | undefined;
@@ -44,16 +45,7 @@ describe("tcp-tuning webhook as a process", () => {
       "webhook",
       "--kubeconfig",
       kubeconfigPath(),
-      "--url",
-      `https://127.0.0.1:${port}/validate`,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--namespace",
-      namespace,
-      "--config-name",
-      configName,
+      ...localWebhookArgs(port, namespace, configName),
       "--shutdown-delay-seconds",
       "3",
       "--metrics-port",

@@ -22,6 +22,7 @@ import { installCrds } from "../support/crds.js";
 import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/ports.js";
 import { POLICY_REF, alwaysDenied, waitUntilEnforced } from "./webhook-harness.js";
+import { localWebhookArgs } from "../support/webhook-args.js";
 
 const life = { validityMs: 24 * 3600_000, backdateMs: 60_000 };
 const logger = createLogger("webhook-tls-modes-test", { level: process.env["WEBHOOK_TEST_LOG_LEVEL"] ?? "warn", pretty: false });
@@ -84,8 +85,7 @@ async function start(argv: string[]): Promise<RunningWebhook> {
 
 /** start() on 127.0.0.1:port for the configuration configName in namespace ns, with the mode's own flags first. */
 function startOn(port: number, ns: string, configName: string, modeFlags: readonly string[]): Promise<RunningWebhook> {
-  const url = `https://127.0.0.1:${port}/validate`;
-  return start([...modeFlags, "--url", url, "--port", String(port), "--host", "127.0.0.1", "--namespace", ns, "--config-name", configName]);
+  return start([...modeFlags, ...localWebhookArgs(port, ns, configName)]);
 }
 
 /** A temporary cert directory holding a new CA and a serving certificate it signed, as a Secret volume would. */
