@@ -115,7 +115,7 @@ export class LeaderElector {
         this.lastRenewMs = sent;
         if (!this.leading) this.startLeading();
         this.armRenewDeadline();
-      } else this.checkRenewDeadline();
+      }
       await this.sleep(this.retryPeriodMs);
     }
   }
@@ -137,13 +137,6 @@ export class LeaderElector {
       Math.max(0, renewedAt + this.renewDeadlineMs - now()),
     );
     this.deadlineTimer.unref();
-  }
-
-  private checkRenewDeadline(): void {
-    const since = now() - this.lastRenewMs;
-    if (this.leading && since >= this.renewDeadlineMs) {
-      this.endLeading(`could not renew for ${Math.round(since)} ms (renew deadline ${this.renewDeadlineMs} ms)`);
-    }
   }
 
   /** The timeout of one API call of an attempt: while leading, never past the renew deadline. */
